@@ -1,0 +1,121 @@
+// Package config loads rise's HCL configuration: the server's server.hcl and
+// an app's rise.hcl (or the seed's .rise.toml). Every error carries
+// file:line:col.
+package config
+
+import "github.com/hashicorp/hcl/v2"
+
+// Server is server.hcl.
+type Server struct {
+	Listen    string `hcl:"listen,optional"`     // default 127.0.0.1:3000
+	PublicURL string `hcl:"public_url,optional"` // default http://<listen>
+	// Domain: apps are served at <scheme>://<project>.<domain>. Default: "localhost".
+	Domain    string `hcl:"domain,optional"`
+	AppScheme string `hcl:"app_scheme,optional"` // "https" (default) or "http"
+	PluginDir string `hcl:"plugin_dir,optional"`
+	DataDir   string `hcl:"data_dir,optional"` // where the server keeps generated keys; default ~/.local/share/rise
+
+	Database *Database `hcl:"database,block"`
+	Auth     *Auth     `hcl:"auth,block"`
+	// Registry and Runtime: the block label names the plugin component
+	// (registry "docker" {...}); the body is that plugin's config.
+	Registry *Component `hcl:"registry,block"`
+	Runtime  *Component `hcl:"runtime,block"`
+	Plugins  []*Plugin  `hcl:"plugin,block"`
+
+	// Filename is where the config was read from.
+	Filename string `hcl:"-"`
+}
+
+// Database is the PostgreSQL connection.
+type Database struct {
+	URL      string `hcl:"url"`
+	MaxConns int    `hcl:"max_conns,optional"`
+}
+
+// Auth configures how callers authenticate.
+type Auth struct {
+	TokenTTL       string           `hcl:"token_ttl,optional"`        // lifetime of rise-issued tokens, default "12h"
+	SigningKeyFile string           `hcl:"signing_key_file,optional"` // PEM EC/RSA private key; generated and persisted in data_dir when empty
+	Local          *LocalAuth       `hcl:"local,block"`
+	OIDC           []*OIDCProvider  `hcl:"oidc,block"`
+	TrustedIssuers []*TrustedIssuer `hcl:"trusted_issuer,block"`
+}
+
+// LocalAuth is development-only email+password login.
+type LocalAuth struct {
+	Users []*LocalUser `hcl:"user,block"`
+}
+
+// LocalUser is one local user.
+type LocalUser struct {
+	Email        string `hcl:"email,label"`
+	PasswordHash string `hcl:"password_hash"` // bcrypt
+	Name         string `hcl:"name,optional"`
+	Admin        bool   `hcl:"admin,optional"`
+}
+
+// OIDCProvider is an identity provider users log in through (authorization
+// code + PKCE, device flow).
+type OIDCProvider struct {
+	Name         string   `hcl:"name,label"`
+	Issuer       string   `hcl:"issuer"`
+	ClientID     string   `hcl:"client_id"`
+	ClientSecret string   `hcl:"client_secret,optional"`
+	Scopes       []string `hcl:"scopes,optional"`
+	// AdminEmails are made admins on login.
+	AdminEmails []string `hcl:"admin_emails,optional"`
+}
+
+// TrustedIssuer accepts JWTs minted by another issuer (CI systems).
+type TrustedIssuer struct {
+	Name     string `hcl:"name,label"`
+	Issuer   string `hcl:"issuer"`
+	Audience string `hcl:"audience"`
+	// AllowPrivateNetwork permits discovery/JWKS on loopback/private
+	// addresses (SSRF guard is on by default).
+	AllowPrivateNetwork bool `hcl:"allow_private_network,optional"`
+}
+
+// Component is a plugin-configured block: registry "docker" {...}.
+type Component struct {
+	Name string   `hcl:"name,label"`
+	Body hcl.Body `hcl:",remain"`
+	// DefRange is the block's source range for diagnostics.
+	DefRange hcl.Range `hcl:"-"`
+}
+
+// Plugin declares an external plugin binary.
+type Plugin struct {
+	Name   string            `hcl:"name,label"`
+	Path   string            `hcl:"path,optional"`
+	SHA256 string            `hcl:"sha256,optional"`
+	Env    map[string]string `hcl:"env,optional"` // the plugin's entire environment
+}
+
+// App is an app's rise.hcl (or .rise.toml mapped onto the same shape).
+type App struct {
+	Project string     `hcl:"project,optional"`
+	Build   *AppBuild  `hcl:"build,block"`
+	Deploy  *AppDeploy `hcl:"deploy,block"`
+	Path    string     `hcl:"-"` // file it was read from
+}
+
+// AppBuild selects a builder: build "pack" { builder = "..." }. An empty or
+// missing block means auto-detect.
+type AppBuild struct {
+	Builder string   `hcl:"builder,label"`
+	Body    hcl.Body `hcl:",remain"`
+}
+
+// AppDeploy is the workload.
+type AppDeploy struct {
+	Group      string            `hcl:"group,optional"`
+	Port       int               `hcl:"port,optional"`
+	Replicas   int               `hcl:"replicas,optional"`
+	Env        map[string]string `hcl:"env,optional"`
+	HealthPath string            `hcl:"health_path,optional"`
+	CPU        string            `hcl:"cpu,optional"`
+	Memory     string            `hcl:"memory,optional"`
+	Command    []string          `hcl:"command,optional"`
+}
