@@ -118,7 +118,15 @@ func (c *Client) DeploymentLogs(ctx context.Context, project, id string, opts Lo
 	if len(q) > 0 {
 		p += "?" + q.Encode()
 	}
-	body, err := c.Stream(ctx, http.MethodGet, p, nil)
+	sc0 := c
+	if opts.Follow && c.HTTP != nil && c.HTTP.Timeout != 0 {
+		// A followed stream lives as long as ctx: drop the client timeout.
+		cc, hc := *c, *c.HTTP
+		hc.Timeout = 0
+		cc.HTTP = &hc
+		sc0 = &cc
+	}
+	body, err := sc0.Stream(ctx, http.MethodGet, p, nil)
 	if err != nil {
 		return err
 	}
