@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS service_accounts;
+DROP TABLE IF EXISTS auth_requests;
