@@ -1,0 +1,15 @@
+// Package migrations holds rise's PostgreSQL schema as golang-migrate files
+// (NNNN_name.up.sql / NNNN_name.down.sql), embedded into the binary. The
+// server applies them at start (server/store.Open) and `rise server migrate`
+// applies them on demand.
+//
+// Numbering: 0001 core (users, teams, projects), 0002 auth, 0003 deployments.
+// Never edit a released migration; add a new one.
+package migrations
+
+import "embed"
+
+// FS contains every *.sql migration in this directory.
+//
+//go:embed *.sql
+var FS embed.FS
