@@ -29,8 +29,8 @@ var ErrOwnerDenied = errors.New("owner does not exist or you may not use it")
 // Project is a row of projects with its owner's name.
 type Project struct {
 	ID, Name, Visibility, Status, Owner string // Owner is "user:<name>" or "team:<name>"
-	OwnerUserID, OwnerTeamID             *string
-	CreatedAt, UpdatedAt                 time.Time
+	OwnerUserID, OwnerTeamID            *string
+	CreatedAt, UpdatedAt                time.Time
 }
 
 // NewProject is CreateProject's input. Owner is "user:<name>",
