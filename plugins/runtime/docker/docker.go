@@ -1,0 +1,157 @@
+// Package docker is rise's Docker runtime: one container per deployment on a
+// Docker Engine (or Podman's Docker-compatible API), published on a loopback
+// port that rise's edge router proxies <project>.<domain> to.
+package docker
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/docker/docker/client"
+
+	"github.com/riseplatform/rise/sdk"
+)
+
+// Labels put on every container rise creates.
+const (
+	LabelProject    = "rise.project"
+	LabelDeployment = "rise.deployment"
+	LabelGroup      = "rise.group"
+)
+
+// Component returns the runtime component "docker".
+func Component() sdk.Component {
+	return sdk.Component{
+		Name:        "docker",
+		Description: "Runs each deployment as a container on a Docker Engine (or Podman) published on a loopback port",
+		New:         func() any { return &Runtime{} },
+	}
+}
+
+// Runtime is the Docker runtime. Its exported fields are its HCL config.
+type Runtime struct {
+	// Host is the engine address (unix:///var/run/docker.sock,
+	// tcp://...); empty = DOCKER_HOST or the default socket.
+	Host string `hcl:"host,optional"`
+	// BindAddress is the host address ports are published on (default 127.0.0.1).
+	BindAddress string `hcl:"bind_address,optional"`
+	// Network joins containers to this network instead of the default bridge.
+	Network string `hcl:"network,optional"`
+	// RestartPolicy is Docker's restart policy name (default "unless-stopped").
+	RestartPolicy string `hcl:"restart_policy,optional"`
+	// MaxRestarts: a container restarted this many times is reported as
+	// failed (crash loop). Default 3.
+	MaxRestarts int `hcl:"max_restarts,optional"`
+	// HealthTimeout bounds one health probe (default "2s").
+	HealthTimeout string `hcl:"health_timeout,optional"`
+	// StopTimeout is how long a container gets to exit on SIGTERM (default "10s").
+	StopTimeout string `hcl:"stop_timeout,optional"`
+
+	cli           *client.Client
+	http          *http.Client
+	healthTimeout time.Duration
+	stopTimeout   time.Duration
+}
+
+var (
+	_ sdk.Runtime     = (*Runtime)(nil)
+	_ sdk.LogStreamer = (*Runtime)(nil)
+	_ sdk.Destroyer   = (*Runtime)(nil)
+	_ sdk.Provisioner = (*Runtime)(nil)
+	_ sdk.Validator   = (*Runtime)(nil)
+)
+
+// Validate checks the configuration.
+func (r *Runtime) Validate() error {
+	for name, v := range map[string]string{"health_timeout": r.HealthTimeout, "stop_timeout": r.StopTimeout} {
+		if v == "" {
+			continue
+		}
+		if d, err := time.ParseDuration(v); err != nil || d <= 0 {
+			return fmt.Errorf("%s: %q is not a positive duration like \"5s\"", name, v)
+		}
+	}
+	switch r.RestartPolicy {
+	case "", "no", "always", "unless-stopped", "on-failure":
+	default:
+		return fmt.Errorf("restart_policy: %q is not one of no, always, unless-stopped, on-failure", r.RestartPolicy)
+	}
+	if r.MaxRestarts < 0 {
+		return fmt.Errorf("max_restarts must not be negative")
+	}
+	return nil
+}
+
+// Provision applies defaults and connects the Docker client (API version
+// negotiated with the engine).
+func (r *Runtime) Provision(ctx context.Context) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	if r.BindAddress == "" {
+		r.BindAddress = "127.0.0.1"
+	}
+	if r.RestartPolicy == "" {
+		r.RestartPolicy = "unless-stopped"
+	}
+	if r.MaxRestarts == 0 {
+		r.MaxRestarts = 3
+	}
+	r.healthTimeout = parseDur(r.HealthTimeout, 2*time.Second)
+	r.stopTimeout = parseDur(r.StopTimeout, 10*time.Second)
+	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
+	if r.Host != "" {
+		opts = append(opts, client.WithHost(r.Host))
+	}
+	cli, err := client.NewClientWithOpts(opts...)
+	if err != nil {
+		return fmt.Errorf("docker client: %w", err)
+	}
+	if _, err := cli.Ping(ctx); err != nil {
+		cli.Close()
+		return fmt.Errorf("cannot reach the Docker Engine at %s: %w", cli.DaemonHost(), err)
+	}
+	r.cli = cli
+	r.http = &http.Client{
+		Timeout:       r.healthTimeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport:     &http.Transport{DisableKeepAlives: true},
+	}
+	return nil
+}
+
+// Close releases the Docker client.
+func (r *Runtime) Close() error {
+	if r.cli == nil {
+		return nil
+	}
+	return r.cli.Close()
+}
+
+func (r *Runtime) ready() error {
+	if r.cli == nil {
+		return fmt.Errorf("docker runtime used before Provision")
+	}
+	return nil
+}
+
+func parseDur(s string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return d
+	}
+	return def
+}
+
+// ContainerName is the container of a deployment: rise-<project>-<id>.
+func ContainerName(project, id string) string { return "rise-" + project + "-" + id }
+
+// state is what the runtime keeps in sdk.Deployment.State.
+type state struct {
+	Container string `json:"container"` // id
+	Name      string `json:"name"`
+	HostPort  string `json:"host_port"`
+	Port      uint32 `json:"port"`
+	Health    string `json:"health_path,omitempty"`
+}
