@@ -1,0 +1,278 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/riseplatform/rise/core/config"
+	"github.com/riseplatform/rise/server/httpx"
+	"github.com/riseplatform/rise/server/identity"
+)
+
+// DefaultTokenTTL is the lifetime of rise tokens when auth.token_ttl is unset.
+const DefaultTokenTTL = 12 * time.Hour
+
+// ErrInvalidCredentials wraps every reason a presented credential is refused.
+// The wrapped detail is for logs only; callers show a generic message.
+var ErrInvalidCredentials = errors.New("invalid credentials")
+
+// Options are the server-side settings auth needs beyond the auth block.
+type Options struct {
+	// PublicURL is the server's external base URL (e.g. https://rise.example.com):
+	// the rise token issuer and the base of the browser callback URL.
+	PublicURL string
+	// DataDir keeps the generated signing key when none is configured.
+	DataDir string
+	// Listen is the server's listen address; local auth on a non-loopback
+	// address logs a warning.
+	Listen string
+	// AppsDomain is the domain apps are served under (config Server.Domain):
+	// the rise_session cookie is scoped to it and browser logins may only
+	// return to it or to PublicURL.
+	AppsDomain string
+	Log        hclog.Logger
+	// HTTPClient talks to OIDC providers (not to trusted issuers, which get an
+	// SSRF-guarded client). Default: a client with a 30s timeout.
+	HTTPClient *http.Client
+	// Now is the clock (tests). Default time.Now.
+	Now func() time.Time
+}
+
+// Service authenticates requests and serves the auth routes. It implements
+// the server's Authenticator interface.
+type Service struct {
+	cfg        *config.Auth
+	users      userStore
+	db         dbtx
+	log        hclog.Logger
+	issuer     string
+	appsDomain string
+	key        *signingKey
+	ttl        time.Duration
+	now        func() time.Time
+	httpClient *http.Client
+
+	local     map[string]*config.LocalUser // by lower-case email
+	limiter   *limiter
+	providers []*provider
+	trusted   []*trustedIssuer
+}
+
+// newService builds a Service on any userStore; New wires the real store.
+func newService(ctx context.Context, cfg *config.Auth, users userStore, db dbtx, opts Options) (*Service, error) {
+	if cfg == nil {
+		cfg = &config.Auth{}
+	}
+	s := &Service{
+		cfg:        cfg,
+		users:      users,
+		db:         db,
+		log:        opts.Log,
+		now:        opts.Now,
+		httpClient: opts.HTTPClient,
+		local:      map[string]*config.LocalUser{},
+		appsDomain: strings.TrimPrefix(strings.ToLower(opts.AppsDomain), "."),
+	}
+	if s.log == nil {
+		s.log = hclog.NewNullLogger()
+	}
+	s.log = s.log.Named("auth")
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.httpClient == nil {
+		s.httpClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	pu, err := url.Parse(strings.TrimRight(opts.PublicURL, "/"))
+	if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+		return nil, fmt.Errorf("auth: public_url %q must be an absolute http(s) URL", opts.PublicURL)
+	}
+	s.issuer = pu.String()
+
+	s.ttl = DefaultTokenTTL
+	if cfg.TokenTTL != "" {
+		if s.ttl, err = time.ParseDuration(cfg.TokenTTL); err != nil || s.ttl < time.Minute || s.ttl > 30*24*time.Hour {
+			return nil, fmt.Errorf("auth: token_ttl %q must be a duration between 1m and 720h", cfg.TokenTTL)
+		}
+	}
+	var generated bool
+	if s.key, generated, err = loadSigningKey(cfg.SigningKeyFile, opts.DataDir); err != nil {
+		return nil, err
+	}
+	if generated {
+		s.log.Info("generated a new token signing key", "dir", opts.DataDir, "kid", s.key.kid)
+	}
+
+	if err := s.initLocal(cfg.Local, opts.Listen); err != nil {
+		return nil, err
+	}
+	for _, p := range cfg.OIDC {
+		pr, err := newProvider(p, s.httpClient)
+		if err != nil {
+			return nil, err
+		}
+		s.providers = append(s.providers, pr)
+		// Discovery now when the IdP is up, so a misconfiguration shows at
+		// start; an IdP that is down is retried on first use.
+		if _, err := pr.get(ctx); err != nil {
+			s.log.Warn("OIDC provider not reachable yet; will retry on first login", "provider", p.Name, "error", err)
+		}
+	}
+	for _, t := range cfg.TrustedIssuers {
+		ti, err := newTrustedIssuer(t)
+		if err != nil {
+			return nil, err
+		}
+		s.trusted = append(s.trusted, ti)
+	}
+	return s, nil
+}
+
+// Middleware puts the caller's identity in the request context when the
+// request carries a valid bearer token, passes anonymous requests through,
+// and answers 401 to requests with a bad token.
+func (s *Service) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, ok := bearer(r)
+		if !ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		id, err := s.authenticateToken(r, raw)
+		if err != nil {
+			s.deny(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(identity.With(r.Context(), id)))
+	})
+}
+
+// Require answers 401 to anonymous callers; put it on protected routes
+// (inside Middleware).
+func (s *Service) Require(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if identity.From(r.Context()) == nil {
+			httpx.Err(w, r, httpx.NewError(http.StatusUnauthorized, "authentication required", "Run 'rise login' first."))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// IdentityFromRequest authenticates r by its bearer token or, failing that,
+// its rise_session cookie (browser sessions for private apps). It returns
+// (nil, nil) for an anonymous request, an error wrapping
+// ErrInvalidCredentials for refused credentials, and other errors for
+// internal failures (e.g. the database).
+func (s *Service) IdentityFromRequest(r *http.Request) (*identity.Identity, error) {
+	if raw, ok := bearer(r); ok {
+		return s.authenticateToken(r, raw)
+	}
+	c, err := r.Cookie(SessionCookie)
+	if err != nil || c.Value == "" {
+		return nil, nil
+	}
+	claims, err := s.verifyRiseToken(c.Value)
+	if err != nil {
+		return nil, fmt.Errorf("%w: session cookie: %v", ErrInvalidCredentials, err)
+	}
+	return s.userIdentity(r.Context(), claims)
+}
+
+// authenticateToken verifies a bearer token: a rise token, or a trusted
+// issuer's JWT matching a service account.
+func (s *Service) authenticateToken(r *http.Request, raw string) (*identity.Identity, error) {
+	iss, err := unverifiedIssuer(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidCredentials, err)
+	}
+	if iss == s.issuer {
+		claims, err := s.verifyRiseToken(raw)
+		if err != nil {
+			return nil, fmt.Errorf("%w: rise token: %v", ErrInvalidCredentials, err)
+		}
+		return s.userIdentity(r.Context(), claims)
+	}
+	for _, t := range s.trusted {
+		if t.cfg.Issuer == iss {
+			return s.serviceAccountIdentity(r, t, raw)
+		}
+	}
+	return nil, fmt.Errorf("%w: token issuer %q is not trusted", ErrInvalidCredentials, iss)
+}
+
+func (s *Service) userIdentity(ctx context.Context, c *tokenClaims) (*identity.Identity, error) {
+	u, err := s.users.userByID(ctx, c.Subject)
+	if errors.Is(err, errNoUser) {
+		return nil, fmt.Errorf("%w: token subject %q no longer exists", ErrInvalidCredentials, c.Subject)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: look up token user: %w", err)
+	}
+	return u.identity(), nil
+}
+
+// deny answers a refused credential: 401 with a generic message (no hint of
+// why) and a log line with the reason.
+func (s *Service) deny(w http.ResponseWriter, r *http.Request, err error) {
+	if !errors.Is(err, ErrInvalidCredentials) {
+		httpx.Err(w, r, err)
+		return
+	}
+	s.log.Warn("refused credentials", "method", r.Method, "path", r.URL.Path,
+		"remote", clientIP(r), "request_id", httpx.RequestID(r), "reason", err)
+	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	httpx.Err(w, r, httpx.NewError(http.StatusUnauthorized, errInvalidToken.Error(), "Run 'rise login' to get a new token."))
+}
+
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
+		return "", false
+	}
+	t := strings.TrimSpace(h[7:])
+	return t, t != ""
+}
+
+// clientIP is the peer address of r (proxies' X-Forwarded-For is not
+// trusted: it would let a client pick its own rate-limit bucket).
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// Routes mounts the auth API on the /api/v1 subrouter.
+func (s *Service) Routes(r *mux.Router) {
+	r.HandleFunc("/auth/config", s.handleConfig).Methods(http.MethodGet)
+	r.HandleFunc("/auth/login", s.handleLocalLogin).Methods(http.MethodPost)
+	r.HandleFunc("/auth/authorize", s.handleAuthorize).Methods(http.MethodPost)
+	r.HandleFunc("/auth/code/exchange", s.handleExchange).Methods(http.MethodPost)
+	r.HandleFunc("/auth/device/start", s.handleDeviceStart).Methods(http.MethodPost)
+	r.HandleFunc("/auth/device/poll", s.handleDevicePoll).Methods(http.MethodPost)
+	sa := r.PathPrefix("/projects/{name}/service-accounts").Subrouter()
+	sa.Use(s.Require)
+	sa.HandleFunc("", s.handleCreateSA).Methods(http.MethodPost)
+	sa.HandleFunc("", s.handleListSA).Methods(http.MethodGet)
+	sa.HandleFunc("/{id}", s.handleDeleteSA).Methods(http.MethodDelete)
+}
+
+// WellKnown mounts OIDC discovery and the JWKS on the root router.
+func (s *Service) WellKnown(root *mux.Router) {
+	root.HandleFunc("/.well-known/openid-configuration", s.handleDiscovery).Methods(http.MethodGet)
+	root.HandleFunc("/.well-known/jwks.json", s.handleJWKS).Methods(http.MethodGet)
+}
+
+// Issuer is the rise token issuer (the public URL without trailing slash).
+func (s *Service) Issuer() string { return s.issuer }

@@ -1,0 +1,119 @@
+package auth
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/riseplatform/rise/core/api"
+	"github.com/riseplatform/rise/core/config"
+	"github.com/riseplatform/rise/server/httpx"
+)
+
+// Local login limits: attempts per IP+email per window.
+const (
+	localLoginMax    = 10
+	localLoginWindow = time.Minute
+)
+
+// dummyHash keeps the response time of an unknown email like a known one.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("rise-dummy-password"), bcrypt.DefaultCost)
+
+func (s *Service) initLocal(l *config.LocalAuth, listen string) error {
+	s.limiter = newLimiter(localLoginMax, localLoginWindow, s.now)
+	if l == nil {
+		return nil
+	}
+	for _, u := range l.Users {
+		email := strings.ToLower(strings.TrimSpace(u.Email))
+		if !strings.Contains(email, "@") {
+			return fmt.Errorf("auth: local user %q: the label must be an email address", u.Email)
+		}
+		if _, err := bcrypt.Cost([]byte(u.PasswordHash)); err != nil {
+			return fmt.Errorf("auth: local user %q: password_hash is not a bcrypt hash (make one with `htpasswd -bnBC 12 \"\" PASSWORD | tr -d ':'`)", u.Email)
+		}
+		s.local[email] = u
+	}
+	if len(s.local) > 0 && !loopbackListen(listen) {
+		s.log.Warn("local email/password authentication is enabled on a non-loopback listen address; it is meant for development only", "listen", listen)
+	}
+	return nil
+}
+
+// loopbackListen reports whether addr ("host:port") only listens on loopback.
+func loopbackListen(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// checkLocal verifies email+password of a local user, rate-limited per
+// ip+email. The error is an *httpx.Error safe to show.
+func (s *Service) checkLocal(r *http.Request, email, password string) (*config.LocalUser, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	if ok, wait := s.limiter.allow(clientIP(r) + "|" + email); !ok {
+		s.log.Warn("local login rate limited", "email", email, "remote", clientIP(r))
+		e := httpx.NewError(http.StatusTooManyRequests, "too many login attempts; try again later")
+		e.Suggestions = []string{"Wait " + strconv.Itoa(int(wait.Seconds())+1) + " seconds."}
+		return nil, e
+	}
+	u := s.local[email]
+	hash := dummyHash
+	if u != nil {
+		hash = []byte(u.PasswordHash)
+	}
+	if err := bcrypt.CompareHashAndPassword(hash, []byte(password)); err != nil || u == nil {
+		s.log.Warn("local login failed", "email", email, "remote", clientIP(r), "known_user", u != nil)
+		return nil, httpx.NewError(http.StatusUnauthorized, "invalid email or password")
+	}
+	return u, nil
+}
+
+// handleLocalLogin is POST /api/v1/auth/login.
+func (s *Service) handleLocalLogin(w http.ResponseWriter, r *http.Request) {
+	if len(s.local) == 0 {
+		httpx.Err(w, r, httpx.NewError(http.StatusNotFound, "local login is not enabled on this server", "Run 'rise login' without --email to log in through the identity provider."))
+		return
+	}
+	var req api.LoginRequest
+	if err := httpx.Decode(w, r, &req); err != nil {
+		httpx.Err(w, r, err)
+		return
+	}
+	lu, err := s.checkLocal(r, req.Email, req.Password)
+	if err != nil {
+		httpx.Err(w, r, err)
+		return
+	}
+	resp, err := s.login(r, lu.Email, lu.Name, lu.Admin)
+	if err != nil {
+		httpx.Err(w, r, err)
+		return
+	}
+	httpx.JSON(w, http.StatusOK, resp)
+}
+
+// login upserts the user and issues a rise token.
+func (s *Service) login(r *http.Request, email, name string, admin bool) (*api.TokenResponse, error) {
+	u, err := s.users.upsertUser(r.Context(), email, name, admin)
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	tok, exp, err := s.issue(u)
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("user logged in", "user", u.Name, "remote", clientIP(r))
+	return &api.TokenResponse{Token: tok, ExpiresAt: exp, User: u.api()}, nil
+}

@@ -1,0 +1,208 @@
+package auth
+
+import (
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/gorilla/mux"
+	"golang.org/x/oauth2"
+
+	"github.com/riseplatform/rise/core/api"
+)
+
+// SessionCookie is the browser session cookie for private apps: an HttpOnly
+// rise token scoped to the apps domain.
+const SessionCookie = "rise_session"
+
+// SessionRoutes mounts the browser login for private apps on the root
+// router (outside /api/v1):
+//
+//	GET  /auth/login?rd=<url>   log in via the OIDC provider (or a local form), then go to rd
+//	POST /auth/login            the local email/password form
+//	GET  /auth/callback         the OIDC provider's redirect target
+//	GET  /auth/logout?rd=<url>  clear the session cookie
+//
+// rd must point at the public URL or at a host under the apps domain.
+func (s *Service) SessionRoutes(root *mux.Router) {
+	root.HandleFunc("/auth/login", s.handleBrowserLogin).Methods(http.MethodGet)
+	root.HandleFunc("/auth/login", s.handleBrowserLocal).Methods(http.MethodPost)
+	root.HandleFunc("/auth/callback", s.handleBrowserCallback).Methods(http.MethodGet)
+	root.HandleFunc("/auth/logout", s.handleLogout).Methods(http.MethodGet, http.MethodPost)
+}
+
+// safeReturn validates rd against open redirects; "" means the public URL.
+func (s *Service) safeReturn(rd string) (string, bool) {
+	if rd == "" {
+		return s.issuer + "/", true
+	}
+	u, err := url.Parse(rd)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil {
+		return "", false
+	}
+	host := strings.ToLower(u.Hostname())
+	pub, _ := url.Parse(s.issuer)
+	switch {
+	case u.Host == pub.Host:
+	case s.appsDomain != "" && (host == s.appsDomain || strings.HasSuffix(host, "."+s.appsDomain)):
+	default:
+		return "", false
+	}
+	return u.String(), true
+}
+
+func (s *Service) callbackURL() string { return s.issuer + "/auth/callback" }
+
+// handleBrowserLogin is GET /auth/login?rd=<url>.
+func (s *Service) handleBrowserLogin(w http.ResponseWriter, r *http.Request) {
+	rd, ok := s.safeReturn(r.URL.Query().Get("rd"))
+	if !ok {
+		s.log.Warn("refused browser login redirect target", "rd", r.URL.Query().Get("rd"), "remote", clientIP(r))
+		http.Error(w, "invalid return address", http.StatusBadRequest)
+		return
+	}
+	if len(s.providers) == 0 {
+		if len(s.local) == 0 {
+			http.Error(w, "no login method is configured on this server", http.StatusNotFound)
+			return
+		}
+		s.renderLoginForm(w, rd, "", http.StatusOK)
+		return
+	}
+	p, err := s.pickProvider(r.URL.Query().Get("provider"))
+	if err != nil {
+		http.Error(w, "unknown identity provider", http.StatusBadRequest)
+		return
+	}
+	op, err := p.get(r.Context())
+	if err != nil {
+		s.log.Error("OIDC provider unavailable", "provider", p.cfg.Name, "error", err)
+		http.Error(w, "the identity provider is unavailable; try again later", http.StatusBadGateway)
+		return
+	}
+	verifier := oauth2.GenerateVerifier()
+	pr := pendingLogin{
+		State: randomString(32), Kind: kindBrowser, Provider: p.cfg.Name, Nonce: randomString(32),
+		CodeVerifier: verifier, RedirectURI: s.callbackURL(), ReturnTo: rd, ExpiresAt: s.now().Add(loginTTL),
+	}
+	if err := s.savePending(r.Context(), &pr); err != nil {
+		s.log.Error("browser login", "error", err)
+		http.Error(w, "internal server error", http.StatusInternalServerError)
+		return
+	}
+	u := p.oauth2Config(op, pr.RedirectURI).AuthCodeURL(pr.State, oidc.Nonce(pr.Nonce), oauth2.S256ChallengeOption(verifier))
+	http.Redirect(w, r, u, http.StatusFound)
+}
+
+// handleBrowserCallback is GET /auth/callback?code=...&state=...
+func (s *Service) handleBrowserCallback(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if e := q.Get("error"); e != "" {
+		s.log.Warn("identity provider returned an error to the browser login", "error", e, "remote", clientIP(r))
+		http.Error(w, "login failed at the identity provider", http.StatusUnauthorized)
+		return
+	}
+	pr, err := s.takePending(r.Context(), kindBrowser, q.Get("state"), "")
+	if err == nil && q.Get("state") == "" {
+		err = ErrInvalidCredentials
+	}
+	var resp *api.TokenResponse
+	if err == nil {
+		var p *provider
+		if p, err = s.pickProvider(pr.Provider); err == nil {
+			resp, err = s.exchange(r, p, pr, q.Get("code"), oauth2.VerifierOption(pr.CodeVerifier))
+		}
+	}
+	if err != nil {
+		s.log.Warn("refused browser login", "remote", clientIP(r), "reason", err)
+		http.Error(w, "login failed: the authorization is invalid, expired or already used", http.StatusUnauthorized)
+		return
+	}
+	s.setSession(w, resp)
+	http.Redirect(w, r, pr.ReturnTo, http.StatusSeeOther)
+}
+
+// handleBrowserLocal is POST /auth/login (form: email, password, rd).
+func (s *Service) handleBrowserLocal(w http.ResponseWriter, r *http.Request) {
+	if len(s.local) == 0 {
+		http.Error(w, "local login is not enabled", http.StatusNotFound)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "invalid form", http.StatusBadRequest)
+		return
+	}
+	rd, ok := s.safeReturn(r.PostForm.Get("rd"))
+	if !ok {
+		http.Error(w, "invalid return address", http.StatusBadRequest)
+		return
+	}
+	lu, err := s.checkLocal(r, r.PostForm.Get("email"), r.PostForm.Get("password"))
+	if err != nil {
+		s.renderLoginForm(w, rd, err.Error(), http.StatusUnauthorized)
+		return
+	}
+	resp, err := s.login(r, lu.Email, lu.Name, lu.Admin)
+	if err != nil {
+		s.log.Error("browser login", "error", err)
+		http.Error(w, "internal server error", http.StatusInternalServerError)
+		return
+	}
+	s.setSession(w, resp)
+	http.Redirect(w, r, rd, http.StatusSeeOther)
+}
+
+// handleLogout clears the session cookie.
+func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request) {
+	rd, ok := s.safeReturn(r.URL.Query().Get("rd"))
+	if !ok {
+		rd = s.issuer + "/"
+	}
+	c := s.sessionCookie("")
+	c.MaxAge = -1
+	http.SetCookie(w, c)
+	http.Redirect(w, r, rd, http.StatusSeeOther)
+}
+
+func (s *Service) sessionCookie(value string) *http.Cookie {
+	c := &http.Cookie{
+		Name: SessionCookie, Value: value, Path: "/", HttpOnly: true,
+		Secure: strings.HasPrefix(s.issuer, "https://"), SameSite: http.SameSiteLaxMode,
+	}
+	// A Domain attribute makes the cookie reach every app under the apps
+	// domain; browsers ignore "localhost" domains, so keep those host-only.
+	if s.appsDomain != "" && s.appsDomain != "localhost" {
+		c.Domain = s.appsDomain
+	}
+	return c
+}
+
+func (s *Service) setSession(w http.ResponseWriter, t *api.TokenResponse) {
+	c := s.sessionCookie(t.Token)
+	c.Expires = t.ExpiresAt
+	http.SetCookie(w, c)
+}
+
+var loginForm = template.Must(template.New("login").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>Log in to rise</title>
+<style>body{font-family:sans-serif;max-width:22rem;margin:4rem auto}label,input,button{display:block;width:100%;margin:.4rem 0}.err{color:#b00}</style>
+</head><body><h1>Log in to rise</h1>
+{{if .Error}}<p class="err">{{.Error}}</p>{{end}}
+<form method="post" action="/auth/login">
+<input type="hidden" name="rd" value="{{.RD}}">
+<label>Email <input name="email" type="email" autocomplete="username" required></label>
+<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+<button type="submit">Log in</button>
+</form></body></html>
+`))
+
+func (s *Service) renderLoginForm(w http.ResponseWriter, rd, msg string, status int) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.WriteHeader(status)
+	_ = loginForm.Execute(w, struct{ RD, Error string }{rd, msg})
+}
