@@ -1,0 +1,65 @@
+// Package web holds small request helpers shared by the server's own
+// handlers (projects, teams): the caller check and keyset pagination.
+package web
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strconv"
+
+	"github.com/riseplatform/rise/server/httpx"
+	"github.com/riseplatform/rise/server/identity"
+)
+
+// Pagination bounds for ?limit.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 1000
+)
+
+// Caller returns the request's identity, or a 401 error for anonymous calls.
+func Caller(r *http.Request) (*identity.Identity, error) {
+	id := identity.From(r.Context())
+	if id == nil {
+		return nil, httpx.NewError(http.StatusUnauthorized, "authentication required", "Run 'rise login' first.")
+	}
+	return id, nil
+}
+
+// UserCaller is Caller for routes service accounts may not use; what
+// completes "Service accounts cannot ...".
+func UserCaller(r *http.Request, what string) (*identity.Identity, error) {
+	id, err := Caller(r)
+	if err != nil {
+		return nil, err
+	}
+	if id.IsServiceAccount() {
+		return nil, httpx.Errorf(http.StatusForbidden, "Service accounts cannot %s; they may only deploy their own project.", what)
+	}
+	return id, nil
+}
+
+// Page reads ?limit (default 100, max 1000) and ?cursor (opaque, from a
+// previous page's next_cursor) and returns the name to continue after.
+func Page(r *http.Request) (after string, limit int, err error) {
+	q := r.URL.Query()
+	limit = DefaultLimit
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > MaxLimit {
+			return "", 0, httpx.Errorf(http.StatusBadRequest, "limit must be a whole number from 1 to %d", MaxLimit)
+		}
+		limit = n
+	}
+	if c := q.Get("cursor"); c != "" {
+		b, err := base64.RawURLEncoding.DecodeString(c)
+		if err != nil || len(b) == 0 || len(b) > 255 {
+			return "", 0, httpx.NewError(http.StatusBadRequest, "invalid cursor: pass the next_cursor of the previous page unchanged")
+		}
+		after = string(b)
+	}
+	return after, limit, nil
+}
+
+// Cursor is the opaque cursor continuing after name.
+func Cursor(name string) string { return base64.RawURLEncoding.EncodeToString([]byte(name)) }

@@ -1,0 +1,145 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/riseplatform/rise/core/api"
+	"github.com/riseplatform/rise/server/httpx"
+	"github.com/riseplatform/rise/server/identity"
+)
+
+// RequestIDHeader carries the request id in both directions.
+const RequestIDHeader = "X-Request-Id"
+
+// requestLog assigns the request id, puts a request-scoped logger in the
+// context (httpx.Logger) and logs one line per request.
+func requestLog(log hclog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get(RequestIDHeader)
+		if !validRequestID(id) {
+			id = newRequestID()
+		}
+		w.Header().Set(RequestIDHeader, id)
+		rl := log.With("request_id", id)
+		info := &reqInfo{}
+		ctx := httpx.WithRequestID(r.Context(), id)
+		ctx = httpx.WithLogger(ctx, rl)
+		ctx = withReqInfo(ctx, info)
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r.WithContext(ctx))
+		if rec.status == 0 {
+			rec.status = http.StatusOK
+		}
+		level := hclog.Info
+		switch {
+		case rec.status >= 500:
+			level = hclog.Error
+		case r.URL.Path == "/api/v1/health":
+			level = hclog.Debug
+		}
+		rl.Log(level, "request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+			"bytes", rec.bytes, "duration", time.Since(start).Round(time.Microsecond), "caller", info.subject,
+			"remote", r.RemoteAddr)
+	})
+}
+
+// recoverPanics turns a handler panic into a logged 500. http.ErrAbortHandler
+// is re-panicked: it is how a handler aborts a response on purpose.
+func recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			httpx.Logger(r).Error("handler panicked", "panic", v, "stack", string(debug.Stack()))
+			if rec, ok := w.(*statusRecorder); ok && rec.status != 0 {
+				return // headers are out; nothing sensible left to send
+			}
+			httpx.JSON(w, http.StatusInternalServerError, api.Error{
+				Message: "internal server error (request id " + httpx.RequestID(r) + ")"})
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recordIdentity notes the caller (set by the auth middleware outside it) for
+// the request log line.
+func recordIdentity(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if info := reqInfoFrom(r.Context()); info != nil {
+			info.subject = identity.From(r.Context()).Subject()
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		ok := c == '-' || c == '_' || c == '.' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// statusRecorder remembers the status and size of a response. It passes
+// Flush through so streaming handlers keep working.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	n, err := s.ResponseWriter.Write(b)
+	s.bytes += int64(n)
+	return n, err
+}
+
+func (s *statusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func notFound(w http.ResponseWriter, r *http.Request) {
+	httpx.Err(w, r, httpx.Errorf(http.StatusNotFound, "no such API route: %s %s", r.Method, r.URL.Path))
+}
+
+func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	httpx.Err(w, r, httpx.Errorf(http.StatusMethodNotAllowed, "method %s is not allowed on %s", r.Method, r.URL.Path))
+}

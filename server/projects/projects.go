@@ -1,0 +1,70 @@
+// Package projects serves the projects API under /api/v1:
+//
+//	POST   /projects         create (owner defaults to the caller)
+//	GET    /projects         list the caller's projects (keyset pagination)
+//	GET    /projects/{name}  show
+//	PATCH  /projects/{name}  change visibility or owner
+//	DELETE /projects/{name}  start deletion: status "deleting", 202; the
+//	                         project controller cleans up and removes it
+//
+// Authorization is store.ProjectFor's rule; a project the caller may not see
+// answers exactly like a missing one (404, suggestions only from the
+// caller's own projects).
+package projects
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/riseplatform/rise/core/api"
+	"github.com/riseplatform/rise/server/store"
+)
+
+// Options shape project URLs: <Scheme>://<name>.<Domain>.
+type Options struct {
+	Domain string // e.g. "rise.dev"
+	Scheme string // "https" or "http"
+}
+
+// Handler serves the projects API.
+type Handler struct {
+	st   *store.Store
+	opts Options
+}
+
+// New returns the projects API handler.
+func New(st *store.Store, opts Options) *Handler {
+	if opts.Scheme == "" {
+		opts.Scheme = "https"
+	}
+	if opts.Domain == "" {
+		opts.Domain = "localhost"
+	}
+	return &Handler{st: st, opts: opts}
+}
+
+// Routes mounts the projects API on the /api/v1 router.
+func (h *Handler) Routes(r *mux.Router) {
+	r.HandleFunc("/projects", h.create).Methods(http.MethodPost)
+	r.HandleFunc("/projects", h.list).Methods(http.MethodGet)
+	r.HandleFunc("/projects/{name}", h.show).Methods(http.MethodGet)
+	r.HandleFunc("/projects/{name}", h.update).Methods(http.MethodPatch)
+	r.HandleFunc("/projects/{name}", h.delete).Methods(http.MethodDelete)
+}
+
+// URL is where project name's app is served.
+func (o Options) URL(name string) string { return o.Scheme + "://" + name + "." + o.Domain }
+
+// ToAPI converts a stored project to its API form.
+func (o Options) ToAPI(p *store.Project) api.Project {
+	return api.Project{
+		Name:       p.Name,
+		Status:     p.Status,
+		URL:        o.URL(p.Name),
+		Visibility: p.Visibility,
+		Owner:      p.Owner,
+		CreatedAt:  p.CreatedAt,
+		UpdatedAt:  p.UpdatedAt,
+	}
+}

@@ -1,0 +1,257 @@
+// Package server is the rise API server: an HTTP server (gorilla/mux) under
+// /api/v1 plus the controllers that run in the same process.
+//
+// What other packages plug in — implement one of these and have the lead
+// wire it in cmd/rise (see Deps):
+//
+//	// Authenticator authenticates callers (server/auth implements it).
+//	// Middleware wraps every request: it puts an *identity.Identity in the
+//	// context when the request carries valid credentials, passes anonymous
+//	// requests through, and answers 401 itself to bad credentials. Handlers
+//	// answer 401 to anonymous callers where they need an identity.
+//	// Routes mounts its endpoints on the /api/v1 subrouter.
+//	type Authenticator interface {
+//		Middleware(http.Handler) http.Handler
+//		Routes(api *mux.Router)
+//	}
+//
+//	// Mount adds routes to a router: on /api/v1 (Deps.Mounts: deployments,
+//	// registry credentials, ...) or on the root router (Deps.RootMounts:
+//	// /.well-known/..., browser login pages). Wrap a plain function with
+//	// MountFunc.
+//	type Mount interface{ Routes(r *mux.Router) }
+//
+//	// Controller is a background loop (deployments, project cleanup,
+//	// registry lifecycle). Run blocks until ctx ends, which happens when the
+//	// server stops. A Run that returns early with an error, or panics, is
+//	// logged and restarted with backoff.
+//	type Controller interface{ Run(ctx context.Context) error }
+//
+// The server itself serves GET /api/v1/health, GET /api/v1/version, the
+// projects API (server/projects) and the teams and users API (server/teams).
+// Every request gets a request id (X-Request-Id, kept from the caller when
+// well-formed), a structured log line and panic recovery; errors use the one
+// shape {"error": "...", "suggestions": [...]} (server/httpx).
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/riseplatform/rise/core/config"
+	"github.com/riseplatform/rise/server/projects"
+	"github.com/riseplatform/rise/server/store"
+	"github.com/riseplatform/rise/server/teams"
+)
+
+// Authenticator authenticates callers; see the package documentation.
+type Authenticator interface {
+	Middleware(http.Handler) http.Handler
+	Routes(api *mux.Router)
+}
+
+// Mount adds routes to a router; see the package documentation.
+type Mount interface {
+	Routes(r *mux.Router)
+}
+
+// MountFunc adapts a function to Mount.
+type MountFunc func(r *mux.Router)
+
+// Routes calls f(r).
+func (f MountFunc) Routes(r *mux.Router) { f(r) }
+
+// Controller is a background loop; see the package documentation.
+type Controller interface {
+	Run(ctx context.Context) error
+}
+
+// Deps are the parts the server is built from.
+type Deps struct {
+	Store *store.Store // required
+	// Auth authenticates requests. Nil means every request is anonymous
+	// (only health and version answer then): fine for tests, never for
+	// production.
+	Auth        Authenticator
+	Mounts      []Mount // on /api/v1
+	RootMounts  []Mount // on /
+	Controllers []Controller
+	Log         hclog.Logger
+	Version     string // shown by GET /api/v1/version
+	Commit      string
+	// ShutdownGrace bounds graceful shutdown (default 20s).
+	ShutdownGrace time.Duration
+}
+
+// Server is a configured rise API server.
+type Server struct {
+	cfg     *config.Server
+	deps    Deps
+	log     hclog.Logger
+	handler http.Handler
+	drain   chan struct{}
+	once    sync.Once
+}
+
+// Defaults applied to cfg by New when fields are empty.
+const (
+	DefaultListen = "127.0.0.1:3000"
+	DefaultDomain = "localhost"
+	DefaultScheme = "https"
+)
+
+// New builds a Server. It does not listen yet; see Run and Serve.
+func New(cfg *config.Server, deps Deps) (*Server, error) {
+	if cfg == nil {
+		cfg = &config.Server{}
+	}
+	if deps.Store == nil {
+		return nil, errors.New("server: no store")
+	}
+	c := *cfg
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.Domain == "" {
+		c.Domain = DefaultDomain
+	}
+	if c.AppScheme == "" {
+		c.AppScheme = DefaultScheme
+	}
+	if c.AppScheme != "http" && c.AppScheme != "https" {
+		return nil, fmt.Errorf("server: app_scheme must be \"http\" or \"https\", not %q", c.AppScheme)
+	}
+	if deps.Log == nil {
+		deps.Log = hclog.NewNullLogger()
+	}
+	if deps.ShutdownGrace <= 0 {
+		deps.ShutdownGrace = 20 * time.Second
+	}
+	s := &Server{cfg: &c, deps: deps, log: deps.Log, drain: make(chan struct{})}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Handler is the server's complete HTTP handler (middleware included).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func (s *Server) routes() http.Handler {
+	root := mux.NewRouter()
+	root.NotFoundHandler = http.HandlerFunc(notFound)
+	root.MethodNotAllowedHandler = http.HandlerFunc(methodNotAllowed)
+	api := root.PathPrefix("/api/v1").Subrouter()
+	api.NotFoundHandler = root.NotFoundHandler
+	api.MethodNotAllowedHandler = root.MethodNotAllowedHandler
+
+	api.HandleFunc("/health", s.health).Methods(http.MethodGet)
+	api.HandleFunc("/version", s.version).Methods(http.MethodGet)
+	projects.New(s.deps.Store, projects.Options{Domain: s.cfg.Domain, Scheme: s.cfg.AppScheme}).Routes(api)
+	teams.New(s.deps.Store).Routes(api)
+	if s.deps.Auth != nil {
+		s.deps.Auth.Routes(api)
+	}
+	for _, m := range s.deps.Mounts {
+		m.Routes(api)
+	}
+	for _, m := range s.deps.RootMounts {
+		m.Routes(root)
+	}
+
+	var h http.Handler = root
+	h = recordIdentity(h)
+	if s.deps.Auth != nil {
+		h = s.deps.Auth.Middleware(h)
+	}
+	h = s.drainContext(h)
+	return requestLog(s.log.Named("http"), recoverPanics(h))
+}
+
+// Run listens on cfg.Listen and serves until ctx ends; see Serve.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves HTTP on ln and runs the controllers until ctx ends, then shuts
+// down gracefully: it stops accepting, cancels the controllers' context,
+// closes Draining channels (so streams end), and waits up to ShutdownGrace
+// for in-flight requests and controllers.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	baseCtx, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBase()
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		BaseContext:       func(net.Listener) context.Context { return baseCtx },
+		ErrorLog:          s.log.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
+	}
+	ctlCtx, stopControllers := context.WithCancel(ctx)
+	defer stopControllers()
+	ctlDone := s.startControllers(ctlCtx)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	s.log.Info("rise server listening", "addr", ln.Addr().String(), "version", s.deps.Version)
+
+	var err error
+	select {
+	case err = <-serveErr:
+		err = fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", "grace", s.deps.ShutdownGrace)
+	stopControllers()
+	s.once.Do(func() { close(s.drain) })
+	shutCtx, cancel := context.WithTimeout(context.Background(), s.deps.ShutdownGrace)
+	defer cancel()
+	if serr := srv.Shutdown(shutCtx); serr != nil {
+		s.log.Warn("requests still running after the grace period; closing them", "error", serr)
+		cancelBase()
+		_ = srv.Close()
+	}
+	select {
+	case <-ctlDone:
+	case <-shutCtx.Done():
+		s.log.Warn("controllers did not stop within the grace period")
+	}
+	s.log.Info("server stopped")
+	return err
+}
+
+type drainKey struct{}
+
+func (s *Server) drainContext(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), drainKey{}, (<-chan struct{})(s.drain))))
+	})
+}
+
+// Draining returns a channel that is closed when the server starts shutting
+// down. Long-running handlers (log streams, --follow) select on it and end
+// their response so graceful shutdown does not wait for them. Outside a
+// server it returns nil (never closed).
+func Draining(ctx context.Context) <-chan struct{} {
+	ch, _ := ctx.Value(drainKey{}).(<-chan struct{})
+	return ch
+}
+
+// controllerName names a controller in logs.
+func controllerName(c Controller) string {
+	if n, ok := c.(interface{ Name() string }); ok {
+		return n.Name()
+	}
+	return strings.TrimPrefix(fmt.Sprintf("%T", c), "*")
+}
