@@ -25,6 +25,9 @@ type Column struct {
 //	PROJECT         STATUS        URL                             VISIBILITY    OWNER
 //	my-first-app    running       https://my-first-app.rise.dev   public        user:niklas
 type Table struct {
+	// NoHeader omits the header line (key/value listings).
+	NoHeader bool
+
 	cols []Column
 	rows [][]string
 }
@@ -77,7 +80,9 @@ func (t *Table) Render(w io.Writer) error {
 	for i, c := range t.cols {
 		hdr[i] = c.Header
 	}
-	line(hdr)
+	if !t.NoHeader {
+		line(hdr)
+	}
 	for _, r := range t.rows {
 		line(r)
 	}

@@ -1,0 +1,269 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/riseplatform/rise/cli/clictx"
+	"github.com/riseplatform/rise/cli/exitcode"
+	"github.com/riseplatform/rise/cli/output"
+	"github.com/riseplatform/rise/core/api"
+)
+
+func newProjectCmd() *cobra.Command {
+	c := group(&cobra.Command{
+		Use:     "project",
+		Aliases: []string{"p"},
+		Short:   "Create, list, show, update and delete projects",
+		Example: `  rise project create secret-app --visibility private --owner team:devops
+  rise p ls
+  rise p show secret-app -o json`,
+	})
+	c.AddCommand(newProjectCreateCmd(), newProjectListCmd(), newProjectShowCmd(), newProjectUpdateCmd(), newProjectDeleteCmd())
+	return c
+}
+
+// projectTable is the seed's `rise p ls` table.
+func projectTable() *output.Table {
+	return output.NewTable(
+		output.Column{Header: "PROJECT", Min: 16},
+		output.Column{Header: "STATUS", Min: 14},
+		output.Column{Header: "URL", Min: 32},
+		output.Column{Header: "VISIBILITY", Min: 14},
+		output.Column{Header: "OWNER"},
+	)
+}
+
+func checkVisibility(v string) error {
+	switch v {
+	case "", api.VisibilityPublic, api.VisibilityPrivate:
+		return nil
+	}
+	return exitcode.Usagef("invalid --visibility %q: use public or private", v)
+}
+
+func checkOwner(o string) error {
+	if o == "" || strings.HasPrefix(o, "user:") || strings.HasPrefix(o, "team:") {
+		return nil
+	}
+	return exitcode.Usagef("invalid --owner %q: use user:<name> or team:<name>", o)
+}
+
+func newProjectCreateCmd() *cobra.Command {
+	var req api.CreateProjectRequest
+	c := &cobra.Command{
+		Use:     "create [NAME]",
+		Aliases: []string{"c", "new"},
+		Short:   "Create a project",
+		Long: `Create a project. Its app is served at https://<name>.<domain>.
+NAME defaults to the project in ./rise.hcl or ./.rise.toml.`,
+		Example: `  rise project create my-app
+  rise p c secret-app --visibility private --owner team:devops`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkVisibility(req.Visibility); err != nil {
+				return err
+			}
+			if err := checkOwner(req.Owner); err != nil {
+				return err
+			}
+			name, err := projectArg(args)
+			if err != nil {
+				return err
+			}
+			env := envOf(cmd)
+			client, err := env.Client()
+			if err != nil {
+				return err
+			}
+			r := req
+			r.Name = name
+			p, err := client.CreateProject(cmd.Context(), r)
+			if err != nil {
+				return err
+			}
+			if env.Printer.JSONMode() {
+				return env.Printer.JSON(p)
+			}
+			env.Printer.Successf("Created project '%s' with %s visibility owned by %s.", p.Name, p.Visibility, p.Owner)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&req.Visibility, "visibility", "", "public (default) or private")
+	c.Flags().StringVar(&req.Owner, "owner", "", "owner: user:<name> or team:<name> (default: you)")
+	_ = c.RegisterFlagCompletionFunc("visibility", cobra.FixedCompletions([]string{api.VisibilityPublic, api.VisibilityPrivate}, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("owner", completeOwners)
+	return c
+}
+
+func newProjectListCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "list",
+		Aliases: []string{"ls", "l"},
+		Short:   "List your projects",
+		Example: `  rise project list
+  rise p ls -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			env := envOf(cmd)
+			client, err := env.Client()
+			if err != nil {
+				return err
+			}
+			ps, err := client.AllProjects(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return printProjects(env, ps)
+		},
+	}
+}
+
+func printProjects(env *clictx.Env, ps []api.Project) error {
+	if env.Printer.JSONMode() {
+		if ps == nil {
+			ps = []api.Project{}
+		}
+		return env.Printer.JSON(ps)
+	}
+	if len(ps) == 0 {
+		env.Printer.Infof("No projects yet. Create one with `rise project create NAME`.")
+		return nil
+	}
+	t := projectTable()
+	for _, p := range ps {
+		t.Row(p.Name, p.Status, p.URL, p.Visibility, p.Owner)
+	}
+	return t.Render(env.Printer.Out)
+}
+
+func newProjectShowCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "show [NAME]",
+		Aliases: []string{"s"},
+		Short:   "Show a project",
+		Long:    "Show a project. NAME defaults to the project in ./rise.hcl or ./.rise.toml.",
+		Example: `  rise project show secret-app
+  rise p s -o json`,
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: completeProjects,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name, err := projectArg(args)
+			if err != nil {
+				return err
+			}
+			env := envOf(cmd)
+			client, err := env.Client()
+			if err != nil {
+				return err
+			}
+			p, err := client.GetProject(cmd.Context(), name)
+			if err != nil {
+				return err
+			}
+			if env.Printer.JSONMode() {
+				return env.Printer.JSON(p)
+			}
+			return printFields(env.Printer.Out, []field{
+				{"Project", p.Name}, {"Status", p.Status}, {"URL", p.URL},
+				{"Visibility", p.Visibility}, {"Owner", p.Owner},
+				{"Active deployment", orDash(p.ActiveDeployment)},
+				{"Created", fmtTime(p.CreatedAt)}, {"Updated", fmtTime(p.UpdatedAt)},
+			})
+		},
+	}
+}
+
+func newProjectUpdateCmd() *cobra.Command {
+	var visibility, owner string
+	c := &cobra.Command{
+		Use:     "update [NAME]",
+		Aliases: []string{"u", "edit"},
+		Short:   "Change a project's visibility or owner",
+		Example: `  rise project update secret-app --visibility public
+  rise p u secret-app --owner team:devops`,
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: completeProjects,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var req api.UpdateProjectRequest
+			if cmd.Flags().Changed("visibility") {
+				if err := checkVisibility(visibility); err != nil || visibility == "" {
+					return exitcode.Usagef("invalid --visibility %q: use public or private", visibility)
+				}
+				req.Visibility = &visibility
+			}
+			if cmd.Flags().Changed("owner") {
+				if err := checkOwner(owner); err != nil || owner == "" {
+					return exitcode.Usagef("invalid --owner %q: use user:<name> or team:<name>", owner)
+				}
+				req.Owner = &owner
+			}
+			if req.Visibility == nil && req.Owner == nil {
+				return exitcode.Usagef("nothing to update: pass --visibility or --owner")
+			}
+			name, err := projectArg(args)
+			if err != nil {
+				return err
+			}
+			env := envOf(cmd)
+			client, err := env.Client()
+			if err != nil {
+				return err
+			}
+			p, err := client.UpdateProject(cmd.Context(), name, req)
+			if err != nil {
+				return err
+			}
+			if env.Printer.JSONMode() {
+				return env.Printer.JSON(p)
+			}
+			env.Printer.Successf("Updated project '%s': %s visibility, owned by %s.", p.Name, p.Visibility, p.Owner)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&visibility, "visibility", "", "public or private")
+	c.Flags().StringVar(&owner, "owner", "", "new owner: user:<name> or team:<name>")
+	_ = c.RegisterFlagCompletionFunc("visibility", cobra.FixedCompletions([]string{api.VisibilityPublic, api.VisibilityPrivate}, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("owner", completeOwners)
+	return c
+}
+
+func newProjectDeleteCmd() *cobra.Command {
+	var yes bool
+	c := &cobra.Command{
+		Use:     "delete NAME",
+		Aliases: []string{"del", "rm"},
+		Short:   "Delete a project, its deployments and its images",
+		Long: `Delete a project. Its deployments are stopped and its images removed; this cannot be
+undone. Asks for confirmation on a terminal; pass --yes in scripts.`,
+		Example: `  rise project delete old-app
+  rise p rm old-app --yes`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeProjects,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			env := envOf(cmd)
+			client, err := env.Client()
+			if err != nil {
+				return err
+			}
+			name := args[0]
+			if !yes {
+				if err := confirm(env, fmt.Sprintf("Delete project '%s', all its deployments and images?", name), "--yes"); err != nil {
+					return err
+				}
+			}
+			if err := client.DeleteProject(cmd.Context(), name); err != nil {
+				return err
+			}
+			if env.Printer.JSONMode() {
+				return env.Printer.JSON(map[string]string{"deleted": name})
+			}
+			env.Printer.Successf("Deleted project '%s'.", name)
+			return nil
+		},
+	}
+	c.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	return c
+}

@@ -1,0 +1,163 @@
+package cli
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/riseplatform/rise/cli/exitcode"
+	"github.com/riseplatform/rise/cli/output"
+	"github.com/riseplatform/rise/core/api"
+)
+
+func newServiceAccountCmd() *cobra.Command {
+	c := group(&cobra.Command{
+		Use:     "service-account",
+		Aliases: []string{"sa"},
+		Short:   "Let CI systems deploy a project with their own OIDC tokens",
+		Example: `  rise sa create shop --issuer https://gitlab.example.com --claim project_path=acme/shop --claim ref=refs/heads/main
+  rise sa ls shop
+  rise sa rm shop 3f2a…`,
+	})
+	c.AddCommand(newSACreateCmd(), newSAListCmd(), newSADeleteCmd())
+	return c
+}
+
+func claimsString(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + m[k]
+	}
+	return strings.Join(parts, ",")
+}
+
+func newSACreateCmd() *cobra.Command {
+	var issuer string
+	var claims []string
+	c := &cobra.Command{
+		Use:     "create [PROJECT]",
+		Aliases: []string{"c", "new"},
+		Short:   "Allow tokens from ISSUER whose claims match to deploy PROJECT",
+		Long: `Create a service account: a JWT from --issuer (a trusted_issuer of the server, by URL
+or name) whose claims match every --claim (exact value or glob; '*' does not cross '/')
+may deploy PROJECT and nothing else.`,
+		Example: `  rise service-account create shop --issuer https://token.actions.githubusercontent.com \
+      --claim repository=acme/shop --claim ref=refs/heads/main`,
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: completeProjects,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if issuer == "" {
+				return exitcode.Usagef("--issuer is required")
+			}
+			if len(claims) == 0 {
+				return exitcode.Usagef("at least one --claim KEY=VALUE is required")
+			}
+			req := api.CreateServiceAccountRequest{Issuer: issuer, Claims: map[string]string{}}
+			for _, kv := range claims {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok || k == "" {
+					return exitcode.Usagef("invalid --claim %q: use KEY=VALUE", kv)
+				}
+				req.Claims[k] = v
+			}
+			project, err := projectArg(args)
+			if err != nil {
+				return err
+			}
+			env := envOf(cmd)
+			c, err := env.Client()
+			if err != nil {
+				return err
+			}
+			sa, err := c.CreateServiceAccount(cmd.Context(), project, req)
+			if err != nil {
+				return err
+			}
+			if env.Printer.JSONMode() {
+				return env.Printer.JSON(sa)
+			}
+			env.Printer.Successf("Created service account %s for '%s': tokens from %s with %s may deploy it.", sa.ID, project, sa.Issuer, claimsString(sa.Claims))
+			return nil
+		},
+	}
+	c.Flags().StringVar(&issuer, "issuer", "", "trusted issuer URL or name (required)")
+	c.Flags().StringArrayVar(&claims, "claim", nil, "required claim KEY=VALUE (repeatable, required)")
+	return c
+}
+
+func newSAListCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:               "list [PROJECT]",
+		Aliases:           []string{"ls", "l"},
+		Short:             "List a project's service accounts",
+		Example:           `  rise service-account list shop -o json`,
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: completeProjects,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			project, err := projectArg(args)
+			if err != nil {
+				return err
+			}
+			env := envOf(cmd)
+			c, err := env.Client()
+			if err != nil {
+				return err
+			}
+			l, err := c.ListServiceAccounts(cmd.Context(), project)
+			if err != nil {
+				return err
+			}
+			if env.Printer.JSONMode() {
+				if l.ServiceAccounts == nil {
+					l.ServiceAccounts = []api.ServiceAccount{}
+				}
+				return env.Printer.JSON(l.ServiceAccounts)
+			}
+			if len(l.ServiceAccounts) == 0 {
+				env.Printer.Infof("'%s' has no service accounts.", project)
+				return nil
+			}
+			t := output.NewTable(output.Column{Header: "ID", Min: 16}, output.Column{Header: "ISSUER", Min: 24}, output.Column{Header: "CLAIMS"})
+			for _, sa := range l.ServiceAccounts {
+				t.Row(sa.ID, sa.Issuer, claimsString(sa.Claims))
+			}
+			return t.Render(env.Printer.Out)
+		},
+	}
+}
+
+func newSADeleteCmd() *cobra.Command {
+	var yes bool
+	c := &cobra.Command{
+		Use:     "delete PROJECT ID",
+		Aliases: []string{"del", "rm"},
+		Short:   "Delete a service account",
+		Example: `  rise service-account delete shop 3f2a9c1e-…`,
+		Args:    cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			env := envOf(cmd)
+			c, err := env.Client()
+			if err != nil {
+				return err
+			}
+			if !yes {
+				if err := confirm(env, "Delete service account "+args[1]+" of '"+args[0]+"'? CI jobs using it will stop deploying.", "--yes"); err != nil {
+					return err
+				}
+			}
+			if err := c.DeleteServiceAccount(cmd.Context(), args[0], args[1]); err != nil {
+				return err
+			}
+			env.Printer.Successf("Deleted service account %s of '%s'.", args[1], args[0])
+			return nil
+		},
+	}
+	c.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	return c
+}
