@@ -23,8 +23,9 @@ type Server struct {
 	Runtime  *Component `hcl:"runtime,block"`
 	Plugins  []*Plugin  `hcl:"plugin,block"`
 
-	// Filename is where the config was read from.
-	Filename string `hcl:"-"`
+	// Filename is where the config was read from. (No hcl tag: gohcl reads
+	// `hcl:"-"` as an attribute named "-".)
+	Filename string
 }
 
 // Database is the PostgreSQL connection.
@@ -82,7 +83,7 @@ type Component struct {
 	Name string   `hcl:"name,label"`
 	Body hcl.Body `hcl:",remain"`
 	// DefRange is the block's source range for diagnostics.
-	DefRange hcl.Range `hcl:"-"`
+	DefRange hcl.Range `hcl:",def_range"`
 }
 
 // Plugin declares an external plugin binary.
@@ -98,7 +99,7 @@ type App struct {
 	Project string     `hcl:"project,optional"`
 	Build   *AppBuild  `hcl:"build,block"`
 	Deploy  *AppDeploy `hcl:"deploy,block"`
-	Path    string     `hcl:"-"` // file it was read from
+	Path    string     // file it was read from
 }
 
 // AppBuild selects a builder: build "pack" { builder = "..." }. An empty or
@@ -106,6 +107,13 @@ type App struct {
 type AppBuild struct {
 	Builder string   `hcl:"builder,label"`
 	Body    hcl.Body `hcl:",remain"`
+	// DefRange is the block's source range (for .rise.toml, the [build]
+	// table's).
+	DefRange hcl.Range `hcl:",def_range"`
+	// Backend is the builder as the seed's .rise.toml names it ("buildpacks",
+	// "railpack:buildctl"); empty for rise.hcl. Builder holds the plugin
+	// name it maps to, and Body the rest of [build] as attributes.
+	Backend string
 }
 
 // AppDeploy is the workload.

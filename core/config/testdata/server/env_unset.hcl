@@ -1,0 +1,3 @@
+database {
+  url = env("RISE_TEST_UNSET")
+}

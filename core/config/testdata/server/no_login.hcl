@@ -1,0 +1,3 @@
+database {
+  url = "host=127.0.0.1 dbname=rise"
+}

@@ -1,0 +1,2 @@
+listen = "127.0.0.1:3000
+database {
