@@ -1,0 +1,194 @@
+package docker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/riseplatform/rise/sdk"
+)
+
+var pushDigestRE = regexp.MustCompile(`digest: (sha256:[a-f0-9]{64})`)
+
+// Build builds req.Dir's Dockerfile, tags the image with req.Image and, when
+// req.Target is set, pushes it there and returns the pushed digest.
+func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest, ui sdk.UI) (*sdk.Artifact, error) {
+	if err := b.Validate(); err != nil {
+		return nil, sdk.Permanent(err)
+	}
+	cliPath, err := b.cli()
+	if err != nil {
+		return nil, err
+	}
+	podman := baseName(cliPath) == "podman"
+	dockerfile, err := b.dockerfile(req.Dir)
+	if err != nil {
+		return nil, err
+	}
+	var tags []string
+	if req.Image != "" {
+		tags = append(tags, req.Image)
+	}
+	if req.Target != nil && req.Target.Image != "" && req.Target.Image != req.Image {
+		tags = append(tags, req.Target.Image)
+	}
+	if len(tags) == 0 {
+		return nil, sdk.Permanent(fmt.Errorf("docker builder: no image name to tag the build with (pass a TAG)"))
+	}
+	platform := req.Platform
+	if platform == "" {
+		platform = b.Platform
+	}
+	push := req.Target != nil && req.Target.Image != ""
+
+	work, err := os.MkdirTemp("", "rise-docker-build-")
+	if err != nil {
+		return nil, fmt.Errorf("docker builder: temporary directory: %w", err)
+	}
+	defer os.RemoveAll(work)
+	var overrides []string
+	var authFile string
+	if push {
+		cfgDir := filepath.Join(work, "config")
+		if err := os.Mkdir(cfgDir, 0o700); err != nil {
+			return nil, fmt.Errorf("docker builder: temporary registry config: %w", err)
+		}
+		if podman {
+			authFile = filepath.Join(cfgDir, "auth.json")
+			overrides = append(overrides, "REGISTRY_AUTH_FILE="+authFile)
+		} else {
+			overrides = append(overrides, "DOCKER_CONFIG="+cfgDir)
+			linkCLIPlugins(cfgDir)
+		}
+	}
+	t := tool{path: cliPath, env: environ(req.Env, overrides...), dir: req.Dir}
+
+	if push && req.Target.Credentials != nil {
+		if err := b.login(ctx, t, podman, authFile, req.Target.Credentials, ui); err != nil {
+			return nil, err
+		}
+	}
+
+	metadata := filepath.Join(work, "buildx-metadata.json")
+	how := baseName(cliPath) + " build"
+	if b.Buildx {
+		how = "docker buildx build"
+	}
+	step := ui.Step(fmt.Sprintf("Building image '%s' with %s", tags[0], how))
+	argv := b.buildCommand(req.Dir, dockerfile, tags, platform, mergeArgs(b.BuildArgs, req.BuildArgs), req.NoCache || b.NoCache, push, metadata)
+	if _, err := t.run(ctx, step, argv...); err != nil {
+		return nil, step.Fail(fmt.Errorf("docker builder: build failed: %w", err))
+	}
+	step.Done()
+
+	art := &sdk.Artifact{Platform: platform, Local: !push}
+	ref := tags[0]
+	if push {
+		ref = req.Target.Image
+	}
+	art.Repository, art.Tag = splitRef(ref)
+	if !push {
+		return art, nil
+	}
+	if b.Buildx {
+		art.Digest, err = buildxDigest(metadata)
+		return art, err
+	}
+	step = ui.Step(fmt.Sprintf("Pushing image '%s'", ref))
+	pushArgs := []string{"push"}
+	if podman {
+		digestFile := filepath.Join(work, "digest")
+		pushArgs = append(pushArgs, "--authfile", authFile, "--digestfile", digestFile)
+		if insecureRegistry(registryHost(ref)) {
+			pushArgs = append(pushArgs, "--tls-verify=false")
+		}
+		if _, err := t.run(ctx, step, append(pushArgs, ref)...); err != nil {
+			return nil, step.Fail(fmt.Errorf("docker builder: push failed: %w", err))
+		}
+		d, err := os.ReadFile(digestFile)
+		if err != nil || !strings.HasPrefix(string(d), "sha256:") {
+			return nil, step.Fail(fmt.Errorf("docker builder: %w (podman wrote no digest file)", errNoDigest))
+		}
+		art.Digest = strings.TrimSpace(string(d))
+		step.Done()
+		return art, nil
+	}
+	out, err := t.run(ctx, step, append(pushArgs, ref)...)
+	if err != nil {
+		return nil, step.Fail(fmt.Errorf("docker builder: push failed: %w", err))
+	}
+	m := pushDigestRE.FindStringSubmatch(out)
+	if m == nil {
+		return nil, step.Fail(fmt.Errorf("docker builder: %w: %s", errNoDigest, lastLines(out, 3)))
+	}
+	art.Digest = m[1]
+	step.Done()
+	return art, nil
+}
+
+// login stores the short-lived credentials in the temporary config only.
+func (b *Builder) login(ctx context.Context, t tool, podman bool, authFile string, c *sdk.Credentials, ui sdk.UI) error {
+	step := ui.Step(fmt.Sprintf("Logging in to %s", c.Registry))
+	argv := []string{"login", "--username", c.Username, "--password-stdin"}
+	if podman {
+		argv = append(argv, "--authfile", authFile)
+		if insecureRegistry(c.Registry) {
+			argv = append(argv, "--tls-verify=false")
+		}
+	}
+	t.stdin = strings.NewReader(c.Password)
+	if _, err := t.run(ctx, step, append(argv, c.Registry)...); err != nil {
+		return step.Fail(fmt.Errorf("docker builder: registry login: %w", err))
+	}
+	step.Done()
+	return nil
+}
+
+// linkCLIPlugins makes docker CLI plugins (buildx) visible from the
+// temporary config dir, which replaces ~/.docker for the build.
+func linkCLIPlugins(cfgDir string) {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return
+	}
+	src := filepath.Join(home, ".docker", "cli-plugins")
+	if st, err := os.Stat(src); err == nil && st.IsDir() {
+		_ = os.Symlink(src, filepath.Join(cfgDir, "cli-plugins"))
+	}
+}
+
+func buildxDigest(metadata string) (string, error) {
+	b, err := os.ReadFile(metadata)
+	if err != nil {
+		return "", fmt.Errorf("docker builder: %w: read buildx metadata: %v", errNoDigest, err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return "", fmt.Errorf("docker builder: %w: parse buildx metadata: %v", errNoDigest, err)
+	}
+	d, _ := m["containerimage.digest"].(string)
+	if !strings.HasPrefix(d, "sha256:") {
+		return "", fmt.Errorf("docker builder: %w: no containerimage.digest in buildx metadata", errNoDigest)
+	}
+	return d, nil
+}
+
+// splitRef splits repo:tag (a port colon is not a tag).
+func splitRef(ref string) (repo, tag string) {
+	if i := strings.LastIndexByte(ref, ':'); i > strings.LastIndexByte(ref, '/') {
+		return ref[:i], ref[i+1:]
+	}
+	return ref, ""
+}
+
+// registryHost returns the registry part of an image reference.
+func registryHost(ref string) string {
+	if i := strings.IndexByte(ref, '/'); i > 0 {
+		return ref[:i]
+	}
+	return "docker.io"
+}
