@@ -1,0 +1,80 @@
+package sdk
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// SDKVersion is the version of this SDK, reported by plugins in GetInfo.
+const SDKVersion = "0.1.0"
+
+// PluginInfo describes a plugin binary: what `describe` prints and what the
+// host fingerprints.
+type PluginInfo struct {
+	Name       string          `json:"name"`
+	Version    string          `json:"version"`
+	SDKVersion string          `json:"sdk_version"`
+	Protocols  []int           `json:"protocol_versions"`
+	Components []ComponentInfo `json:"components"`
+}
+
+// ComponentInfo describes one component of a plugin.
+type ComponentInfo struct {
+	Kind         Kind     `json:"kind"`
+	Name         string   `json:"name"`
+	Description  string   `json:"description,omitempty"`
+	Schema       *Schema  `json:"config_schema"`
+	Capabilities []string `json:"capabilities,omitempty"`
+}
+
+// Has reports whether the component advertises capability c.
+func (c ComponentInfo) Has(capability string) bool {
+	return slices.Contains(c.Capabilities, capability)
+}
+
+// Describe derives a plugin's info (kinds, schemas, capabilities) from its
+// components, checking that every component is well-formed.
+func Describe(p Plugin) (*PluginInfo, error) {
+	if p.Name == "" {
+		return nil, errors.New("plugin has no name")
+	}
+	info := &PluginInfo{Name: p.Name, Version: p.Version, SDKVersion: SDKVersion, Protocols: []int{ProtocolVersion}}
+	seen := map[string]bool{}
+	for _, c := range p.Components {
+		ci, err := DescribeComponent(c)
+		if err != nil {
+			return nil, fmt.Errorf("plugin %s: %w", p.Name, err)
+		}
+		key := string(ci.Kind) + "/" + ci.Name
+		if seen[key] {
+			return nil, fmt.Errorf("plugin %s: duplicate component %s", p.Name, key)
+		}
+		seen[key] = true
+		info.Components = append(info.Components, *ci)
+	}
+	if len(info.Components) == 0 {
+		return nil, fmt.Errorf("plugin %s has no components", p.Name)
+	}
+	return info, nil
+}
+
+// DescribeComponent derives one component's info.
+func DescribeComponent(c Component) (*ComponentInfo, error) {
+	if c.Name == "" {
+		return nil, errors.New("component has no name")
+	}
+	if c.New == nil {
+		return nil, fmt.Errorf("component %q has no New function", c.Name)
+	}
+	v := c.New()
+	kind, err := kindOfValue(c.Name, v)
+	if err != nil {
+		return nil, err
+	}
+	schema, err := SchemaOf(v)
+	if err != nil {
+		return nil, fmt.Errorf("component %s/%s: %w", kind, c.Name, err)
+	}
+	return &ComponentInfo{Kind: kind, Name: c.Name, Description: c.Description, Schema: schema, Capabilities: CapabilitiesOf(v)}, nil
+}

@@ -1,0 +1,135 @@
+package sdktest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/riseplatform/rise/sdk"
+)
+
+// suite holds what every conformance suite shares.
+type suite struct {
+	conn      Conn
+	component string
+	cfg       []byte
+	o         *options
+	guard     *stdoutGuard
+}
+
+func newSuite(t *testing.T, conn Conn, component string, cfg any, opts []Option) *suite {
+	o := newOptions(opts)
+	return &suite{conn: conn, component: component, cfg: ConfigJSON(t, cfg), o: o, guard: &stdoutGuard{enabled: o.checkStdout}}
+}
+
+func (s *suite) run(t *testing.T, name string, f func(t *testing.T)) bool {
+	t.Helper()
+	return t.Run(name, func(t *testing.T) {
+		if s.o.skipSubtests[name] {
+			t.Skipf("skipped by sdktest.Skip(%q)", name)
+		}
+		f(t)
+	})
+}
+
+func (s *suite) ctx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), s.o.timeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// invalidConfig is the configured invalid config, or the valid one plus an
+// attribute no component declares.
+func (s *suite) invalidConfig(t *testing.T) []byte {
+	if s.o.invalidCfg != nil {
+		return ConfigJSON(t, s.o.invalidCfg)
+	}
+	m := map[string]any{}
+	if err := json.Unmarshal(s.cfg, &m); err != nil {
+		t.Fatalf("config is not a JSON object: %v", err)
+	}
+	m["sdktest_no_such_attribute"] = true
+	b, _ := json.Marshal(m)
+	return b
+}
+
+// checkConfigDiagnostics: a valid config validates, an invalid one yields
+// error diagnostics (not an RPC error), and operations with it fail permanently.
+func (s *suite) checkConfigDiagnostics(t *testing.T, op func(ctx context.Context, cfg []byte) error) {
+	ctx := s.ctx(t)
+	var diags sdk.Diagnostics
+	var err error
+	s.guard.do(t, func() { diags, err = s.conn.ValidateConfig(ctx, s.component, s.cfg) })
+	if err != nil {
+		t.Fatalf("ValidateConfig(valid config): %v", err)
+	}
+	if diags.HasErrors() {
+		t.Fatalf("ValidateConfig(valid config) reported errors: %v", diags.Err())
+	}
+	bad := s.invalidConfig(t)
+	s.guard.do(t, func() { diags, err = s.conn.ValidateConfig(ctx, s.component, bad) })
+	if err != nil {
+		t.Fatalf("ValidateConfig(invalid config) returned an RPC error instead of diagnostics: %v", err)
+	}
+	if !diags.HasErrors() {
+		t.Fatalf("ValidateConfig(%s) reported no error diagnostics", bad)
+	}
+	s.guard.do(t, func() { err = op(ctx, bad) })
+	if err == nil || !sdk.IsPermanent(err) {
+		t.Fatalf("operation with invalid config: want a permanent error, got %v", err)
+	}
+}
+
+// checkCancelled: a call with a cancelled context fails with context.Canceled.
+func (s *suite) checkCancelled(t *testing.T, op func(ctx context.Context) error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var err error
+	s.guard.do(t, func() { err = op(ctx) })
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("call with cancelled context: want context.Canceled, got %v", err)
+	}
+}
+
+// RuntimeConformance runs the runtime conformance suite against component c
+// served in-process with config cfg.
+func RuntimeConformance(t *testing.T, c sdk.Component, cfg any, opts ...Option) {
+	t.Helper()
+	checkKind(t, c, sdk.KindRuntime)
+	RuntimeConformanceConn(t, ConnectComponent(t, c), c.Name, cfg, opts...)
+}
+
+// RegistryConformance runs the registry conformance suite in-process.
+func RegistryConformance(t *testing.T, c sdk.Component, cfg any, opts ...Option) {
+	t.Helper()
+	checkKind(t, c, sdk.KindRegistry)
+	RegistryConformanceConn(t, ConnectComponent(t, c), c.Name, cfg, opts...)
+}
+
+// BuilderConformance runs the builder conformance suite in-process.
+func BuilderConformance(t *testing.T, c sdk.Component, cfg any, opts ...Option) {
+	t.Helper()
+	checkKind(t, c, sdk.KindBuilder)
+	BuilderConformanceConn(t, ConnectComponent(t, c), c.Name, cfg, opts...)
+}
+
+func checkKind(t *testing.T, c sdk.Component, want sdk.Kind) {
+	t.Helper()
+	info, err := sdk.DescribeComponent(c)
+	if err != nil {
+		t.Fatalf("component: %v", err)
+	}
+	if info.Kind != want {
+		t.Fatalf("component %s is a %s, not a %s", c.Name, info.Kind, want)
+	}
+}
+
+var idSeq int
+
+func newDeploymentID() string {
+	idSeq++
+	return fmt.Sprintf("sdktest-%d-%d", time.Now().UnixNano()%1_000_000_000, idSeq)
+}
