@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/riseplatform/rise/cli/clictx"
 	"github.com/riseplatform/rise/cli/exitcode"
 	"github.com/riseplatform/rise/core/api"
+	"github.com/riseplatform/rise/core/config"
 )
 
 // builder builds and pushes images for `rise deploy`; SetBuilder installs it.
@@ -57,11 +59,17 @@ PROJECT defaults to the project in ./rise.hcl or ./.rise.toml.`,
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeProjects,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			project, err := projectArg(args)
+			app, err := loadApp(f.dir)
 			if err != nil {
 				return err
 			}
-			return runDeploy(cmd.Context(), envOf(cmd), project, f)
+			project := ""
+			if len(args) > 0 {
+				project = args[0]
+			} else if project, err = projectIn(f.dir); err != nil {
+				return err
+			}
+			return runDeploy(cmd.Context(), envOf(cmd), project, app, f)
 		},
 	}
 	fl := c.Flags()
@@ -77,15 +85,31 @@ PROJECT defaults to the project in ./rise.hcl or ./.rise.toml.`,
 	return c
 }
 
-func (f deployFlags) request() (*api.CreateDeploymentRequest, error) {
+// request builds the deployment request from rise.hcl's deploy block (app
+// may be nil) overridden by flags.
+func (f deployFlags) request(app *config.App) (*api.CreateDeploymentRequest, error) {
 	req := &api.CreateDeploymentRequest{Image: f.image, Group: f.group, Expire: f.expire}
 	if f.expire != "" {
 		if _, err := time.ParseDuration(f.expire); err != nil {
 			return nil, exitcode.Usagef("invalid --expire %q: use a duration like 2h", f.expire)
 		}
 	}
+	var w *api.Workload
+	if app != nil && app.Deploy != nil {
+		d := app.Deploy
+		w = &api.Workload{Port: d.Port, Replicas: d.Replicas, Env: maps.Clone(d.Env), HealthPath: d.HealthPath,
+			CPU: d.CPU, Memory: d.Memory, Command: d.Command}
+		if req.Group == "" {
+			req.Group = d.Group
+		}
+	}
 	if f.port != 0 || len(f.env) > 0 {
-		w := &api.Workload{Port: f.port}
+		if w == nil {
+			w = &api.Workload{}
+		}
+		if f.port != 0 {
+			w.Port = f.port
+		}
 		for _, kv := range f.env {
 			k, v, ok := strings.Cut(kv, "=")
 			if !ok || k == "" {
@@ -96,15 +120,18 @@ func (f deployFlags) request() (*api.CreateDeploymentRequest, error) {
 			}
 			w.Env[k] = v
 		}
-		req.Workload = w
 	}
+	req.Workload = w
 	return req, nil
 }
 
-func runDeploy(ctx context.Context, env *clictx.Env, project string, f deployFlags) error {
-	req, err := f.request()
+func runDeploy(ctx context.Context, env *clictx.Env, project string, app *config.App, f deployFlags) error {
+	req, err := f.request(app)
 	if err != nil {
 		return err
+	}
+	if f.builder == "" && app != nil && app.Build != nil {
+		f.builder = app.Build.Builder
 	}
 	if f.image == "" && builder == nil {
 		return errors.New("this rise binary cannot build images (no builder is wired in); deploy a pre-built image with --image")

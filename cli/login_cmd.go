@@ -149,8 +149,8 @@ func newLogoutCmd() *cobra.Command {
 
 func newWhoamiCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:     "whoami",
-		Short:   "Show who you are logged in as",
+		Use:   "whoami",
+		Short: "Show who you are logged in as",
 		Example: `  rise whoami
   rise whoami -o json`,
 		Args: cobra.NoArgs,
