@@ -208,4 +208,3 @@ func envOr(key, def string) string {
 	}
 	return def
 }
-

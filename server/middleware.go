@@ -5,8 +5,10 @@ import (
 	"encoding/hex"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
+	"github.com/gorilla/mux"
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/riseplatform/rise/core/api"
@@ -136,10 +138,29 @@ func (s *statusRecorder) Flush() {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-func notFound(w http.ResponseWriter, r *http.Request) {
-	httpx.Err(w, r, httpx.Errorf(http.StatusNotFound, "no such API route: %s %s", r.Method, r.URL.Path))
-}
-
-func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	httpx.Err(w, r, httpx.Errorf(http.StatusMethodNotAllowed, "method %s is not allowed on %s", r.Method, r.URL.Path))
+// notFound answers unmatched requests. gorilla/mux reports a wrong method on
+// a subrouter's route as "not found", so this checks the other methods and
+// answers 405 with an Allow header when the path exists.
+func notFound(root *mux.Router) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			if m == r.Method {
+				continue
+			}
+			var rm mux.RouteMatch
+			c := r.Clone(r.Context())
+			c.Method = m
+			if root.Match(c, &rm) && rm.MatchErr == nil {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			httpx.Err(w, r, httpx.Errorf(http.StatusMethodNotAllowed, "method %s is not allowed on %s (allowed: %s)",
+				r.Method, r.URL.Path, strings.Join(allow, ", ")))
+			return
+		}
+		httpx.Err(w, r, httpx.Errorf(http.StatusNotFound, "no such API route: %s %s", r.Method, r.URL.Path))
+	}
 }

@@ -146,11 +146,9 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) routes() http.Handler {
 	root := mux.NewRouter()
-	root.NotFoundHandler = http.HandlerFunc(notFound)
-	root.MethodNotAllowedHandler = http.HandlerFunc(methodNotAllowed)
+	nf := notFound(root)
+	root.NotFoundHandler, root.MethodNotAllowedHandler = nf, nf
 	api := root.PathPrefix("/api/v1").Subrouter()
-	api.NotFoundHandler = root.NotFoundHandler
-	api.MethodNotAllowedHandler = root.MethodNotAllowedHandler
 
 	api.HandleFunc("/health", s.health).Methods(http.MethodGet)
 	api.HandleFunc("/version", s.version).Methods(http.MethodGet)
