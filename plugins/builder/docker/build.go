@@ -52,7 +52,7 @@ func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest, ui sdk.UI) (
 	defer os.RemoveAll(work)
 	var overrides []string
 	var authFile string
-	if push {
+	if push && req.Target.Credentials != nil {
 		cfgDir := filepath.Join(work, "config")
 		if err := os.Mkdir(cfgDir, 0o700); err != nil {
 			return nil, fmt.Errorf("docker builder: temporary registry config: %w", err)
@@ -102,7 +102,10 @@ func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest, ui sdk.UI) (
 	pushArgs := []string{"push"}
 	if podman {
 		digestFile := filepath.Join(work, "digest")
-		pushArgs = append(pushArgs, "--authfile", authFile, "--digestfile", digestFile)
+		pushArgs = append(pushArgs, "--digestfile", digestFile)
+		if authFile != "" {
+			pushArgs = append(pushArgs, "--authfile", authFile)
+		}
 		if insecureRegistry(registryHost(ref)) {
 			pushArgs = append(pushArgs, "--tls-verify=false")
 		}
