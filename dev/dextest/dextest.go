@@ -10,6 +10,7 @@ package dextest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -113,7 +114,7 @@ func start(t testing.TB, bin string, o Options) (*Dex, error) {
 	if o.Password == "" {
 		o.Password = DefaultPassword
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(o.Password), bcrypt.MinCost)
+	hash, err := bcrypt.GenerateFromPassword([]byte(o.Password), bcrypt.DefaultCost) // Dex refuses cost < 10
 	if err != nil {
 		return nil, fmt.Errorf("hash password: %w", err)
 	}
@@ -168,7 +169,9 @@ func start(t testing.TB, bin string, o Options) (*Dex, error) {
 		_ = d.cmd.Process.Kill()
 		<-exited
 	})
-	if err := waitReady(d.Issuer+"/.well-known/openid-configuration", exited, 30*time.Second); err != nil {
+	// Ready = discovery answers and the signing keys exist (Dex creates them
+	// shortly after start).
+	if err := waitReady(d.Issuer+"/keys", exited, 30*time.Second); err != nil {
 		return nil, fmt.Errorf("%w\ndex output:\n%s", err, d.Logs())
 	}
 	return d, nil
@@ -180,8 +183,12 @@ func waitReady(u string, exited <-chan struct{}, timeout time.Duration) error {
 	for {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if resp, err := http.DefaultClient.Do(req); err == nil {
+			var ks struct {
+				Keys []json.RawMessage `json:"keys"`
+			}
+			err := json.NewDecoder(resp.Body).Decode(&ks)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == http.StatusOK && err == nil && len(ks.Keys) > 0 {
 				return nil
 			}
 		}

@@ -82,6 +82,12 @@ type envOpt func(*Options)
 // service is built so its URL can be the public URL.
 func newEnv(t *testing.T, cfg *config.Auth, opts ...envOpt) *env {
 	t.Helper()
+	return newEnvWith(t, func(string) *config.Auth { return cfg }, opts...)
+}
+
+// newEnvWith is newEnv with a config that may depend on the public URL.
+func newEnvWith(t *testing.T, mkCfg func(publicURL string) *config.Auth, opts ...envOpt) *env {
+	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, pgtest.URL(t), hclog.NewNullLogger())
 	if err != nil {
@@ -100,7 +106,7 @@ func newEnv(t *testing.T, cfg *config.Auth, opts ...envOpt) *env {
 	for _, f := range opts {
 		f(&o)
 	}
-	s, err := New(ctx, cfg, st, o)
+	s, err := New(ctx, mkCfg(o.PublicURL), st, o)
 	if err != nil {
 		t.Fatalf("auth.New: %v", err)
 	}
