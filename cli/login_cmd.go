@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -57,10 +59,7 @@ a browser open the printed URL elsewhere on the same machine, or use --device.
 			if err != nil {
 				return err
 			}
-			name := tok.User.Name
-			if name == "" {
-				name = tok.User.Email
-			}
+			name := greetingName(tok.User)
 			if err := env.SaveLogin(url, tok.Token, tok.ExpiresAt, name); err != nil {
 				return fmt.Errorf("save login: %w", err)
 			}
@@ -114,6 +113,16 @@ func passwordLogin(cmd *cobra.Command, env *clictx.Env, c *api.Client, email, pa
 		password = string(b)
 	}
 	return login.Password(cmd.Context(), c, email, password)
+}
+
+// greetingName is how the user is greeted: their handle with a capital
+// first letter ("niklas" → "Niklas", as in the seed), else their email.
+func greetingName(u api.User) string {
+	if u.Name == "" {
+		return u.Email
+	}
+	r, size := utf8.DecodeRuneInString(u.Name)
+	return string(unicode.ToUpper(r)) + u.Name[size:]
 }
 
 func prompt(env *clictx.Env, q string) (string, error) {
