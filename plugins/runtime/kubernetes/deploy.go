@@ -1,0 +1,202 @@
+package kubernetes
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/riseplatform/rise/sdk"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/kubernetes"
+)
+
+// stateVersion is the version of state's shape.
+const stateVersion = 1
+
+// state is what Deploy hands the host to give back on later calls.
+type state struct {
+	Project    string `json:"project"`
+	Namespace  string `json:"namespace"`
+	Name       string `json:"name"`    // the Deployment
+	Service    string `json:"service"` // the group's Service
+	Group      string `json:"group"`
+	Port       uint32 `json:"port"`
+	Previous   string `json:"previous,omitempty"`    // deployment id this one supersedes
+	PreviousNS string `json:"previous_ns,omitempty"` // its namespace
+	PrevName   string `json:"previous_name,omitempty"`
+}
+
+// Deploy applies the deployment's objects. Traffic moves to it only once it
+// is ready: if the group already serves a previous deployment, the Service
+// keeps pointing there and Status switches it (then scales the previous one
+// to zero) when this deployment becomes available.
+func (r *Runtime) Deploy(ctx context.Context, req *sdk.DeployRequest, ui sdk.UI) (*sdk.Deployment, error) {
+	if err := checkRequest(req); err != nil {
+		return nil, err
+	}
+	c, err := r.clientset()
+	if err != nil {
+		return nil, err
+	}
+	ns := r.namespaceFor(req.Project)
+	name := deploymentName(req.Project, req.Group, req.DeploymentID)
+	st := state{Project: req.Project, Namespace: ns, Name: name, Service: serviceName(req.Project, req.Group),
+		Group: groupOrDefault(req.Group), Port: req.Workload.Port}
+	if p := req.Previous; p != nil && p.ID != req.DeploymentID {
+		st.Previous = p.ID
+		var ps state
+		if len(p.State) > 0 && p.DecodeState(&ps) == nil {
+			st.PreviousNS, st.PrevName = ps.Namespace, ps.Name
+		}
+		if st.PrevName == "" {
+			st.PreviousNS, st.PrevName = ns, deploymentName(req.Project, req.Group, p.ID)
+		}
+	}
+
+	step := orNop(ui).Step(fmt.Sprintf("Applying Kubernetes objects in namespace %s", ns))
+	err = r.applyAll(ctx, c, req, &st)
+	if apierrors.IsNotFound(err) { // namespace deleted behind our cache's back: once more, uncached
+		r.applied.forgetPrefix(ns + "/")
+		err = r.applyAll(ctx, c, req, &st)
+	}
+	if err != nil {
+		return nil, step.Fail(ctxErr(ctx, classify(err)))
+	}
+	step.Done()
+
+	d, err := sdk.NewDeployment(req.DeploymentID, st, r.url(req.Project, req.Group))
+	if err != nil {
+		return nil, err
+	}
+	d.Project = req.Project
+	d.StateVersion = stateVersion
+	return d, nil
+}
+
+func (r *Runtime) applyAll(ctx context.Context, c kubernetes.Interface, req *sdk.DeployRequest, st *state) error {
+	ns, name := st.Namespace, st.Name
+	opts := metav1.ApplyOptions{FieldManager: r.FieldManager, Force: true}
+
+	nsObj := r.namespaceObject(req.Project)
+	if err := r.applyCached(ns+"/namespace", nsObj, func() error {
+		_, err := c.CoreV1().Namespaces().Apply(ctx, nsObj, opts)
+		return err
+	}); err != nil {
+		return fmt.Errorf("apply namespace %s: %w", ns, err)
+	}
+	if len(req.Workload.SecretEnv) > 0 {
+		if _, err := c.CoreV1().Secrets(ns).Apply(ctx, r.envSecret(ns, name, req), opts); err != nil {
+			return fmt.Errorf("apply secret %s/%s-env: %w", ns, name, err)
+		}
+	}
+	if req.PullCredentials != nil {
+		s, err := r.pullSecret(ns, name, req)
+		if err != nil {
+			return err
+		}
+		if _, err := c.CoreV1().Secrets(ns).Apply(ctx, s, opts); err != nil {
+			return fmt.Errorf("apply image pull secret %s/%s-pull: %w", ns, name, err)
+		}
+	}
+	dep, err := r.deploymentObject(ns, name, req)
+	if err != nil {
+		return err
+	}
+	if _, err := c.AppsV1().Deployments(ns).Apply(ctx, dep, opts); err != nil {
+		return fmt.Errorf("apply deployment %s/%s: %w", ns, name, err)
+	}
+
+	// Service: point it at this deployment unless it serves a previous one
+	// that is still up; then Status switches it once this one is ready.
+	target := req.DeploymentID
+	if st.Previous != "" {
+		svc, err := c.CoreV1().Services(ns).Get(ctx, st.Service, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			return fmt.Errorf("get service %s/%s: %w", ns, st.Service, err)
+		default:
+			if cur := svc.Annotations[annotationTarget]; cur != "" && cur != req.DeploymentID {
+				target = "" // leave the Service alone
+			}
+		}
+	}
+	if target != "" {
+		svc := r.serviceObject(ns, req.Project, req.Group, target, req.Workload.Port)
+		if _, err := c.CoreV1().Services(ns).Apply(ctx, svc, opts); err != nil {
+			return fmt.Errorf("apply service %s/%s: %w", ns, st.Service, err)
+		}
+	}
+
+	ing := r.ingressObject(ns, req.Project, req.Group, req.Visibility)
+	if err := r.applyCached(ns+"/ingress/"+st.Service, ing, func() error {
+		_, err := c.NetworkingV1().Ingresses(ns).Apply(ctx, ing, opts)
+		return err
+	}); err != nil {
+		return fmt.Errorf("apply ingress %s/%s: %w", ns, st.Service, err)
+	}
+	if !r.DisableNetworkPolicy {
+		np := r.networkPolicy(ns, req.Project)
+		if err := r.applyCached(ns+"/networkpolicy", np, func() error {
+			_, err := c.NetworkingV1().NetworkPolicies(ns).Apply(ctx, np, opts)
+			return err
+		}); err != nil {
+			return fmt.Errorf("apply network policy in %s: %w", ns, err)
+		}
+	}
+	return nil
+}
+
+// applyCached runs apply unless this process already applied the same
+// configuration under key recently.
+func (r *Runtime) applyCached(key string, obj any, apply func() error) error {
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", key, err)
+	}
+	sum := sha256.Sum256(b)
+	digest := hex.EncodeToString(sum[:])
+	if r.applied.fresh(key, digest) {
+		return nil
+	}
+	if err := apply(); err != nil {
+		return err
+	}
+	r.applied.store(key, digest)
+	return nil
+}
+
+func checkRequest(req *sdk.DeployRequest) error {
+	var errs []string
+	if msgs := validation.IsDNS1123Label(req.Project); len(msgs) > 0 {
+		errs = append(errs, fmt.Sprintf("project name %q cannot name Kubernetes objects: %s", req.Project, strings.Join(msgs, "; ")))
+	}
+	if req.DeploymentID == "" {
+		errs = append(errs, "deployment id is empty")
+	}
+	if req.Artifact.Repository == "" {
+		errs = append(errs, "no image to deploy (artifact repository is empty)")
+	}
+	if req.Workload.Port > 65535 {
+		errs = append(errs, fmt.Sprintf("port %d is out of range", req.Workload.Port))
+	}
+	if len(errs) > 0 {
+		return sdk.Permanent(errors.New(strings.Join(errs, "; ")))
+	}
+	return nil
+}
+
+// classify marks errors that retrying cannot fix (the API server rejected
+// the object) as permanent.
+func classify(err error) error {
+	if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || apierrors.IsForbidden(err) {
+		return sdk.Permanent(err)
+	}
+	return err
+}

@@ -1,0 +1,265 @@
+package kubernetes
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/riseplatform/rise/sdk"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	netv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
+)
+
+const containerName = "app"
+
+func (r *Runtime) namespaceObject(project string) *corev1ac.NamespaceApplyConfiguration {
+	labels := r.projectLabels(project, "")
+	maps.Copy(labels, r.NamespaceLabels)
+	if r.PodSecurity != "none" {
+		labels["pod-security.kubernetes.io/enforce"] = r.PodSecurity
+	}
+	return corev1ac.Namespace(r.namespaceFor(project)).
+		WithLabels(labels).
+		WithAnnotations(r.annotations(nil))
+}
+
+// envSecret holds the deployment's secret environment values.
+func (r *Runtime) envSecret(ns, name string, req *sdk.DeployRequest) *corev1ac.SecretApplyConfiguration {
+	return corev1ac.Secret(name+"-env", ns).
+		WithLabels(r.deploymentLabels(req.Project, req.Group, req.DeploymentID)).
+		WithAnnotations(r.annotations(nil)).
+		WithType(corev1.SecretTypeOpaque).
+		WithStringData(req.Workload.SecretEnv)
+}
+
+// pullSecret is a dockerconfigjson Secret from the registry's pull credentials.
+func (r *Runtime) pullSecret(ns, name string, req *sdk.DeployRequest) (*corev1ac.SecretApplyConfiguration, error) {
+	c := req.PullCredentials
+	server := c.Registry
+	if server == "" {
+		server, _, _ = strings.Cut(c.Repository, "/")
+	}
+	auth := base64.StdEncoding.EncodeToString([]byte(c.Username + ":" + c.Password))
+	cfg, err := json.Marshal(map[string]any{"auths": map[string]any{
+		server: map[string]string{"username": c.Username, "password": c.Password, "auth": auth},
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("encode image pull secret: %w", err)
+	}
+	ann := map[string]string{}
+	if !c.ExpiresAt.IsZero() {
+		ann["rise.dev/expires-at"] = c.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z")
+	}
+	return corev1ac.Secret(name+"-pull", ns).
+		WithLabels(r.deploymentLabels(req.Project, req.Group, req.DeploymentID)).
+		WithAnnotations(r.annotations(ann)).
+		WithType(corev1.SecretTypeDockerConfigJson).
+		WithData(map[string][]byte{corev1.DockerConfigJsonKey: cfg}), nil
+}
+
+// deploymentObject is the Deployment running req's image.
+func (r *Runtime) deploymentObject(ns, name string, req *sdk.DeployRequest) (*appsv1ac.DeploymentApplyConfiguration, error) {
+	w := req.Workload
+	labels := r.deploymentLabels(req.Project, req.Group, req.DeploymentID)
+	port := int32(w.Port)
+
+	var env []*corev1ac.EnvVarApplyConfiguration
+	for _, k := range slices.Sorted(maps.Keys(w.Env)) {
+		env = append(env, corev1ac.EnvVar().WithName(k).WithValue(w.Env[k]))
+	}
+	for _, k := range slices.Sorted(maps.Keys(w.SecretEnv)) {
+		env = append(env, corev1ac.EnvVar().WithName(k).WithValueFrom(corev1ac.EnvVarSource().
+			WithSecretKeyRef(corev1ac.SecretKeySelector().WithName(name+"-env").WithKey(k))))
+	}
+	if _, ok := w.Env["PORT"]; !ok && port > 0 {
+		env = append(env, corev1ac.EnvVar().WithName("PORT").WithValue(fmt.Sprint(port)))
+	}
+
+	res := corev1ac.ResourceRequirements()
+	limits := corev1.ResourceList{}
+	if w.Resources.CPU != "" {
+		q, err := validQuantity("cpu", w.Resources.CPU)
+		if err != nil {
+			return nil, err
+		}
+		limits[corev1.ResourceCPU] = q
+	}
+	if w.Resources.Memory != "" {
+		q, err := validQuantity("memory", w.Resources.Memory)
+		if err != nil {
+			return nil, err
+		}
+		limits[corev1.ResourceMemory] = q
+	}
+	if len(limits) > 0 {
+		res = res.WithLimits(limits).WithRequests(limits)
+	}
+
+	probe := func() *corev1ac.ProbeApplyConfiguration {
+		h := corev1ac.ProbeHandler()
+		if w.HealthPath != "" {
+			h = h.WithHTTPGet(corev1ac.HTTPGetAction().WithPath(w.HealthPath).WithPort(intstr.FromString("http")))
+		} else {
+			h = h.WithTCPSocket(corev1ac.TCPSocketAction().WithPort(intstr.FromString("http")))
+		}
+		return &corev1ac.ProbeApplyConfiguration{ProbeHandlerApplyConfiguration: *h}
+	}
+	readiness := probe().WithPeriodSeconds(5).WithFailureThreshold(3)
+	liveness := probe().WithInitialDelaySeconds(10).WithPeriodSeconds(10).WithFailureThreshold(6)
+
+	sc := corev1ac.SecurityContext().
+		WithAllowPrivilegeEscalation(false).
+		WithRunAsNonRoot(true).
+		WithCapabilities(corev1ac.Capabilities().WithDrop("ALL")).
+		WithSeccompProfile(corev1ac.SeccompProfile().WithType(corev1.SeccompProfileTypeRuntimeDefault))
+	if r.RunAsUser > 0 {
+		sc = sc.WithRunAsUser(r.RunAsUser)
+	}
+
+	c := corev1ac.Container().
+		WithName(containerName).
+		WithImage(req.Artifact.Ref()).
+		WithImagePullPolicy(corev1.PullPolicy(r.ImagePullPolicy)).
+		WithEnv(env...).
+		WithResources(res).
+		WithSecurityContext(sc)
+	if len(w.Command) > 0 {
+		c = c.WithArgs(w.Command...) // like `docker run IMAGE CMD...`: replaces the image's CMD
+	}
+	if port > 0 {
+		c = c.WithPorts(corev1ac.ContainerPort().WithName("http").WithContainerPort(port).WithProtocol(corev1.ProtocolTCP)).
+			WithReadinessProbe(readiness).
+			WithLivenessProbe(liveness)
+	}
+
+	pod := corev1ac.PodSpec().
+		WithContainers(c).
+		WithAutomountServiceAccountToken(false).
+		WithEnableServiceLinks(false).
+		WithSecurityContext(corev1ac.PodSecurityContext().
+			WithRunAsNonRoot(true).
+			WithSeccompProfile(corev1ac.SeccompProfile().WithType(corev1.SeccompProfileTypeRuntimeDefault)))
+	if req.PullCredentials != nil {
+		pod = pod.WithImagePullSecrets(corev1ac.LocalObjectReference().WithName(name + "-pull"))
+	}
+
+	replicas := int32(w.Replicas)
+	if replicas == 0 {
+		replicas = 1
+	}
+	zero, one := intstr.FromInt32(0), intstr.FromInt32(1)
+	ann := r.annotations(map[string]string{annotationDeploymentID: req.DeploymentID})
+	return appsv1ac.Deployment(name, ns).
+		WithLabels(labels).
+		WithAnnotations(ann).
+		WithSpec(appsv1ac.DeploymentSpec().
+			WithReplicas(replicas).
+			WithRevisionHistoryLimit(2).
+			WithProgressDeadlineSeconds(600).
+			WithSelector(metav1ac.LabelSelector().WithMatchLabels(selector(req.Project, req.Group, req.DeploymentID))).
+			WithStrategy(appsv1ac.DeploymentStrategy().
+				WithType(appsv1.RollingUpdateDeploymentStrategyType).
+				WithRollingUpdate(appsv1ac.RollingUpdateDeployment().WithMaxUnavailable(zero).WithMaxSurge(one))).
+			WithTemplate(corev1ac.PodTemplateSpec().
+				WithLabels(labels).
+				WithAnnotations(ann).
+				WithSpec(pod))), nil
+}
+
+// serviceObject routes the group's Service to deployment id.
+func (r *Runtime) serviceObject(ns, project, group, id string, port uint32) *corev1ac.ServiceApplyConfiguration {
+	if port == 0 {
+		port = 80
+	}
+	return corev1ac.Service(serviceName(project, group), ns).
+		WithLabels(r.projectLabels(project, group)).
+		WithAnnotations(r.annotations(map[string]string{annotationTarget: id})).
+		WithSpec(corev1ac.ServiceSpec().
+			WithType(corev1.ServiceTypeClusterIP).
+			WithSelector(selector(project, group, id)).
+			WithPorts(corev1ac.ServicePort().WithName("http").WithPort(80).
+				WithTargetPort(intstr.FromInt32(int32(port))).WithProtocol(corev1.ProtocolTCP)))
+}
+
+// ingressObject routes <project>.<domain> to the group's Service.
+func (r *Runtime) ingressObject(ns, project, group, visibility string) *netv1ac.IngressApplyConfiguration {
+	host := r.host(project, group)
+	ann := map[string]string{}
+	maps.Copy(ann, r.IngressAnnotations)
+	if r.CertManagerIssuer != "" {
+		if r.CertManagerIssuerKind == "Issuer" {
+			ann["cert-manager.io/issuer"] = r.CertManagerIssuer
+		} else {
+			ann["cert-manager.io/cluster-issuer"] = r.CertManagerIssuer
+		}
+	}
+	if visibility == "private" {
+		maps.Copy(ann, r.authAnnotations(project))
+	}
+	pathType := networkingv1.PathTypePrefix
+	spec := netv1ac.IngressSpec().WithRules(netv1ac.IngressRule().WithHost(host).
+		WithHTTP(netv1ac.HTTPIngressRuleValue().WithPaths(netv1ac.HTTPIngressPath().
+			WithPath("/").WithPathType(pathType).
+			WithBackend(netv1ac.IngressBackend().WithService(netv1ac.IngressServiceBackend().
+				WithName(serviceName(project, group)).
+				WithPort(netv1ac.ServiceBackendPort().WithName("http")))))))
+	if r.IngressClass != "" {
+		spec = spec.WithIngressClassName(r.IngressClass)
+	}
+	switch {
+	case r.TLSSecret != "":
+		spec = spec.WithTLS(netv1ac.IngressTLS().WithHosts(host).WithSecretName(r.TLSSecret))
+	case r.CertManagerIssuer != "":
+		spec = spec.WithTLS(netv1ac.IngressTLS().WithHosts(host).WithSecretName(serviceName(project, group) + "-tls"))
+	}
+	return netv1ac.Ingress(serviceName(project, group), ns).
+		WithLabels(r.projectLabels(project, group)).
+		WithAnnotations(r.annotations(ann)).
+		WithSpec(spec)
+}
+
+// authAnnotations make the ingress controller ask rise before serving a
+// private project (ingress-nginx external auth by default).
+func (r *Runtime) authAnnotations(project string) map[string]string {
+	src := r.AuthAnnotations
+	if len(src) == 0 {
+		src = map[string]string{
+			"nginx.ingress.kubernetes.io/auth-url":              "{auth_url}",
+			"nginx.ingress.kubernetes.io/auth-signin":           "{signin_url}",
+			"nginx.ingress.kubernetes.io/auth-response-headers": "X-Rise-User,X-Rise-Email",
+		}
+	}
+	rep := strings.NewReplacer("{auth_url}", r.AuthURL, "{signin_url}", r.SigninURL)
+	out := make(map[string]string, len(src))
+	for k, v := range src {
+		out[k] = strings.ReplaceAll(rep.Replace(v), "{project}", project)
+	}
+	return out
+}
+
+// networkPolicy admits traffic to the project's pods only from the ingress
+// controller's namespace and from the project's own namespace.
+func (r *Runtime) networkPolicy(ns, project string) *netv1ac.NetworkPolicyApplyConfiguration {
+	return netv1ac.NetworkPolicy(safeName(project+"-ingress", 63), ns).
+		WithLabels(r.projectLabels(project, "")).
+		WithAnnotations(r.annotations(nil)).
+		WithSpec(netv1ac.NetworkPolicySpec().
+			WithPodSelector(metav1ac.LabelSelector().WithMatchLabels(map[string]string{
+				LabelManagedBy: managedBy, LabelProject: labelValue(project)})).
+			WithPolicyTypes(networkingv1.PolicyTypeIngress).
+			WithIngress(netv1ac.NetworkPolicyIngressRule().WithFrom(
+				netv1ac.NetworkPolicyPeer().WithNamespaceSelector(metav1ac.LabelSelector().
+					WithMatchLabels(map[string]string{"kubernetes.io/metadata.name": r.IngressNamespace})),
+				netv1ac.NetworkPolicyPeer().WithNamespaceSelector(metav1ac.LabelSelector().
+					WithMatchLabels(map[string]string{"kubernetes.io/metadata.name": ns})),
+			)))
+}

@@ -1,0 +1,98 @@
+package kubernetes
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/riseplatform/rise/sdk"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+// Stop deletes the deployment's Deployment and Secrets. The group's Service
+// and Ingress stay: they belong to the project and route to whichever
+// deployment is current. Stopping a missing deployment succeeds.
+func (r *Runtime) Stop(ctx context.Context, d *sdk.Deployment, ui sdk.UI) error {
+	var st state
+	if err := d.DecodeState(&st); err != nil {
+		return err
+	}
+	c, err := r.clientset()
+	if err != nil {
+		return err
+	}
+	ui = orNop(ui)
+	step := ui.Step(fmt.Sprintf("Deleting deployment %s/%s", st.Namespace, st.Name))
+	bg := metav1.DeletePropagationBackground
+	err = c.AppsV1().Deployments(st.Namespace).Delete(ctx, st.Name, metav1.DeleteOptions{PropagationPolicy: &bg})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return step.Fail(ctxErr(ctx, fmt.Errorf("delete deployment %s/%s: %w", st.Namespace, st.Name, err)))
+	}
+	sel := labels.SelectorFromSet(map[string]string{
+		LabelManagedBy: managedBy, LabelProject: labelValue(st.Project), LabelDeployment: labelValue(d.ID),
+	}).String()
+	err = c.CoreV1().Secrets(st.Namespace).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: sel})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return step.Fail(ctxErr(ctx, fmt.Errorf("delete secrets of %s/%s: %w", st.Namespace, st.Name, err)))
+	}
+	step.Done()
+	return nil
+}
+
+// Destroy removes everything rise created for project: its namespace, or,
+// when projects share a namespace, every object labelled with the project.
+func (r *Runtime) Destroy(ctx context.Context, project string, ui sdk.UI) error {
+	c, err := r.clientset()
+	if err != nil {
+		return err
+	}
+	ui = orNop(ui)
+	ns := r.namespaceFor(project)
+	defer r.applied.forgetPrefix(ns + "/")
+	if r.perProjectNamespace() {
+		step := ui.Step(fmt.Sprintf("Deleting namespace %s", ns))
+		bg := metav1.DeletePropagationBackground
+		err := c.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{PropagationPolicy: &bg})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return step.Fail(ctxErr(ctx, fmt.Errorf("delete namespace %s: %w", ns, err)))
+		}
+		step.Done()
+		return nil
+	}
+
+	step := ui.Step(fmt.Sprintf("Deleting project %s's objects in namespace %s", project, ns))
+	sel := metav1.ListOptions{LabelSelector: labels.SelectorFromSet(map[string]string{
+		LabelManagedBy: managedBy, LabelProject: labelValue(project)}).String()}
+	bg := metav1.DeletePropagationBackground
+	del := metav1.DeleteOptions{PropagationPolicy: &bg}
+	deletes := []struct {
+		what string
+		fn   func() error
+	}{
+		{"ingresses", func() error { return c.NetworkingV1().Ingresses(ns).DeleteCollection(ctx, del, sel) }},
+		{"network policies", func() error { return c.NetworkingV1().NetworkPolicies(ns).DeleteCollection(ctx, del, sel) }},
+		{"deployments", func() error { return c.AppsV1().Deployments(ns).DeleteCollection(ctx, del, sel) }},
+		{"secrets", func() error { return c.CoreV1().Secrets(ns).DeleteCollection(ctx, del, sel) }},
+		{"services", func() error {
+			// Services have no deletecollection: delete them one by one.
+			list, err := c.CoreV1().Services(ns).List(ctx, sel)
+			if err != nil {
+				return err
+			}
+			for _, s := range list.Items {
+				if err := c.CoreV1().Services(ns).Delete(ctx, s.Name, del); err != nil && !apierrors.IsNotFound(err) {
+					return err
+				}
+			}
+			return nil
+		}},
+	}
+	for _, d := range deletes {
+		if err := d.fn(); err != nil && !apierrors.IsNotFound(err) {
+			return step.Fail(ctxErr(ctx, fmt.Errorf("delete %s of project %s in %s: %w", d.what, project, ns, err)))
+		}
+	}
+	step.Done()
+	return nil
+}
