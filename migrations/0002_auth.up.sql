@@ -3,7 +3,9 @@
 -- auth_requests holds an in-flight OIDC authorization (CLI PKCE login or
 -- browser session login) between "authorize" and "exchange"/"callback".
 -- A row is consumed exactly once (DELETE ... RETURNING), which is what
--- refuses a replayed code exchange. Rows live for minutes.
+-- refuses a replayed code exchange. Rows live for minutes. Device logins
+-- (kind 'device') are keyed by a hash of the device code, so a device code
+-- is redeemed for one rise token only.
 CREATE TABLE auth_requests (
     state          text        PRIMARY KEY,
     kind           text        NOT NULL,
@@ -18,7 +20,7 @@ CREATE TABLE auth_requests (
     return_to      text        NOT NULL DEFAULT '',
     created_at     timestamptz NOT NULL DEFAULT now(),
     expires_at     timestamptz NOT NULL,
-    CONSTRAINT auth_requests_kind CHECK (kind IN ('cli', 'browser'))
+    CONSTRAINT auth_requests_kind CHECK (kind IN ('cli', 'browser', 'device'))
 );
 CREATE INDEX auth_requests_challenge_idx ON auth_requests (code_challenge) WHERE code_challenge <> '';
 CREATE INDEX auth_requests_expires_idx ON auth_requests (expires_at);

@@ -93,7 +93,9 @@ type DeviceStartResponse struct {
 // DevicePollRequest is POST /api/v1/auth/device/poll.
 type DevicePollRequest struct {
 	DeviceCode string `json:"device_code"`
-	Provider   string `json:"provider,omitempty"`
+	// Provider is ignored: the server remembers which provider started the
+	// device login. Kept for compatibility.
+	Provider string `json:"provider,omitempty"`
 }
 
 // Device poll statuses.

@@ -46,7 +46,7 @@ const (
 
 // Dex is a running Dex.
 type Dex struct {
-	Issuer       string // http://127.0.0.1:<port>/dex
+	Issuer       string // http://127.0.0.1:<port> (no path: see the device flow note in start)
 	ClientID     string
 	ClientSecret string
 	Email        string
@@ -124,7 +124,7 @@ func start(t testing.TB, bin string, o Options) (*Dex, error) {
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	d := &Dex{
-		Issuer:       "http://" + addr + "/dex",
+		Issuer:       "http://" + addr,
 		ClientID:     ClientID,
 		ClientSecret: "dextest-secret-" + strconv.Itoa(port),
 		Email:        o.Email,
@@ -138,7 +138,11 @@ func start(t testing.TB, bin string, o Options) (*Dex, error) {
 			redirects = append(redirects, fmt.Sprintf("http://%s:%d/callback", h, p))
 		}
 	}
-	redirects = append(redirects, d.Issuer+"/device/callback")
+	// Dex's device flow redirects to its own "/device/callback", which must
+	// be registered as that path (see Dex's device flow docs). Dex sends the
+	// browser there without the issuer's path prefix, which is why the
+	// issuer here has no path (http://127.0.0.1:<port>).
+	redirects = append(redirects, "/device/callback")
 	redirects = append(redirects, o.ExtraRedirectURIs...)
 
 	tmpl, err := template.ParseFiles(filepath.Join(devDir(), "dex", "config.yaml.tmpl"))

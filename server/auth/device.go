@@ -2,6 +2,7 @@ package auth
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,12 +11,17 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/oauth2"
 
 	"github.com/riseplatform/rise/core/api"
 	"github.com/riseplatform/rise/server/httpx"
 )
 
 const deviceGrant = "urn:ietf:params:oauth:grant-type:device_code"
+
+// deviceKey is the auth_requests key of a device code (never stored in clear).
+func deviceKey(deviceCode string) string { return "device:" + s256(deviceCode) }
 
 // handleDeviceStart is POST /api/v1/auth/device/start (RFC 8628 §3.1).
 func (s *Service) handleDeviceStart(w http.ResponseWriter, r *http.Request) {
@@ -40,19 +46,32 @@ func (s *Service) handleDeviceStart(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("identity provider %q does not support the device flow", p.cfg.Name), "Run 'rise login' without --device."))
 		return
 	}
-	da, err := cfg.DeviceAuth(oidc.ClientContext(r.Context(), p.client))
+	// x/oauth2 sends only client_id to the device endpoint; confidential
+	// clients authenticate with client_secret_post (Dex needs it later to
+	// redeem the code it receives on its own device callback).
+	var opts []oauth2.AuthCodeOption
+	if p.cfg.ClientSecret != "" {
+		opts = append(opts, oauth2.SetAuthURLParam("client_secret", p.cfg.ClientSecret))
+	}
+	da, err := cfg.DeviceAuth(oidc.ClientContext(r.Context(), p.client), opts...)
 	if err != nil {
 		s.log.Error("device authorization failed", "provider", p.cfg.Name, "error", err)
 		httpx.Err(w, r, httpx.NewError(http.StatusBadGateway, fmt.Sprintf("identity provider %q refused the device authorization", p.cfg.Name)))
 		return
 	}
-	interval := int(da.Interval)
-	if interval <= 0 {
-		interval = 5
-	}
 	exp := da.Expiry
 	if exp.IsZero() {
 		exp = s.now().Add(5 * time.Minute)
+	}
+	if err := s.savePending(r.Context(), &pendingLogin{
+		State: deviceKey(da.DeviceCode), Kind: kindDevice, Provider: p.cfg.Name, ExpiresAt: exp,
+	}); err != nil {
+		httpx.Err(w, r, err)
+		return
+	}
+	interval := int(da.Interval)
+	if interval <= 0 {
+		interval = 5
 	}
 	httpx.JSON(w, http.StatusOK, api.DeviceStartResponse{
 		DeviceCode: da.DeviceCode, UserCode: da.UserCode,
@@ -73,7 +92,19 @@ func (s *Service) handleDevicePoll(w http.ResponseWriter, r *http.Request) {
 		httpx.Err(w, r, httpx.NewError(http.StatusBadRequest, "device_code is required"))
 		return
 	}
-	p, err := s.pickProvider(req.Provider)
+	// Only device codes this server started, not yet redeemed, are polled.
+	var provName string
+	err := s.db.QueryRow(r.Context(), `SELECT provider FROM auth_requests WHERE state = $1 AND kind = $2 AND expires_at > $3`,
+		deviceKey(req.DeviceCode), kindDevice, s.now()).Scan(&provName)
+	if errors.Is(err, pgx.ErrNoRows) {
+		s.refuseLogin(w, r, fmt.Errorf("%w: unknown, expired or already redeemed device code", ErrInvalidCredentials))
+		return
+	}
+	if err != nil {
+		httpx.Err(w, r, fmt.Errorf("auth: device login: %w", err))
+		return
+	}
+	p, err := s.pickProvider(provName)
 	if err != nil {
 		httpx.Err(w, r, err)
 		return
@@ -128,6 +159,10 @@ func (s *Service) pollDeviceToken(r *http.Request, p *provider, op *oidc.Provide
 	}
 	if resp.StatusCode != http.StatusOK || body.IDToken == "" {
 		return nil, fmt.Errorf("%w: device token response without id_token (HTTP %d)", ErrInvalidCredentials, resp.StatusCode)
+	}
+	// Redeem the device code exactly once on this side too.
+	if _, err := s.takePending(r.Context(), kindDevice, deviceKey(deviceCode), ""); err != nil {
+		return nil, err
 	}
 	tr, err := s.loginWithIDToken(r, p, op, body.IDToken, "")
 	if err != nil {

@@ -61,14 +61,20 @@ func (b *browser) dexLogin(authURL, email, password string) *http.Response {
 	if resp.StatusCode != http.StatusOK {
 		b.t.Fatalf("login page: %d %s", resp.StatusCode, page)
 	}
-	action := resp.Request.URL
+	return b.dexLoginFrom(resp.Request.URL, page, email, password)
+}
+
+// dexLoginFrom posts Dex's password form found on page (served at pageURL).
+func (b *browser) dexLoginFrom(pageURL *url.URL, page []byte, email, password string) *http.Response {
+	b.t.Helper()
+	action := pageURL
 	if m := formAction.FindSubmatch(page); m != nil {
 		ref, err := url.Parse(html.UnescapeString(string(m[1])))
 		if err == nil {
-			action = resp.Request.URL.ResolveReference(ref)
+			action = pageURL.ResolveReference(ref)
 		}
 	}
-	resp, err = b.c.PostForm(action.String(), url.Values{"login": {email}, "password": {password}})
+	resp, err := b.c.PostForm(action.String(), url.Values{"login": {email}, "password": {password}})
 	if err != nil {
 		b.t.Fatalf("post login form: %v", err)
 	}

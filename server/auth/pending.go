@@ -13,6 +13,7 @@ import (
 const (
 	kindCLI     = "cli"     // CLI authorization code + PKCE (the CLI holds the verifier)
 	kindBrowser = "browser" // browser session login (the server holds the verifier)
+	kindDevice  = "device"  // device authorization grant, keyed by a hash of the device code
 )
 
 // pendingLogin is a row of auth_requests.
