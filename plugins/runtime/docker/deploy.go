@@ -6,6 +6,7 @@ import (
 	"io"
 	"sort"
 	"strconv"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
@@ -38,23 +39,10 @@ func (r *Runtime) Deploy(ctx context.Context, req *sdk.DeployRequest, ui sdk.UI)
 		return nil, sdk.Permanent(fmt.Errorf("deploy %s: no image", name))
 	}
 
-	info, err := r.cli.ContainerInspect(ctx, name)
-	switch {
-	case cerrdefs.IsNotFound(err):
-		if err := r.pull(ctx, ref, req.PullCredentials, ui); err != nil {
-			return nil, err
-		}
-		if err := r.create(ctx, req, name, ref, port); err != nil {
-			return nil, err
-		}
-		info, err = r.cli.ContainerInspect(ctx, name)
-		if err != nil {
-			return nil, fmt.Errorf("inspect container %s: %w", name, err)
-		}
-	case err != nil:
-		return nil, fmt.Errorf("inspect container %s: %w", name, err)
+	info, err := r.ensure(ctx, req, name, ref, port, ui)
+	if err != nil {
+		return nil, err
 	}
-
 	if info.State != nil && info.State.Status == "created" {
 		if ui != nil {
 			ui.Logf("Starting container %s", name)
@@ -67,6 +55,36 @@ func (r *Runtime) Deploy(ctx context.Context, req *sdk.DeployRequest, ui sdk.UI)
 		}
 	}
 	return r.handle(req.Project, req.DeploymentID, info, port, req.Workload.HealthPath)
+}
+
+// ensure returns the deployment's container, creating it when missing. A
+// name conflict means another (possibly cancelled) Deploy of the same id is
+// creating it right now: look again shortly.
+func (r *Runtime) ensure(ctx context.Context, req *sdk.DeployRequest, name, ref string, port uint32, ui sdk.UI) (container.InspectResponse, error) {
+	for attempt := 0; ; attempt++ {
+		info, err := r.cli.ContainerInspect(ctx, name)
+		if err == nil {
+			return info, nil
+		}
+		if !cerrdefs.IsNotFound(err) {
+			return info, fmt.Errorf("inspect container %s: %w", name, err)
+		}
+		if err := r.pull(ctx, ref, req.PullCredentials, ui); err != nil {
+			return info, err
+		}
+		err = r.create(ctx, req, name, ref, port)
+		if err == nil {
+			continue // inspect what we made
+		}
+		if !cerrdefs.IsConflict(err) || attempt >= 20 {
+			return info, err
+		}
+		select {
+		case <-ctx.Done():
+			return info, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // handle builds the sdk.Deployment for an inspected container.
@@ -128,13 +146,15 @@ func (r *Runtime) create(ctx context.Context, req *sdk.DeployRequest, name, ref 
 		host.NetworkMode = container.NetworkMode(r.Network)
 	}
 	_, err = r.cli.ContainerCreate(ctx, cfg, host, netCfg, nil, name)
-	if err != nil && !cerrdefs.IsConflict(err) { // conflict: a concurrent Deploy made it
-		if cerrdefs.IsNotFound(err) {
-			return sdk.Permanent(fmt.Errorf("image %s not found: %w", ref, err))
-		}
-		return fmt.Errorf("create container %s: %w", name, err)
+	switch {
+	case err == nil:
+		return nil
+	case cerrdefs.IsConflict(err):
+		return err // a concurrent Deploy of the same id; the caller looks again
+	case cerrdefs.IsNotFound(err):
+		return sdk.Permanent(fmt.Errorf("image %s not found: %w", ref, err))
 	}
-	return nil
+	return fmt.Errorf("create container %s: %w", name, err)
 }
 
 // pull fetches ref unless it is present locally and no credentials were

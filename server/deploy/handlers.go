@@ -1,0 +1,435 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/riseplatform/rise/core/api"
+	"github.com/riseplatform/rise/core/deploy"
+	"github.com/riseplatform/rise/server/httpx"
+	"github.com/riseplatform/rise/server/identity"
+	"github.com/riseplatform/rise/server/internal/web"
+	"github.com/riseplatform/rise/server/store"
+)
+
+// Routes mounts the deployments API on the /api/v1 router.
+func (s *Service) Routes(r *mux.Router) {
+	p := r.PathPrefix("/projects/{project}/deployments").Subrouter()
+	p.HandleFunc("", s.create).Methods(http.MethodPost)
+	p.HandleFunc("", s.list).Methods(http.MethodGet)
+	p.HandleFunc("/{id}", s.get).Methods(http.MethodGet)
+	p.HandleFunc("/{id}/state", s.setState).Methods(http.MethodPost)
+	p.HandleFunc("/{id}/rollback", s.rollback).Methods(http.MethodPost)
+	p.HandleFunc("/{id}/stop", s.stop).Methods(http.MethodPost)
+	p.HandleFunc("/{id}/logs", s.logs).Methods(http.MethodGet)
+}
+
+// project authorizes the caller for access a on the request's project.
+func (s *Service) project(r *http.Request, a store.Access) (*store.Project, *identity.Identity, error) {
+	id, err := web.Caller(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	name := mux.Vars(r)["project"]
+	p, err := s.o.Store.ProjectFor(r.Context(), id, name, a)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, nil, httpx.NewError(http.StatusNotFound, fmt.Sprintf("Project '%s' does not exist or you do not have access to it.", name),
+			"Run 'rise project list' to see your projects.")
+	case errors.Is(err, store.ErrDeleting):
+		return nil, nil, httpx.Errorf(http.StatusConflict, "Project '%s' is being deleted.", name)
+	case err != nil:
+		return nil, nil, err
+	}
+	return p, id, nil
+}
+
+func (s *Service) notFound(project, id string) error {
+	return httpx.NewError(http.StatusNotFound, fmt.Sprintf("Deployment '%s' of project '%s' does not exist.", id, project),
+		fmt.Sprintf("Run 'rise deployment list %s' to see its deployments.", project))
+}
+
+func (s *Service) toAPI(d *row) api.Deployment { return d.toAPI(s.o.AppURL) }
+
+func (s *Service) create(w http.ResponseWriter, r *http.Request) {
+	p, id, err := s.project(r, store.AccessDeploy)
+	if err != nil {
+		httpx.Err(w, r, err)
+		return
+	}
+	var req api.CreateDeploymentRequest
+	if err := httpx.Decode(w, r, &req); err != nil {
+		httpx.Err(w, r, err)
+		return
+	}
+	n := newRow{ProjectID: p.ID, Group: req.Group, State: deploy.Pending, CreatedBy: id.Subject(), Message: "Waiting for the image"}
+	if n.Group == "" {
+		n.Group = api.DefaultGroup
+	}
+	if !groupRE.MatchString(n.Group) {
+		httpx.Err(w, r, httpx.Errorf(http.StatusBadRequest, "Invalid group %q: use lowercase letters, digits and '-' (at most 63).", n.Group))
+		return
+	}
+	if req.Workload != nil {
+		if err := validateWorkload(req.Workload); err != nil {
+			httpx.Err(w, r, err)
+			return
+		}
+		n.Workload = *req.Workload
+	}
+	if req.Expire != "" {
+		d, err := time.ParseDuration(req.Expire)
+		if err != nil || d < time.Minute {
+			httpx.Err(w, r, httpx.Errorf(http.StatusBadRequest, "Invalid expire %q: want a duration of at least 1m, like \"2h\".", req.Expire))
+			return
+		}
+		n.ExpireSeconds = int64(d / time.Second)
+	}
+	if req.Image != "" {
+		pinned, err := s.resolve(r.Context(), req.Image)
+		if err != nil {
+			httpx.Err(w, r, err)
+			return
+		}
+		n.Image, n.ImageDigest, n.State, n.Message = req.Image, pinned, deploy.Pushed, "Image "+req.Image
+	}
+	d, err := s.insertAndRead(r.Context(), n)
+	if err != nil {
+		httpx.Err(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/projects/"+d.Project+"/deployments/"+d.ID)
+	httpx.JSON(w, http.StatusCreated, s.toAPI(d))
+}
+
+var groupRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+func validateWorkload(wl *api.Workload) error {
+	switch {
+	case wl.Port < 0 || wl.Port > 65535:
+		return httpx.Errorf(http.StatusBadRequest, "Invalid port %d.", wl.Port)
+	case wl.Replicas < 0 || wl.Replicas > 100:
+		return httpx.Errorf(http.StatusBadRequest, "Invalid replicas %d (0-100).", wl.Replicas)
+	case wl.HealthPath != "" && wl.HealthPath[0] != '/':
+		return httpx.Errorf(http.StatusBadRequest, "Health path %q must start with '/'.", wl.HealthPath)
+	}
+	return nil
+}
+
+// resolve pins ref to its digest when a resolver is configured. The result
+// is stored in image_digest; "" means "not pinned".
+func (s *Service) resolve(ctx context.Context, ref string) (string, error) {
+	if s.o.ResolveImage == nil {
+		return "", nil
+	}
+	pinned, err := s.o.ResolveImage(ctx, ref)
+	if err != nil {
+		return "", httpx.NewError(http.StatusBadRequest, fmt.Sprintf("Cannot resolve image '%s': %v", ref, err),
+			"Check the image reference and that it was pushed.")
+	}
+	return pinned, nil
+}
+
+func (s *Service) insertAndRead(ctx context.Context, n newRow) (*row, error) {
+	var d *row
+	err := s.o.Store.Tx(ctx, func(tx pgx.Tx) error {
+		uuid, err := insert(ctx, tx, n, time.Now())
+		if err != nil {
+			return err
+		}
+		if err := syncProjectStatus(ctx, tx, n.ProjectID); err != nil {
+			return err
+		}
+		d, err = getByUUID(ctx, tx, uuid, false)
+		return err
+	})
+	return d, err
+}
+
+func (s *Service) list(w http.ResponseWriter, r *http.Request) {
+	p, _, err := s.project(r, store.AccessRead)
+	if err != nil {
+		httpx.Err(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	limit := 50
+	if v := q.Get("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > 1000 {
+			httpx.Err(w, r, httpx.Errorf(http.StatusBadRequest, "Invalid limit %q (1-1000).", v))
+			return
+		}
+	}
+	args := []any{p.ID, limit + 1}
+	sql := `SELECT ` + rowCols + rowFrom + ` WHERE d.project_id = $1`
+	if g := q.Get("group"); g != "" {
+		args = append(args, g)
+		sql += ` AND d.deployment_group = $3`
+	}
+	if c := q.Get("cursor"); c != "" {
+		if !deploy.ValidID(c) {
+			httpx.Err(w, r, httpx.Errorf(http.StatusBadRequest, "Invalid cursor %q.", c))
+			return
+		}
+		args = append(args, c)
+		sql += ` AND d.deployment_id < $` + strconv.Itoa(len(args))
+	}
+	sql += ` ORDER BY d.deployment_id DESC LIMIT $2`
+	rows, err := scanRows(s.o.Store.Pool().Query(r.Context(), sql, args...))
+	if err != nil {
+		httpx.Err(w, r, err)
+		return
+	}
+	out := api.DeploymentList{Deployments: []api.Deployment{}}
+	for i, d := range rows {
+		if i == limit {
+			out.NextCursor = rows[i-1].ID
+			break
+		}
+		out.Deployments = append(out.Deployments, s.toAPI(d))
+	}
+	httpx.JSON(w, http.StatusOK, out)
+}
+
+// lookup reads the request's deployment of p.
+func (s *Service) lookup(r *http.Request, p *store.Project) (*row, error) {
+	id := mux.Vars(r)["id"]
+	d, err := getByID(r.Context(), s.o.Store.Pool(), p.ID, id, false)
+	if errors.Is(err, errNoDeployment) {
+		return nil, s.notFound(p.Name, id)
+	}
+	return d, err
+}
+
+func (s *Service) get(w http.ResponseWriter, r *http.Request) {
+	p, _, err := s.project(r, store.AccessRead)
+	if err != nil {
+		httpx.Err(w, r, err)
+		return
+	}
+	d, err := s.lookup(r, p)
+	if err != nil {
+		httpx.Err(w, r, err)
+		return
+	}
+	if v := r.URL.Query().Get("wait_for_change"); v != "" {
+		version, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			httpx.Err(w, r, httpx.Errorf(http.StatusBadRequest, "Invalid wait_for_change %q: want the version of the deployment.", v))
+			return
+		}
+		if d, err = s.waitForChange(r, p, d, version); err != nil {
+			httpx.Err(w, r, err)
+			return
+		}
+	}
+	httpx.JSON(w, http.StatusOK, s.toAPI(d))
+}
+
+// waitForChange blocks until d's version differs from version (or the wait
+// times out, or the deployment is terminal) and returns the fresh row.
+func (s *Service) waitForChange(r *http.Request, p *store.Project, d *row, version int64) (*row, error) {
+	ctx, cancel := context.WithTimeout(r.Context(), s.o.WaitTimeout)
+	defer cancel()
+	changed := make(chan struct{}, 1)
+	unsub := s.n.subscribe(func(e event) {
+		if e.Resync || e.Deployment == d.UUID {
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
+		}
+	})
+	defer unsub()
+	for {
+		// Re-read after subscribing so no change between the reads is lost.
+		fresh, err := getByUUID(ctx, s.o.Store.Pool(), d.UUID, false)
+		if err != nil {
+			if ctx.Err() != nil {
+				return d, nil
+			}
+			return nil, err
+		}
+		d = fresh
+		if d.Version != version {
+			return d, nil
+		}
+		select {
+		case <-ctx.Done():
+			return d, nil
+		case <-changed:
+		}
+	}
+}
+
+func (s *Service) setState(w http.ResponseWriter, r *http.Request) {
+	p, _, err := s.project(r, store.AccessDeploy)
+	if err != nil {
+		httpx.Err(w, r, err)
+		return
+	}
+	var req api.UpdateDeploymentStateRequest
+	if err := httpx.Decode(w, r, &req); err != nil {
+		httpx.Err(w, r, err)
+		return
+	}
+	to, err := deploy.Parse(req.State)
+	if err != nil {
+		httpx.Err(w, r, httpx.Errorf(http.StatusBadRequest, "Unknown state %q.", req.State))
+		return
+	}
+	switch to {
+	case deploy.Building, deploy.Pushing, deploy.Pushed, deploy.Failed, deploy.Cancelling:
+	default:
+		httpx.Err(w, r, httpx.Errorf(http.StatusBadRequest, "State %s is set by the server, not by clients.", to))
+		return
+	}
+	ch := change{State: to, Image: req.Image}
+	switch {
+	case req.Message != "":
+		ch.Message = str(req.Message)
+	case to == deploy.Cancelling:
+		ch.Message = str("Cancelled by " + identity.From(r.Context()).Subject())
+	default:
+		ch.Message = str(string(to))
+	}
+	if to == deploy.Pushed {
+		if req.ImageDigest == "" && req.Image == "" {
+			httpx.Err(w, r, httpx.NewError(http.StatusBadRequest, "State Pushed needs the pushed image (image and/or image_digest)."))
+			return
+		}
+		ch.Digest = req.ImageDigest
+	}
+	s.mutate(w, r, p, func(d *row) (change, error) {
+		if to == deploy.Pushed && ch.Image == "" && d.Image == "" && !isPinned(ch.Digest) {
+			return ch, httpx.NewError(http.StatusBadRequest, "State Pushed needs the image reference the digest belongs to.")
+		}
+		return ch, nil
+	}, http.StatusOK)
+}
+
+func isPinned(digest string) bool {
+	for i := range digest {
+		if digest[i] == '@' {
+			return true
+		}
+	}
+	return false
+}
+
+// mutate applies decide's change to the request's deployment in a
+// transaction (row locked), answering 409 on an invalid transition.
+func (s *Service) mutate(w http.ResponseWriter, r *http.Request, p *store.Project, decide func(*row) (change, error), status int) {
+	id := mux.Vars(r)["id"]
+	var out *row
+	err := s.o.Store.Tx(r.Context(), func(tx pgx.Tx) error {
+		d, err := getByID(r.Context(), tx, p.ID, id, true)
+		if errors.Is(err, errNoDeployment) {
+			return s.notFound(p.Name, id)
+		}
+		if err != nil {
+			return err
+		}
+		ch, err := decide(d)
+		if err != nil {
+			return err
+		}
+		if err := apply(r.Context(), tx, d, ch); err != nil {
+			return err
+		}
+		out = d
+		return syncProjectStatus(r.Context(), tx, p.ID)
+	})
+	var te *deploy.TransitionError
+	if errors.As(err, &te) {
+		err = httpx.NewError(http.StatusConflict, fmt.Sprintf("Deployment '%s' is %s and cannot become %s.", id, te.From, te.To))
+	}
+	if err != nil {
+		httpx.Err(w, r, err)
+		return
+	}
+	httpx.JSON(w, status, s.toAPI(out))
+}
+
+func (s *Service) stop(w http.ResponseWriter, r *http.Request) {
+	p, id, err := s.project(r, store.AccessDeploy)
+	if err != nil {
+		httpx.Err(w, r, err)
+		return
+	}
+	s.mutate(w, r, p, func(d *row) (change, error) {
+		switch {
+		case d.State.Terminal():
+			return change{}, httpx.NewError(http.StatusConflict, fmt.Sprintf("Deployment '%s' is already %s.", d.ID, d.State))
+		case d.State == deploy.Terminating || d.State == deploy.Cancelling:
+			return change{}, httpx.NewError(http.StatusConflict, fmt.Sprintf("Deployment '%s' is already %s.", d.ID, d.State))
+		case d.State.Active() || d.State == deploy.Deploying:
+			return change{State: deploy.Terminating, StopTarget: string(deploy.Stopped), Active: boolp(false),
+				Message: str("Stopped by " + id.Subject())}, nil
+		default:
+			return change{State: deploy.Cancelling, Message: str("Cancelled by " + id.Subject())}, nil
+		}
+	}, http.StatusOK)
+}
+
+func (s *Service) rollback(w http.ResponseWriter, r *http.Request) {
+	p, id, err := s.project(r, store.AccessDeploy)
+	if err != nil {
+		httpx.Err(w, r, err)
+		return
+	}
+	src, err := s.rollbackSource(r, p)
+	if err != nil {
+		httpx.Err(w, r, err)
+		return
+	}
+	d, err := s.insertAndRead(r.Context(), newRow{
+		ProjectID: p.ID, Group: src.Group, State: deploy.Pushed, Image: src.Image, ImageDigest: src.ImageDigest,
+		Workload: src.Workload, RollbackOf: src.ID, CreatedBy: id.Subject(), ExpireSeconds: src.ExpireSeconds,
+		Message: "Rollback to " + src.ID,
+	})
+	if err != nil {
+		httpx.Err(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/projects/"+d.Project+"/deployments/"+d.ID)
+	httpx.JSON(w, http.StatusCreated, s.toAPI(d))
+}
+
+// rollbackSource is the deployment to roll back to: the one named, or for
+// "previous" the newest deployment of the default group that once served
+// (Superseded, Stopped or Expired with a healthy_at) other than the active one.
+func (s *Service) rollbackSource(r *http.Request, p *store.Project) (*row, error) {
+	id := mux.Vars(r)["id"]
+	var d *row
+	var err error
+	if id == api.RollbackPrevious {
+		d, err = scanRow(s.o.Store.Pool().QueryRow(r.Context(), `SELECT `+rowCols+rowFrom+`
+			WHERE d.project_id = $1 AND d.deployment_group = $2 AND NOT d.active AND d.healthy_at IS NOT NULL
+			AND (d.image <> '' OR d.image_digest <> '')
+			ORDER BY d.deployment_id DESC LIMIT 1`, p.ID, api.DefaultGroup))
+		if errors.Is(err, errNoDeployment) {
+			return nil, httpx.NewError(http.StatusNotFound, fmt.Sprintf("Project '%s' has no earlier deployment to roll back to.", p.Name))
+		}
+	} else {
+		d, err = getByID(r.Context(), s.o.Store.Pool(), p.ID, id, false)
+		if errors.Is(err, errNoDeployment) {
+			return nil, s.notFound(p.Name, id)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if d.Image == "" && d.ImageDigest == "" {
+		return nil, httpx.NewError(http.StatusConflict, fmt.Sprintf("Deployment '%s' never had an image (it is %s); pick another one.", d.ID, d.State))
+	}
+	return d, nil
+}

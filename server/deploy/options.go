@@ -1,0 +1,110 @@
+// Package deploy serves the deployments API, runs the deployment controller
+// (level-based reconcile of every non-terminal deployment with the runtime
+// plugin, leader-elected through a lease in PostgreSQL) and cleans up
+// projects being deleted.
+//
+// Wiring (cmd/rise): build one Service with New, mount it on /api/v1
+// (Service.Routes) and register it as a controller (Service.Run). The edge
+// router looks up upstreams through Service.Upstream.
+package deploy
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/riseplatform/rise/sdk"
+	"github.com/riseplatform/rise/server/store"
+)
+
+// RuntimeFactory returns the configured runtime (normally a plugin client
+// from the plugin host). It is called for every operation, so the host may
+// restart crashed plugins behind it.
+type RuntimeFactory func(ctx context.Context) (sdk.Runtime, error)
+
+// Options configure the service and its controller.
+type Options struct {
+	Store   *store.Store   // required
+	Runtime RuntimeFactory // required for the controller and logs
+	Log     hclog.Logger
+
+	// AppURL returns the URL a project is served at (https://<p>.<domain>).
+	AppURL func(project string) string
+	// ResolveImage pins an image reference to its digest (repo@sha256:...),
+	// normally through the registry plugin's Resolver. Nil or an
+	// sdk.ErrUnsupported answer keeps the reference as given.
+	ResolveImage func(ctx context.Context, ref string) (string, error)
+	// PullCredentials returns read-only credentials for a project's
+	// repository, or nil for none.
+	PullCredentials func(ctx context.Context, project string) (*sdk.Credentials, error)
+	// CleanupProject removes a deleted project's registry repository (and
+	// anything else outside the runtime). Optional.
+	CleanupProject func(ctx context.Context, project string) error
+
+	// BuildTimeout fails deployments with no build/push progress for this
+	// long (default 30m). DeployTimeout fails deployments that do not turn
+	// healthy in time (default 5m).
+	BuildTimeout, DeployTimeout time.Duration
+	// DeployPoll is how often a Deploying deployment is checked (default
+	// 1s); HealthInterval how often a running one is (default 10s).
+	DeployPoll, HealthInterval time.Duration
+	// Resync re-reads every deployment even without events (default 1m).
+	Resync time.Duration
+	// LeaseTTL is the leader lease duration (default 15s); a crashed
+	// leader's lease is taken over after it.
+	LeaseTTL time.Duration
+	// Workers bounds concurrent reconciles (default 32).
+	Workers int
+	// Holder names this replica in the lease (default host-pid-random).
+	Holder string
+	// WaitTimeout bounds a long-poll (?wait_for_change) (default 25s).
+	WaitTimeout time.Duration
+}
+
+func (o *Options) defaults() error {
+	if o.Store == nil {
+		return errors.New("deploy: no store")
+	}
+	if o.Log == nil {
+		o.Log = hclog.NewNullLogger()
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.BuildTimeout, 30*time.Minute)
+	def(&o.DeployTimeout, 5*time.Minute)
+	def(&o.DeployPoll, time.Second)
+	def(&o.HealthInterval, 10*time.Second)
+	def(&o.Resync, time.Minute)
+	def(&o.LeaseTTL, 15*time.Second)
+	def(&o.WaitTimeout, 25*time.Second)
+	if o.Workers <= 0 {
+		o.Workers = 32
+	}
+	if o.Holder == "" {
+		host, _ := os.Hostname()
+		b := make([]byte, 4)
+		_, _ = rand.Read(b)
+		o.Holder = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+	}
+	return nil
+}
+
+func (o *Options) runtime(ctx context.Context) (sdk.Runtime, error) {
+	if o.Runtime == nil {
+		return nil, errors.New("no runtime configured (add a runtime block to the server config)")
+	}
+	rt, err := o.Runtime(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("runtime: %w", err)
+	}
+	return rt, nil
+}

@@ -1,0 +1,75 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/riseplatform/rise/core/api"
+)
+
+// Service is the deployments API plus its controller, sharing one change
+// listener. Mount it on /api/v1 (Routes) and run it as a controller (Run).
+type Service struct {
+	o    Options
+	n    *notifier
+	ctrl *Controller
+}
+
+// New returns the deployments service.
+func New(o Options) (*Service, error) {
+	if err := o.defaults(); err != nil {
+		return nil, err
+	}
+	n := newNotifier(o.Store.Pool(), o.Log.Named("deployments"))
+	return &Service{o: o, n: n, ctrl: newController(o, n)}, nil
+}
+
+// Run runs the change listener (every replica: it serves long polls) and
+// the leader-elected controller until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = s.n.Run(ctx) })
+	err := s.ctrl.Run(ctx)
+	cancel()
+	wg.Wait()
+	return err
+}
+
+// Target is where the edge router sends a project's traffic.
+type Target struct {
+	Project    string
+	Visibility string   // "public" or "private"
+	Status     string   // project status
+	Deployment string   // active deployment id, "" when none
+	Upstreams  []string // e.g. http://127.0.0.1:49153
+}
+
+// ErrNoProject: no project of that name.
+var ErrNoProject = errors.New("no such project")
+
+// Upstream returns the active deployment of project's default group, for
+// the edge router. A project without an active deployment has no upstreams.
+func (s *Service) Upstream(ctx context.Context, project string) (*Target, error) {
+	t := Target{Project: project}
+	var dep *string
+	var ups []string
+	err := s.o.Store.Pool().QueryRow(ctx, `SELECT p.visibility, p.status, d.deployment_id, d.upstreams
+		FROM projects p LEFT JOIN deployments d ON d.project_id = p.id AND d.active AND d.deployment_group = $2
+		WHERE p.name = $1`, project, api.DefaultGroup).Scan(&t.Visibility, &t.Status, &dep, &ups)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNoProject
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up project %s: %w", project, err)
+	}
+	if dep != nil {
+		t.Deployment, t.Upstreams = *dep, ups
+	}
+	return &t, nil
+}
