@@ -12,5 +12,5 @@ import (
 // providers that are reachable and prepares the trusted issuers.
 func New(ctx context.Context, cfg *config.Auth, st *store.Store, opts Options) (*Service, error) {
 	db := st.Pool()
-	return newService(ctx, cfg, sqlUsers{db: db}, db, opts)
+	return newService(ctx, cfg, storeUsers{st: st}, db, opts)
 }

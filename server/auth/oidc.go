@@ -258,6 +258,7 @@ func (s *Service) loginWithIDToken(r *http.Request, p *provider, op *oidc.Provid
 		Email         string `json:"email"`
 		EmailVerified *bool  `json:"email_verified"`
 		Name          string `json:"name"`
+		Username      string `json:"preferred_username"`
 	}
 	if err := idt.Claims(&c); err != nil {
 		return nil, fmt.Errorf("%w: id_token claims: %v", ErrInvalidCredentials, err)
@@ -265,7 +266,11 @@ func (s *Service) loginWithIDToken(r *http.Request, p *provider, op *oidc.Provid
 	if c.Email == "" || (c.EmailVerified != nil && !*c.EmailVerified) {
 		return nil, fmt.Errorf("%w: id_token has no verified email (request the 'email' scope)", ErrInvalidCredentials)
 	}
-	return s.login(r, c.Email, c.Name, p.isAdmin(c.Email))
+	handle := c.Username
+	if handle == "" {
+		handle = c.Name
+	}
+	return s.login(r, c.Email, handle, p.isAdmin(c.Email))
 }
 
 // refuseLogin answers a failed login step: 401 with a generic message and
