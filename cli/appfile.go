@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -13,8 +14,8 @@ import (
 )
 
 // loadApp reads dir's app config (rise.hcl, .rise.toml or rise.toml);
-// (nil, nil) when there is none. Invalid config is a usage error showing
-// file:line:col.
+// (nil, nil) when there is none. Invalid config is an error showing
+// file and line.
 func loadApp(dir string) (*config.App, error) {
 	app, err := config.LoadApp(dir)
 	if errors.Is(err, config.ErrNoAppConfig) {
@@ -22,7 +23,7 @@ func loadApp(dir string) (*config.App, error) {
 	}
 	var diags hcl.Diagnostics
 	if errors.As(err, &diags) {
-		return nil, exitcode.Usagef("invalid app config:\n%s", config.FormatDiagnostics(diags, nil))
+		return nil, fmt.Errorf("invalid app config:\n%s", strings.TrimRight(config.FormatDiagnostics(diags, nil), "\n"))
 	}
 	if err != nil {
 		return nil, err

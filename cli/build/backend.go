@@ -63,7 +63,7 @@ func (b Backend) Method() string {
 		if b.Config["container_cli"] == "podman" {
 			return "podman"
 		}
-		return "docker"
+		return "Dockerfile"
 	default:
 		return b.Name
 	}
