@@ -1,0 +1,282 @@
+package pluginhost_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/riseplatform/rise/core/config"
+	"github.com/riseplatform/rise/core/pluginhost"
+	"github.com/riseplatform/rise/sdk"
+	"github.com/riseplatform/rise/sdk/sdktest"
+)
+
+func TestListBuiltins(t *testing.T) {
+	h := newHost(t, nil)
+	var rows []string
+	for _, i := range h.List() {
+		rows = append(rows, fmt.Sprintf("%s %s %s %s %v", i.Kind, i.Name, i.Version, i.Source, i.Capabilities))
+	}
+	want := []string{
+		"registry memory dev built-in [repository]",
+		"runtime faulty dev built-in []",
+		"runtime memory dev built-in [logs destroy]",
+	}
+	if strings.Join(rows, "\n") != strings.Join(want, "\n") {
+		t.Errorf("List:\n%s\nwant:\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
+	}
+	_, err := h.Runtime(context.Background(), "memroy", nil)
+	if err == nil || !strings.Contains(err.Error(), `no runtime plugin named "memroy"; available: faulty, memory`) {
+		t.Errorf("unknown runtime: %v", err)
+	}
+}
+
+func TestBuiltinConformanceOutOfProcess(t *testing.T) {
+	h := newHost(t, nil)
+	sdktest.RuntimeConformanceConn(t, hostConn{h}, "memory", map[string]any{"healthy_after": "50ms"}, sdktest.WithoutStdoutCheck())
+	sdktest.RegistryConformanceConn(t, hostConn{h}, "memory", nil, sdktest.WithoutStdoutCheck())
+}
+
+func TestCapabilitiesAbsent(t *testing.T) {
+	h := newHost(t, nil)
+	rt, _ := h.Runtime(context.Background(), "faulty", nil)
+	err := rt.Logs(context.Background(), &sdk.Deployment{}, sdk.LogOptions{}, func(sdk.LogLine) error { return nil })
+	if !errors.Is(err, sdk.ErrUnsupported) {
+		t.Errorf("Logs: %v, want ErrUnsupported", err)
+	}
+	rt, _ = h.Runtime(context.Background(), "faulty", []byte(`{"mode":"notfound"}`))
+	if _, err := rt.Status(context.Background(), &sdk.Deployment{}); !errors.Is(err, sdk.ErrNotFound) {
+		t.Errorf("Status: %v, want ErrNotFound", err)
+	}
+}
+
+func TestCrashGivesClearErrorAndNextCallWorks(t *testing.T) {
+	var logs bytes.Buffer
+	h := newHost(t, func(o *pluginhost.Options) {
+		o.Logger = hclog.New(&hclog.LoggerOptions{Output: &syncBuffer{b: &logs}, Level: hclog.Info})
+	})
+	ctx := context.Background()
+	ok, _ := h.Runtime(ctx, "faulty", nil)
+	pid1, err := pluginPID(ctx, ok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ mode, want string }{
+		{"panic", "panic: faulty plugin panics on purpose"},
+		{"exit", "fatal: disk on fire"},
+	} {
+		bad, _ := h.Runtime(ctx, "faulty", []byte(`{"mode":"`+tc.mode+`"}`))
+		_, err = bad.Status(ctx, &sdk.Deployment{ID: "x"})
+		var pe *pluginhost.Error
+		if !errors.As(err, &pe) {
+			t.Fatalf("%s: want *pluginhost.Error, got %T %v", tc.mode, err, err)
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, "plugin runtime/faulty crashed during Status") || !strings.Contains(msg, tc.want) {
+			t.Errorf("%s: error does not name the plugin and its last output:\n%s", tc.mode, msg)
+		}
+		if !errors.Is(err, sdk.ErrUnavailable) {
+			t.Errorf("%s: crash error does not match sdk.ErrUnavailable: %v", tc.mode, err)
+		}
+		waitGone(t, pid1)
+		pid2, err := pluginPID(ctx, ok)
+		if err != nil {
+			t.Fatalf("%s: call after the crash: %v", tc.mode, err)
+		}
+		if pid2 == pid1 {
+			t.Errorf("%s: call after the crash reused pid %d", tc.mode, pid1)
+		}
+		pid1 = pid2
+	}
+	if !strings.Contains(logs.String(), "plugin.runtime.faulty") || !strings.Contains(logs.String(), "status called") {
+		t.Errorf("plugin logs are not in the host log under the plugin's name:\n%s", logs.String())
+	}
+}
+
+func TestHangIsStoppedAfterTimeout(t *testing.T) {
+	h := newHost(t, func(o *pluginhost.Options) { o.CallTimeout = 500 * time.Millisecond })
+	ctx := context.Background()
+	ok, _ := h.Runtime(ctx, "faulty", nil)
+	pid1, err := pluginPID(ctx, ok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hang, _ := h.Runtime(ctx, "faulty", []byte(`{"mode":"hang"}`))
+	start := time.Now()
+	_, err = hang.Status(ctx, &sdk.Deployment{})
+	if !strings.Contains(fmt.Sprint(err), "plugin runtime/faulty did not answer within 500ms") || !strings.Contains(err.Error(), "status called") {
+		t.Fatalf("hang: %v", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("hung call returned after %s", took)
+	}
+	waitGone(t, pid1)
+	if _, err := pluginPID(ctx, ok); err != nil {
+		t.Fatalf("call after the hang: %v", err)
+	}
+	// A caller's own cancellation does not kill the plugin.
+	cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	pid2, _ := pluginPID(ctx, ok)
+	if _, err := hang.Status(cctx, &sdk.Deployment{}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("caller deadline: %v", err)
+	}
+	if pid3, err := pluginPID(ctx, ok); err != nil || pid3 != pid2 {
+		t.Errorf("after a caller's deadline the plugin was restarted (%d -> %d, %v)", pid2, pid3, err)
+	}
+}
+
+func TestCloseStopsPlugins(t *testing.T) {
+	h, err := pluginhost.New(context.Background(), pluginhost.Options{Builtins: builtins(), PluginDirs: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, _ := h.Runtime(context.Background(), "faulty", nil)
+	pid, err := pluginPID(context.Background(), rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Close()
+	waitGone(t, pid)
+	if _, err := rt.Status(context.Background(), &sdk.Deployment{}); err == nil {
+		t.Error("call after Close succeeded")
+	}
+}
+
+func TestIdleProcessIsStopped(t *testing.T) {
+	h := newHost(t, func(o *pluginhost.Options) { o.IdleTimeout = 200 * time.Millisecond })
+	rt, _ := h.Runtime(context.Background(), "faulty", nil)
+	pid, err := pluginPID(context.Background(), rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, pid)
+	if _, err := pluginPID(context.Background(), rt); err != nil {
+		t.Fatalf("call after idle stop: %v", err)
+	}
+}
+
+func TestNoOrphansWhenHostIsKilled(t *testing.T) {
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "PLUGINHOST_TEST_HOST=1")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("host did not report a plugin pid: %v", err)
+	}
+	var pid int
+	if _, err := fmt.Sscanf(line, "PID %d", &pid); err != nil {
+		t.Fatalf("host said %q", line)
+	}
+	if !alive(pid) {
+		t.Fatalf("plugin %d is not running", pid)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	waitGone(t, pid)
+}
+
+// writeExternal writes an executable rise-plugin-<name> that runs this test
+// binary in the given mode.
+func writeExternal(t *testing.T, dir, name, mode string) string {
+	t.Helper()
+	path := filepath.Join(dir, pluginhost.BinaryPrefix+name)
+	script := fmt.Sprintf("#!/bin/sh\nexec '%s' plugin %s \"$@\"\n", os.Args[0], mode)
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestExternalPluginFromDirectory(t *testing.T) {
+	dir := t.TempDir()
+	path := writeExternal(t, dir, "ext", "serve-external")
+	t.Setenv("PLUGINHOST_TEST_SECRET", "host-secret")
+	h := newHost(t, func(o *pluginhost.Options) { o.PluginDirs = []string{dir} })
+	info, ok := h.Lookup(sdk.KindRuntime, "extmem")
+	if !ok || info.Source != path || info.Version != "1.2.3" || info.Plugin != "ext" {
+		t.Fatalf("Lookup(extmem) = %+v, %v", info, ok)
+	}
+	// The external "faulty" overrides the built-in of the same name.
+	if info, _ := h.Lookup(sdk.KindRuntime, "faulty"); info.Source != path {
+		t.Errorf("faulty comes from %s, want the external plugin", info.Source)
+	}
+	sdktest.RuntimeConformanceConn(t, hostConn{h}, "extmem", nil, sdktest.WithoutStdoutCheck())
+}
+
+func TestPluginBlockEnvAndChecksum(t *testing.T) {
+	dir := t.TempDir()
+	path := writeExternal(t, dir, "ext", "serve-external")
+	b, _ := os.ReadFile(path)
+	sum := sha256.Sum256(b)
+	t.Setenv("PLUGINHOST_TEST_SECRET", "host-secret")
+	h := newHost(t, func(o *pluginhost.Options) {
+		o.Plugins = []*config.Plugin{{Name: "ext", Path: path, SHA256: hex.EncodeToString(sum[:]), Env: map[string]string{"PLUGIN_ONLY": "yes"}}}
+	})
+	rt, _ := h.Runtime(context.Background(), "faulty", []byte(`{"mode":"env"}`))
+	st, err := rt.Status(context.Background(), &sdk.Deployment{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Message != ",yes" {
+		t.Errorf("plugin environment: got %q, want only the plugin block's env (\",yes\")", st.Message)
+	}
+
+	sum[0] ^= 0xff
+	_, err = pluginhost.New(context.Background(), pluginhost.Options{PluginDirs: []string{},
+		Plugins: []*config.Plugin{{Name: "ext", Path: path, SHA256: hex.EncodeToString(sum[:])}}})
+	if err == nil || !strings.Contains(err.Error(), "SHA-256 checksum") || !strings.Contains(err.Error(), "plugin ext failed to start") {
+		t.Errorf("wrong checksum: %v", err)
+	}
+}
+
+func TestProtocolMismatchIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	writeExternal(t, dir, "future", "serve-v2")
+	_, err := pluginhost.New(context.Background(), pluginhost.Options{PluginDirs: []string{dir}})
+	if err == nil || !strings.Contains(err.Error(), "plugin future speaks plugin protocol version 2, but this rise speaks version 1") {
+		t.Fatalf("want a protocol mismatch error naming both versions, got %v", err)
+	}
+}
+
+func TestMissingPluginPath(t *testing.T) {
+	_, err := pluginhost.New(context.Background(), pluginhost.Options{PluginDirs: []string{t.TempDir()},
+		Plugins: []*config.Plugin{{Name: "ecs"}}})
+	if err == nil || !strings.Contains(err.Error(), `plugin "ecs": no path set and no rise-plugin-ecs found`) {
+		t.Fatalf("missing plugin: %v", err)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}

@@ -1,0 +1,236 @@
+package pluginhost
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"github.com/riseplatform/rise/sdk"
+)
+
+// binary is one launchable plugin program and its warm process, if any.
+type binary struct {
+	h      *Host
+	name   string // "runtime/docker" for built-ins, the plugin name otherwise
+	source string // SourceBuiltin or the executable's path
+	args   []string
+	env    []string
+	sha256 []byte
+	attach *plugin.ReattachConfig
+	info   *sdk.PluginInfo
+	log    hclog.Logger
+
+	mu   sync.Mutex
+	proc *proc
+}
+
+// proc is a running plugin process.
+type proc struct {
+	client   *plugin.Client
+	rpc      *sdk.Client
+	stderr   *tail
+	inflight int
+	idle     *time.Timer
+}
+
+func (h *Host) newBinary(name, source string) *binary {
+	return &binary{h: h, name: name, source: source, log: h.log.Named("plugin." + strings.ReplaceAll(name, "/", "."))}
+}
+
+var incompatibleRE = regexp.MustCompile(`Plugin version: (\d+)`)
+
+// start launches the process, performs the handshake and dispenses the client.
+func (b *binary) start() (*proc, error) {
+	p := &proc{stderr: &tail{}}
+	cfg := &plugin.ClientConfig{
+		HandshakeConfig:  sdk.Handshake,
+		VersionedPlugins: sdk.VersionedPlugins(nil),
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		Logger:           b.log,
+		Stderr:           p.stderr,
+		SyncStdout:       stdoutWarner{b.log},
+		SyncStderr:       syncStderr{log: b.log, tail: p.stderr},
+		StartTimeout:     b.h.opts.StartTimeout,
+	}
+	if b.attach != nil {
+		cfg.Reattach = b.attach
+	} else {
+		cmd := exec.Command(b.args[0], b.args[1:]...)
+		cmd.Env = b.env
+		cfg.Cmd = cmd
+		cfg.Managed = true
+		cfg.AutoMTLS = true
+		cfg.SkipHostEnv = true
+		if b.sha256 != nil {
+			cfg.SecureConfig = &plugin.SecureConfig{Checksum: b.sha256, Hash: sha256.New()}
+		}
+	}
+	p.client = plugin.NewClient(cfg)
+	rpc, err := p.client.Client()
+	if err == nil {
+		var raw any
+		raw, err = rpc.Dispense(sdk.DispenseName)
+		if err == nil {
+			p.rpc = raw.(*sdk.Client)
+		}
+	}
+	if err != nil {
+		p.client.Kill()
+		return nil, b.startError(err, p.stderr)
+	}
+	return p, nil
+}
+
+func (b *binary) startError(err error, t *tail) error {
+	msg := err.Error()
+	switch {
+	case errors.Is(err, plugin.ErrChecksumsDoNotMatch):
+		err = sdk.Permanent(fmt.Errorf("the SHA-256 checksum of %s does not match the configured sha256 (reinstall the plugin or update the checksum): %w", b.args[0], err))
+	case strings.Contains(msg, "incompatible API version"):
+		theirs := "unknown"
+		if m := incompatibleRE.FindStringSubmatch(msg); m != nil {
+			theirs = m[1]
+		}
+		err = sdk.Permanent(fmt.Errorf("plugin %s speaks plugin protocol version %s, but this rise speaks version %d; install a build of the plugin made with a matching rise SDK", b.name, theirs, sdk.ProtocolVersion))
+	case strings.Contains(msg, "executable file not found") || strings.Contains(msg, "no such file"):
+		err = sdk.Permanent(err)
+	}
+	return &Error{Plugin: b.name, Reason: "failed to start", Stderr: t.Lines(), Err: err}
+}
+
+// acquire returns the warm process, starting one if needed.
+func (b *binary) acquire() (*proc, error) {
+	b.h.mu.Lock()
+	closed := b.h.closed
+	b.h.mu.Unlock()
+	if closed {
+		return nil, fmt.Errorf("plugin %s: the plugin host is closed", b.name)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if p := b.proc; p != nil {
+		if !p.client.Exited() {
+			p.inflight++
+			if p.idle != nil {
+				p.idle.Stop()
+				p.idle = nil
+			}
+			return p, nil
+		}
+		b.proc = nil
+		go p.client.Kill()
+	}
+	p, err := b.start()
+	if err != nil {
+		return nil, err
+	}
+	b.log.Debug("plugin process started")
+	p.inflight = 1
+	b.proc = p
+	return p, nil
+}
+
+// release hands a process back after a call, converting a crash or hang
+// into *Error and retiring the process so the next call starts afresh.
+func (b *binary) release(p *proc, op string, err error, hung time.Duration) error {
+	crashed := err != nil && (errors.Is(err, sdk.ErrUnavailable) || p.client.Exited())
+	b.mu.Lock()
+	p.inflight--
+	retire := crashed || hung > 0
+	if retire && b.proc == p {
+		b.proc = nil
+	}
+	if !retire && p.inflight == 0 && b.proc == p {
+		p.idle = time.AfterFunc(b.h.opts.IdleTimeout, func() { b.reap(p) })
+	}
+	b.mu.Unlock()
+	if !retire {
+		return err
+	}
+	p.client.Kill() // waits for the process and its stderr
+	reason := "crashed"
+	if hung > 0 && !crashed {
+		reason = fmt.Sprintf("did not answer within %s and was stopped", hung)
+	}
+	b.log.Error("plugin "+reason, "op", op, "error", err)
+	return &Error{Plugin: b.name, Op: op, Reason: reason, Stderr: p.stderr.Lines(), Err: err}
+}
+
+// reap stops an idle process.
+func (b *binary) reap(p *proc) {
+	b.mu.Lock()
+	if b.proc != p || p.inflight > 0 {
+		b.mu.Unlock()
+		return
+	}
+	b.proc = nil
+	b.mu.Unlock()
+	b.log.Debug("stopping idle plugin process")
+	p.client.Kill()
+}
+
+func (b *binary) stop() {
+	b.mu.Lock()
+	p := b.proc
+	b.proc = nil
+	b.mu.Unlock()
+	if p != nil {
+		if p.idle != nil {
+			p.idle.Stop()
+		}
+		p.client.Kill()
+	}
+}
+
+// call runs f against a warm process with a per-call timeout (0 = none).
+func (b *binary) call(ctx context.Context, op string, timeout time.Duration, f func(ctx context.Context, c *sdk.Client) error) error {
+	p, err := b.acquire()
+	if err != nil {
+		return err
+	}
+	cctx, cancel := ctx, context.CancelFunc(func() {})
+	if timeout > 0 {
+		cctx, cancel = context.WithTimeout(ctx, timeout)
+	}
+	err = f(cctx, p.rpc)
+	var hung time.Duration
+	if err != nil && ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded) {
+		hung = timeout
+	}
+	cancel()
+	return b.release(p, op, err, hung)
+}
+
+// stdoutWarner logs writes a plugin made to its stdout, which plugins
+// must not do.
+type stdoutWarner struct{ log hclog.Logger }
+
+func (w stdoutWarner) Write(p []byte) (int, error) {
+	w.log.Warn("plugin wrote to stdout (plugins must log to stderr)", "output", strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// syncStderr receives what a plugin wrote to os.Stderr after Serve (go-plugin
+// forwards it over gRPC): kept for error messages and logged.
+type syncStderr struct {
+	log  hclog.Logger
+	tail *tail
+}
+
+func (w syncStderr) Write(p []byte) (int, error) {
+	_, _ = w.tail.Write(p)
+	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		if line != "" {
+			w.log.Info(line)
+		}
+	}
+	return len(p), nil
+}
