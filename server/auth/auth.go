@@ -97,6 +97,12 @@ func newService(ctx context.Context, cfg *config.Auth, users userStore, db dbtx,
 		return nil, fmt.Errorf("auth: public_url %q must be an absolute http(s) URL", opts.PublicURL)
 	}
 	s.issuer = pu.String()
+	if d := s.appsDomain; d != "" && d != "localhost" {
+		if h := strings.ToLower(pu.Hostname()); h != d && !strings.HasSuffix(h, "."+d) {
+			s.log.Warn("the server's public URL is not under the apps domain: browsers will drop the rise_session cookie for private apps; serve rise from a host under the apps domain",
+				"public_url", s.issuer, "apps_domain", d)
+		}
+	}
 
 	s.ttl = DefaultTokenTTL
 	if cfg.TokenTTL != "" {
@@ -148,6 +154,12 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 			return
 		}
 		id, err := s.authenticateToken(r, raw)
+		if errors.Is(err, ErrInvalidCredentials) && publicAuthPath(r.URL.Path) {
+			// A stale token must not stop someone from logging in again.
+			s.log.Debug("ignoring invalid token on a login route", "path", r.URL.Path, "reason", err)
+			next.ServeHTTP(w, r)
+			return
+		}
 		if err != nil {
 			s.deny(w, r, err)
 			return
@@ -232,6 +244,16 @@ func (s *Service) deny(w http.ResponseWriter, r *http.Request, err error) {
 		"remote", clientIP(r), "request_id", httpx.RequestID(r), "reason", err)
 	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 	httpx.Err(w, r, httpx.NewError(http.StatusUnauthorized, errInvalidToken.Error(), "Run 'rise login' to get a new token."))
+}
+
+// publicAuthPath reports whether p is an anonymous login or discovery route.
+func publicAuthPath(p string) bool {
+	for _, prefix := range []string{"/api/v1/auth/", "/auth/", "/.well-known/"} {
+		if strings.HasPrefix(p, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 func bearer(r *http.Request) (string, bool) {

@@ -173,3 +173,13 @@ func TestBrowserLocalSession(t *testing.T) {
 		t.Error("tampered cookie accepted")
 	}
 }
+
+// TestStaleTokenDoesNotBlockLogin: an invalid bearer token on a login route
+// is ignored (anonymous), while protected routes refuse it.
+func TestStaleTokenDoesNotBlockLogin(t *testing.T) {
+	e := newEnv(t, localConfig(t))
+	if code, b := e.call(http.MethodPost, "/api/v1/auth/login", "stale.token.value", api.LoginRequest{Email: "admin@example.com", Password: "s3cret-pass"}); code != http.StatusOK {
+		t.Errorf("login with a stale token: %d %s", code, b)
+	}
+	e.expectRefused("stale token on a protected route", "stale.token.value")
+}

@@ -28,8 +28,10 @@ type provider struct {
 	cfg    *config.OIDCProvider
 	client *http.Client
 
-	mu sync.Mutex
-	op *oidc.Provider
+	mu      sync.Mutex
+	op      *oidc.Provider
+	lastErr error
+	errAt   time.Time
 }
 
 func newProvider(c *config.OIDCProvider, client *http.Client) (*provider, error) {
@@ -50,11 +52,15 @@ func (p *provider) get(ctx context.Context) (*oidc.Provider, error) {
 	if p.op != nil {
 		return p.op, nil
 	}
+	if p.lastErr != nil && time.Since(p.errAt) < discoveryRetry {
+		return nil, p.lastErr // an IdP that is down is not asked on every request
+	}
 	dctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, p.client), 15*time.Second)
 	defer cancel()
 	op, err := oidc.NewProvider(dctx, p.cfg.Issuer)
 	if err != nil {
-		return nil, fmt.Errorf("oidc %q discovery: %w", p.cfg.Name, err)
+		p.lastErr, p.errAt = fmt.Errorf("oidc %q discovery: %w", p.cfg.Name, err), time.Now()
+		return nil, p.lastErr
 	}
 	p.op = op
 	return op, nil
