@@ -1,0 +1,5 @@
+package build
+
+import "github.com/riseplatform/rise/sdk"
+
+type sdkBuilder = sdk.Builder
