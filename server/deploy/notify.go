@@ -96,19 +96,20 @@ func (n *notifier) Run(ctx context.Context) error {
 }
 
 func (n *notifier) listen(ctx context.Context) error {
-	conn, err := n.pool.Acquire(ctx)
+	pc, err := n.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("acquire connection: %w", err)
 	}
 	// The connection carries LISTEN state; never hand it back to the pool.
-	defer conn.Hijack().Close(context.Background())
+	conn := pc.Hijack()
+	defer conn.Close(context.Background())
 	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	n.readyO.Do(func() { close(n.ready) })
 	n.publish(event{Resync: true}) // anything may have happened while not listening
 	for {
-		note, err := conn.Conn().WaitForNotification(ctx)
+		note, err := conn.WaitForNotification(ctx)
 		if err != nil {
 			return fmt.Errorf("wait for notification: %w", err)
 		}

@@ -9,6 +9,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/riseplatform/rise/core/api"
+	"github.com/riseplatform/rise/server/edge"
+	"github.com/riseplatform/rise/server/identity"
+	"github.com/riseplatform/rise/server/store"
 )
 
 // Service is the deployments API plus its controller, sharing one change
@@ -72,4 +75,33 @@ func (s *Service) Upstream(ctx context.Context, project string) (*Target, error)
 		t.Deployment, t.Upstreams = *dep, ups
 	}
 	return &t, nil
+}
+
+// Route is the edge router's Lookup (edge.Options.Lookup).
+func (s *Service) Route(ctx context.Context, project string) (*edge.Route, error) {
+	t, err := s.Upstream(ctx, project)
+	if errors.Is(err, ErrNoProject) {
+		return nil, edge.ErrUnknownProject
+	}
+	if err != nil {
+		return nil, err
+	}
+	if t.Status == store.StatusDeleting {
+		return nil, edge.ErrUnknownProject
+	}
+	return &edge.Route{Project: project, Private: t.Visibility == api.VisibilityPrivate,
+		Deployment: t.Deployment, Upstreams: t.Upstreams}, nil
+}
+
+// CanAccess is the edge router's access check (edge.Options.CanAccess):
+// whoever may read the project may use its private app.
+func (s *Service) CanAccess(ctx context.Context, id *identity.Identity, project string) (bool, error) {
+	_, err := s.o.Store.ProjectFor(ctx, id, project, store.AccessRead)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, store.ErrNotFound):
+		return false, nil
+	}
+	return false, err
 }

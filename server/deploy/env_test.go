@@ -1,0 +1,212 @@
+package deploy_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/client"
+
+	"github.com/riseplatform/rise/core/api"
+	"github.com/riseplatform/rise/core/config"
+	"github.com/riseplatform/rise/dev/baseimage"
+	"github.com/riseplatform/rise/dev/pgtest"
+	"github.com/riseplatform/rise/plugins/runtime/docker"
+	"github.com/riseplatform/rise/sdk"
+	"github.com/riseplatform/rise/server"
+	"github.com/riseplatform/rise/server/deploy"
+	"github.com/riseplatform/rise/server/edge"
+	"github.com/riseplatform/rise/server/identity"
+	"github.com/riseplatform/rise/server/servertest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+const appsDomain = "apps.test"
+
+// env is a rise server (real PostgreSQL) with the deployments service, its
+// controller, the edge router and the real Docker runtime.
+type env struct {
+	*servertest.Env
+	t      *testing.T
+	svc    *deploy.Service
+	rt     *docker.Runtime
+	image  string
+	owner  *servertest.Caller
+	edge   *httptest.Server
+	tokens sync.Map // bearer token → *identity.Identity, for the edge
+	docker *client.Client
+}
+
+func options(st deploy.Options) deploy.Options {
+	st.DeployPoll = 100 * time.Millisecond
+	st.HealthInterval = 300 * time.Millisecond
+	st.LeaseTTL = 2 * time.Second
+	st.Resync = 5 * time.Second
+	st.DeployTimeout = 30 * time.Second
+	st.AppURL = func(p string) string { return "https://" + p + "." + appsDomain }
+	return st
+}
+
+func newEnv(t *testing.T, mut func(*deploy.Options)) *env {
+	t.Helper()
+	img := baseimage.Require(t, "docker")
+	rt := &docker.Runtime{StopTimeout: "1s", MaxRestarts: 2}
+	if err := rt.Provision(context.Background()); err != nil {
+		t.Fatalf("docker runtime: %v", err)
+	}
+	t.Cleanup(func() { rt.Close() })
+	e := &env{t: t, rt: rt, image: img}
+	e.Env = servertest.New(t, func(_ *config.Server, deps *server.Deps) {
+		o := options(deploy.Options{Store: deps.Store, Runtime: func(context.Context) (sdk.Runtime, error) { return rt, nil }})
+		if mut != nil {
+			mut(&o)
+		}
+		svc, err := deploy.New(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.svc = svc
+		deps.Mounts = append(deps.Mounts, svc)
+	})
+	e.run(e.svc)
+	e.owner = e.User(t, "owner@example.com", false)
+	e.tokens.Store(e.owner.Token, e.owner.Identity)
+	h, err := edge.New(edge.Options{
+		Domain: appsDomain, PublicURL: "http://rise.test", Lookup: e.svc.Route, CanAccess: e.svc.CanAccess,
+		Identity: func(r *http.Request) (*identity.Identity, error) {
+			tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if c, err := r.Cookie("rise_session"); err == nil {
+				tok = c.Value
+			}
+			if id, ok := e.tokens.Load(tok); ok {
+				return id.(*identity.Identity), nil
+			}
+			return nil, nil
+		},
+		StripCookies: []string{"rise_session"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.edge = httptest.NewServer(h)
+	t.Cleanup(e.edge.Close)
+	e.docker, err = client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.docker.Close() })
+	return e
+}
+
+// run runs a service (listener + controller) until the test ends.
+func (e *env) run(svc *deploy.Service) context.CancelFunc {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = svc.Run(ctx); close(done) }()
+	e.t.Cleanup(func() { cancel(); <-done })
+	return cancel
+}
+
+// project creates a project with a random name; its containers are removed
+// when the test ends.
+func (e *env) project(visibility string) string {
+	e.t.Helper()
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	name := "app-" + hex.EncodeToString(b)
+	if _, err := e.owner.Client.CreateProject(context.Background(), api.CreateProjectRequest{Name: name, Visibility: visibility}); err != nil {
+		e.t.Fatalf("create project: %v", err)
+	}
+	e.t.Cleanup(func() { _ = e.rt.Destroy(context.Background(), name, nil) })
+	return name
+}
+
+// httpd is a workload serving body at / with busybox httpd.
+func httpd(body string) *api.Workload {
+	return &api.Workload{Port: 8080, HealthPath: "/", Command: []string{"/bin/sh", "-c",
+		"mkdir -p /www && echo " + body + " > /www/index.html && echo app-started && exec /bin/busybox httpd -f -p 8080 -h /www"}}
+}
+
+func (e *env) deploy(project string, wl *api.Workload) *api.Deployment {
+	e.t.Helper()
+	d, err := e.owner.Client.CreateDeployment(context.Background(), project, &api.CreateDeploymentRequest{Image: e.image, Workload: wl})
+	if err != nil {
+		e.t.Fatalf("create deployment: %v", err)
+	}
+	return d
+}
+
+// wait follows a deployment with long polls until it is in one of want.
+func (e *env) wait(project, id string, want ...string) *api.Deployment {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	d, err := e.owner.Client.GetDeployment(ctx, project, id)
+	for err == nil {
+		for _, w := range want {
+			if d.State == w {
+				return d
+			}
+		}
+		if d.Terminal() {
+			e.t.Fatalf("deployment %s ended %s (%s), want %v", id, d.State, d.Message, want)
+		}
+		d, err = e.owner.Client.WaitDeployment(ctx, project, id, d.Version)
+	}
+	e.t.Fatalf("waiting for %s to become %v: %v (last %+v)", id, want, err, d)
+	return nil
+}
+
+// get requests path of project's app through the edge router.
+func (e *env) get(project, path string, hdr map[string]string) (int, string, http.Header) {
+	e.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, e.edge.URL+path, nil)
+	req.Host = project + "." + appsDomain
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(req)
+	if err != nil {
+		e.t.Fatalf("GET %s via edge: %v", req.Host, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, strings.TrimSpace(string(b)), resp.Header
+}
+
+// containers lists the project's containers (all states).
+func (e *env) containers(project string, extra ...string) []container.Summary {
+	e.t.Helper()
+	args := filters.NewArgs(filters.Arg("label", docker.LabelProject+"="+project))
+	for _, x := range extra {
+		args.Add("label", x)
+	}
+	l, err := e.docker.ContainerList(context.Background(), container.ListOptions{All: true, Filters: args})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return l
+}
+
+// eventually retries cond (every 100ms, up to 60s).
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
