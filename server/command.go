@@ -47,7 +47,10 @@ The database schema is migrated on start. SIGINT/SIGTERM stop the server
 gracefully: in-flight requests finish, controllers stop.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log := newLogger(opts, logLevel, logJSON)
+			log, err := newLogger(opts, logLevel, logJSON)
+			if err != nil {
+				return err
+			}
 			cfg, err := loadConfig(opts, configPath)
 			if err != nil {
 				return err
@@ -74,7 +77,10 @@ refuses to start. Fix the database by hand, then record the version it is
 really at with --force VERSION.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log := newLogger(opts, logLevel, logJSON)
+			log, err := newLogger(opts, logLevel, logJSON)
+			if err != nil {
+				return err
+			}
 			cfg, err := loadConfig(opts, configPath)
 			if err != nil {
 				return err
@@ -113,7 +119,10 @@ really at with --force VERSION.`,
 		Short: "Validate the server configuration and exit",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log := newLogger(opts, logLevel, logJSON)
+			log, err := newLogger(opts, logLevel, logJSON)
+			if err != nil {
+				return err
+			}
 			cfg, err := loadConfig(opts, configPath)
 			if err != nil {
 				return err
@@ -189,17 +198,21 @@ func maxConns(cfg *config.Server) int {
 	return cfg.Database.MaxConns
 }
 
-func newLogger(opts CommandOptions, level string, json bool) hclog.Logger {
+func newLogger(opts CommandOptions, level string, json bool) (hclog.Logger, error) {
+	lvl := hclog.LevelFromString(level)
+	if lvl == hclog.NoLevel {
+		return nil, fmt.Errorf("unknown log level %q: use trace, debug, info, warn or error", level)
+	}
 	out := opts.Stderr
 	if out == nil {
 		out = os.Stderr
 	}
 	return hclog.New(&hclog.LoggerOptions{
 		Name:       "rise",
-		Level:      hclog.LevelFromString(level),
+		Level:      lvl,
 		Output:     out,
 		JSONFormat: json,
-	})
+	}), nil
 }
 
 func envOr(key, def string) string {
