@@ -70,7 +70,9 @@ func TestServerCommand(t *testing.T) {
 	if out, err = runCommand(t, ctx, opts, "check", "-c", "test.hcl"); err != nil || !checked || !strings.Contains(out, "is valid") {
 		t.Fatalf("check: %v %v\n%s", err, checked, out)
 	}
-	opts.Check = func(context.Context, *config.Server, hclog.Logger) error { return errors.New("plugin \"ecs\": bad config") }
+	opts.Check = func(context.Context, *config.Server, hclog.Logger) error {
+		return errors.New("plugin \"ecs\": bad config")
+	}
 	if _, err = runCommand(t, ctx, opts, "check", "-c", "test.hcl"); err == nil || !strings.Contains(err.Error(), "ecs") {
 		t.Fatalf("check with a plugin error: %v", err)
 	}
