@@ -298,3 +298,16 @@ func (s *Service) WellKnown(root *mux.Router) {
 
 // Issuer is the rise token issuer (the public URL without trailing slash).
 func (s *Service) Issuer() string { return s.issuer }
+
+// RootRoutes mounts everything auth serves outside /api/v1 (WellKnown and
+// SessionRoutes); pass it to the server as a root mount.
+func (s *Service) RootRoutes(root *mux.Router) {
+	s.WellKnown(root)
+	s.SessionRoutes(root)
+}
+
+// LoginURL is where the edge sends a browser without a valid session for a
+// private app: the browser login that returns to rd.
+func (s *Service) LoginURL(rd string) string {
+	return s.issuer + "/auth/login?rd=" + url.QueryEscape(rd)
+}
