@@ -27,10 +27,15 @@ var (
 )
 
 // riseBinary builds ./cmd/rise once per test process into the test cache
-// directory (~/.cache/rise-test/e2e) and returns its path.
+// directory (~/.cache/rise-test/e2e) and returns its path. RISE_E2E_BINARY
+// names a prebuilt binary to test instead.
 func riseBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
+		if p := os.Getenv("RISE_E2E_BINARY"); p != "" {
+			binPath = p
+			return
+		}
 		cache, err := os.UserCacheDir()
 		if err != nil {
 			cache = os.TempDir()
