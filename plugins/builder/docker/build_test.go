@@ -148,3 +148,5 @@ func TestBuildCancellationStopsTool(t *testing.T) {
 		t.Fatalf("cancel took %s", d)
 	}
 }
+
+func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o644) }
