@@ -10,6 +10,8 @@ package dextest
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -35,6 +37,10 @@ type Options struct {
 	ExtraRedirectURIs []string
 	// Email/Password of the static user; defaults below.
 	Email, Password string
+	// Addr is the listen address (default: a free loopback port).
+	Addr string
+	// Dir holds the rendered config (default: a new temp dir).
+	Dir string
 }
 
 // Defaults of the static user and client.
@@ -53,6 +59,7 @@ type Dex struct {
 	Password     string
 	Username     string
 	cmd          *exec.Cmd
+	exited       chan struct{}
 	out          *syncBuffer
 }
 
@@ -100,14 +107,18 @@ func Start(t testing.TB, o Options) *Dex {
 		}
 		t.Skip(msg)
 	}
-	d, err := start(t, bin, o)
+	o.Dir = t.TempDir()
+	d, err := Launch(bin, o)
 	if err != nil {
 		t.Fatalf("dextest: %v", err)
 	}
+	t.Cleanup(d.Stop)
 	return d
 }
 
-func start(t testing.TB, bin string, o Options) (*Dex, error) {
+// Launch starts Dex from bin (see Binary) outside of a test, e.g. for a
+// development server; the caller calls Stop.
+func Launch(bin string, o Options) (*Dex, error) {
 	if o.Email == "" {
 		o.Email = DefaultEmail
 	}
@@ -118,15 +129,18 @@ func start(t testing.TB, bin string, o Options) (*Dex, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hash password: %w", err)
 	}
-	port, err := freePort()
-	if err != nil {
-		return nil, err
+	addr := o.Addr
+	if addr == "" {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		addr = "127.0.0.1:" + strconv.Itoa(port)
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
 	d := &Dex{
 		Issuer:       "http://" + addr,
 		ClientID:     ClientID,
-		ClientSecret: "dextest-secret-" + strconv.Itoa(port),
+		ClientSecret: "dextest-secret-" + randomHex(8),
 		Email:        o.Email,
 		Password:     o.Password,
 		Username:     strings.SplitN(o.Email, "@", 2)[0],
@@ -157,7 +171,12 @@ func start(t testing.TB, bin string, o Options) (*Dex, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("render config: %w", err)
 	}
-	dir := t.TempDir()
+	dir := o.Dir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "dextest-"); err != nil {
+			return nil, fmt.Errorf("config dir: %w", err)
+		}
+	}
 	cfgPath := filepath.Join(dir, "dex.yaml")
 	if err := os.WriteFile(cfgPath, cfg.Bytes(), 0o600); err != nil {
 		return nil, fmt.Errorf("write config: %w", err)
@@ -167,18 +186,27 @@ func start(t testing.TB, bin string, o Options) (*Dex, error) {
 	if err := d.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start dex: %w", err)
 	}
-	exited := make(chan struct{})
-	go func() { _ = d.cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = d.cmd.Process.Kill()
-		<-exited
-	})
+	d.exited = make(chan struct{})
+	go func() { _ = d.cmd.Wait(); close(d.exited) }()
 	// Ready = discovery answers and the signing keys exist (Dex creates them
 	// shortly after start).
-	if err := waitReady(d.Issuer+"/keys", exited, 30*time.Second); err != nil {
+	if err := waitReady(d.Issuer+"/keys", d.exited, 30*time.Second); err != nil {
+		d.Stop()
 		return nil, fmt.Errorf("%w\ndex output:\n%s", err, d.Logs())
 	}
 	return d, nil
+}
+
+// Stop kills Dex and waits for it to exit.
+func (d *Dex) Stop() {
+	_ = d.cmd.Process.Kill()
+	<-d.exited
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 func waitReady(u string, exited <-chan struct{}, timeout time.Duration) error {

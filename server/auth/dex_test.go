@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -179,6 +180,12 @@ func TestDexCodeFlow(t *testing.T) {
 	if st, b := e.call(http.MethodPost, "/api/v1/auth/code/exchange", "", api.CodeExchangeRequest{Code: code, CodeVerifier: verifier, RedirectURI: redirect}); st != http.StatusOK {
 		t.Errorf("exchange without state: %d %s", st, b)
 	}
+
+	// An authorization older than loginTTL cannot be exchanged.
+	ar, code, verifier = login("")
+	e.setNow(time.Now().Add(loginTTL + time.Minute))
+	refused("expired authorization", api.CodeExchangeRequest{Code: code, CodeVerifier: verifier, RedirectURI: redirect, State: ar.State})
+	e.setNow(time.Time{})
 
 	// Requests the server refuses up front.
 	_, challenge := pkce()
