@@ -235,6 +235,7 @@ func TestDeployLifecycle(t *testing.T) {
 	if got := get(f.last("UpdateService"), "desiredCount"); got != 2.0 {
 		t.Errorf("redeploy: desiredCount = %v, want 2", got)
 	}
+	status(t, r, d2) // tasks starting: 0/2 running
 	if st := status(t, r, d2); st.Health != sdk.HealthHealthy {
 		t.Errorf("Status after redeploy = %s (%s)", st.Health, st.Message)
 	}
