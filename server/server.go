@@ -173,6 +173,15 @@ func (s *Server) routes() http.Handler {
 	return requestLog(s.log.Named("http"), recoverPanics(h))
 }
 
+// Run builds a Server from cfg and deps and runs it until ctx ends.
+func Run(ctx context.Context, cfg *config.Server, deps Deps) error {
+	s, err := New(cfg, deps)
+	if err != nil {
+		return err
+	}
+	return s.Run(ctx)
+}
+
 // Run listens on cfg.Listen and serves until ctx ends; see Serve.
 func (s *Server) Run(ctx context.Context) error {
 	ln, err := net.Listen("tcp", s.cfg.Listen)

@@ -44,8 +44,11 @@ func Open(ctx context.Context, url string, log hclog.Logger) (*Store, error) {
 // Options tune OpenWith.
 type Options struct {
 	URL      string
-	MaxConns int // 0 = pgx default (max(4, NumCPU))
+	MaxConns int // 0 = DefaultMaxConns
 }
+
+// DefaultMaxConns is the pool size when Options.MaxConns is 0.
+const DefaultMaxConns = 10
 
 // OpenWith is Open with pool options.
 func OpenWith(ctx context.Context, o Options, log hclog.Logger) (*Store, error) {
@@ -63,9 +66,10 @@ func OpenWith(ctx context.Context, o Options, log hclog.Logger) (*Store, error) 
 	if err != nil {
 		return nil, fmt.Errorf("parse database URL: %w", redact(err))
 	}
-	if o.MaxConns > 0 {
-		cfg.MaxConns = int32(o.MaxConns)
+	if o.MaxConns <= 0 {
+		o.MaxConns = DefaultMaxConns
 	}
+	cfg.MaxConns = int32(o.MaxConns)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to database: %w", err)
