@@ -38,6 +38,7 @@ type env struct {
 	s    *Service
 	srv  *httptest.Server
 	pool *pgxpool.Pool
+	st   *store.Store
 	logs *syncBuf
 	now  time.Time
 	mu   sync.Mutex
@@ -94,7 +95,7 @@ func newEnvWith(t *testing.T, mkCfg func(publicURL string) *config.Auth, opts ..
 		t.Fatalf("store.Open: %v", err)
 	}
 	t.Cleanup(st.Close)
-	e := &env{t: t, pool: st.Pool(), logs: &syncBuf{}}
+	e := &env{t: t, pool: st.Pool(), st: st, logs: &syncBuf{}}
 	e.srv = httptest.NewUnstartedServer(nil)
 	o := Options{
 		PublicURL: "http://" + e.srv.Listener.Addr().String(),

@@ -1,7 +1,9 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
+	"errors"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/riseplatform/rise/core/api"
 	"github.com/riseplatform/rise/core/config"
+	"github.com/riseplatform/rise/server/store"
 )
 
 // fakeIssuer is a CI system's OIDC issuer: discovery + JWKS over HTTP with
@@ -129,7 +132,21 @@ func TestTrustedIssuerServiceAccounts(t *testing.T) {
 		id.ServiceAccount.Subject != "project_path:acme/shop:ref_type:branch:ref:main" || id.UserID != "" {
 		t.Fatalf("service-account identity: %d %+v %+v", code, id, id.ServiceAccount)
 	}
-	// ...and nothing else: it may not manage service accounts, neither of
+	// With the server's authorization rule it may deploy its project and
+	// nothing else: other projects look missing.
+	ctx := context.Background()
+	if _, err := e.st.ProjectFor(ctx, &id, "shop", store.AccessDeploy); err != nil {
+		t.Errorf("service account deploying its project: %v", err)
+	}
+	for _, a := range []store.Access{store.AccessRead, store.AccessDeploy} {
+		if _, err := e.st.ProjectFor(ctx, &id, "other", a); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("service account %s on another project: %v, want not found", a, err)
+		}
+	}
+	if _, err := e.st.ProjectFor(ctx, &id, "shop", store.AccessDelete); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("service account deleting its project: %v, want refused", err)
+	}
+	// ...and it may not manage service accounts, neither of
 	// its own project nor of another one.
 	if code, _ := e.call(http.MethodGet, "/api/v1/projects/other/service-accounts", tok, nil); code != http.StatusForbidden && code != http.StatusNotFound {
 		t.Errorf("service account on another project: %d, want 403/404", code)
