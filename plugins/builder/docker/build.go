@@ -17,6 +17,9 @@ var pushDigestRE = regexp.MustCompile(`digest: (sha256:[a-f0-9]{64})`)
 // Build builds req.Dir's Dockerfile, tags the image with req.Image and, when
 // req.Target is set, pushes it there and returns the pushed digest.
 func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest, ui sdk.UI) (*sdk.Artifact, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := b.Validate(); err != nil {
 		return nil, sdk.Permanent(err)
 	}

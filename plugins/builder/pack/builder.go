@@ -71,6 +71,9 @@ func (b *Builder) Detect(ctx context.Context, dir string) (*sdk.Detection, error
 
 // Build runs `pack build`.
 func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest, ui sdk.UI) (*sdk.Artifact, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := b.Validate(); err != nil {
 		return nil, sdk.Permanent(err)
 	}

@@ -14,6 +14,9 @@ import (
 
 // Build prepares a plan with railpack and builds it with BuildKit.
 func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest, ui sdk.UI) (*sdk.Artifact, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := b.Validate(); err != nil {
 		return nil, sdk.Permanent(err)
 	}

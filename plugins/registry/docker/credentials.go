@@ -30,6 +30,9 @@ type grantClaims struct {
 // Credentials returns a username and a short-lived signed password granting
 // push+pull (req.Push) or pull on exactly <namespace>/<project>.
 func (r *Registry) Credentials(ctx context.Context, req *sdk.CredentialsRequest) (*sdk.Credentials, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if r.key == nil {
 		return nil, fmt.Errorf("registry: not provisioned")
 	}

@@ -44,6 +44,9 @@ type registryClaims struct {
 // and the credentials' grants. A login request (no scopes) gets a token with
 // no access at all.
 func (r *Registry) IssueToken(ctx context.Context, req *sdk.TokenRequest) (*sdk.Token, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if r.key == nil {
 		return nil, fmt.Errorf("registry: not provisioned")
 	}
