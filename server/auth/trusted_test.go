@@ -3,11 +3,11 @@ package auth
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
