@@ -1,0 +1,58 @@
+package config
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// TestDocsExamples parses every hcl and toml example in
+// docs/configuration.md. A fence's info string names the file kind:
+// ```hcl server.hcl, ```hcl rise.hcl, ```toml .rise.toml.
+func TestDocsExamples(t *testing.T) {
+	testEnv(t)
+	t.Setenv("DATABASE_URL", "postgres://rise@127.0.0.1:5432/rise")
+	t.Setenv("DEX_CLIENT_SECRET", "secret")
+	const doc = "../../docs/configuration.md"
+	src, err := os.ReadFile(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(src), "\n")
+	n := 0
+	for i := 0; i < len(lines); i++ {
+		info, ok := strings.CutPrefix(lines[i], "```")
+		if !ok || info == "" {
+			continue
+		}
+		start := i + 1
+		for i++; i < len(lines) && lines[i] != "```"; i++ {
+		}
+		block := []byte(strings.Join(lines[start:i], "\n") + "\n")
+		name := doc + ":" + strconv.Itoa(start)
+		var diags hcl.Diagnostics
+		switch info {
+		case "hcl server.hcl":
+			_, diags = ParseServer(block, name)
+		case "hcl rise.hcl":
+			_, diags = ParseApp(block, name)
+		case "toml .rise.toml":
+			_, diags = ParseAppTOML(block, name)
+		case "text":
+			continue
+		default:
+			t.Errorf("%s: code block %q: say which file it is (```hcl server.hcl, ```hcl rise.hcl, ```toml .rise.toml, ```text)", name, info)
+			continue
+		}
+		n++
+		if diags.HasErrors() {
+			t.Errorf("example at %s does not load:\n%s", name, diags.Error())
+		}
+	}
+	if n < 6 {
+		t.Errorf("found %d examples in %s, expected at least 6", n, doc)
+	}
+}
