@@ -51,6 +51,8 @@ func servePlugin(args []string) int {
 		return 1
 	case "serve-external":
 		return sdk.Main(externalPlugin(), args[1:])
+	case "serve-bare":
+		return serveBare(args[1])
 	case "serve-v2":
 		p := externalPlugin()
 		plugin.Serve(&plugin.ServeConfig{
@@ -102,7 +104,9 @@ func (f *faulty) Deploy(_ context.Context, req *sdk.DeployRequest, _ sdk.UI) (*s
 }
 
 func (f *faulty) Status(ctx context.Context, _ *sdk.Deployment) (*sdk.Status, error) {
-	hclog.Default().Info("status called", "mode", f.Mode)
+	if f.Mode != "" {
+		hclog.Default().Info("status called", "mode", f.Mode)
+	}
 	switch f.Mode {
 	case "panic":
 		panic("faulty plugin panics on purpose")
