@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
 	"github.com/riseplatform/rise/sdk"
 	"github.com/riseplatform/rise/sdk/sdktest"
@@ -79,6 +80,7 @@ func TestBinary(t *testing.T) {
 		SkipHostEnv:      true,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		AutoMTLS:         true,
+		Logger:           hclog.New(&hclog.LoggerOptions{Name: "plugin", Level: hclog.Warn, Output: os.Stderr}),
 	})
 	t.Cleanup(client.Kill)
 	rpc, err := client.Client()
