@@ -27,7 +27,7 @@ import (
 
 // deployServer is a real server with the deployments API and controller
 // driving the Docker runtime on the real engine.
-func deployServer(t *testing.T) *servertest.Env {
+func deployServer(t *testing.T, extra ...func(*deploy.Options, *server.Deps)) *servertest.Env {
 	t.Helper()
 	baseimage.Require(t, "docker")
 	rt := &docker.Runtime{MaxRestarts: 2, StopTimeout: "1s"}
@@ -40,13 +40,17 @@ func deployServer(t *testing.T) *servertest.Env {
 	var svc *deploy.Service
 	srv := servertest.New(t, func(c *config.Server, d *server.Deps) {
 		c.Domain, c.AppScheme = "rise.dev", "https"
-		var err error
-		svc, err = deploy.New(deploy.Options{
+		o := deploy.Options{
 			Store:      d.Store,
 			Runtime:    func(context.Context) (sdk.Runtime, error) { return rt, nil },
 			AppURL:     func(p string) string { return "https://" + p + ".rise.dev" },
 			DeployPoll: 200 * time.Millisecond,
-		})
+		}
+		for _, f := range extra {
+			f(&o, d)
+		}
+		var err error
+		svc, err = deploy.New(o)
 		if err != nil {
 			t.Fatalf("deploy.New: %v", err)
 		}
