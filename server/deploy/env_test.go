@@ -45,6 +45,7 @@ type env struct {
 	edge   *httptest.Server
 	tokens sync.Map // bearer token → *identity.Identity, for the edge
 	docker *client.Client
+	stop   context.CancelFunc // stops svc
 }
 
 func options(st deploy.Options) deploy.Options {
@@ -78,7 +79,7 @@ func newEnv(t *testing.T, mut func(*deploy.Options)) *env {
 		e.svc = svc
 		deps.Mounts = append(deps.Mounts, svc)
 	})
-	e.run(e.svc)
+	e.stop = e.run(e.svc)
 	e.owner = e.User(t, "owner@example.com", false)
 	e.tokens.Store(e.owner.Token, e.owner.Identity)
 	h, err := edge.New(edge.Options{
