@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -19,8 +18,8 @@ import (
 // CommandOptions wire `rise server` to the rest of the binary (cmd/rise).
 type CommandOptions struct {
 	Version, Commit string
-	// LoadConfig reads server.hcl (config.LoadServer, with its diagnostics
-	// rendered into the error). Required.
+	// LoadConfig reads server.hcl. Default: config.LoadServer, with errors
+	// rendered by config.FormatDiagnostics and warnings printed to Stderr.
 	LoadConfig func(path string) (*config.Server, error)
 	// Wire builds the parts other packages provide — authenticator, API
 	// mounts, controllers (which may start plugins) — once the store is
@@ -171,10 +170,11 @@ func runServer(ctx context.Context, opts CommandOptions, cfg *config.Server, log
 }
 
 func loadConfig(opts CommandOptions, path string) (*config.Server, error) {
-	if opts.LoadConfig == nil {
-		return nil, errors.New("server: no config loader wired (CommandOptions.LoadConfig)")
+	load := opts.LoadConfig
+	if load == nil {
+		load = func(path string) (*config.Server, error) { return loadServerConfig(path, stderr(opts)) }
 	}
-	cfg, err := opts.LoadConfig(path)
+	cfg, err := load(path)
 	if err != nil {
 		return nil, err
 	}
@@ -182,6 +182,25 @@ func loadConfig(opts CommandOptions, path string) (*config.Server, error) {
 		cfg.Filename = path
 	}
 	return cfg, nil
+}
+
+// loadServerConfig is the default config loader.
+func loadServerConfig(path string, warn io.Writer) (*config.Server, error) {
+	cfg, diags := config.LoadServer(path)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("invalid server config:\n%s", config.FormatDiagnostics(diags, nil))
+	}
+	if len(diags) > 0 {
+		fmt.Fprint(warn, config.FormatDiagnostics(diags, nil))
+	}
+	return cfg, nil
+}
+
+func stderr(opts CommandOptions) io.Writer {
+	if opts.Stderr != nil {
+		return opts.Stderr
+	}
+	return os.Stderr
 }
 
 func databaseURL(cfg *config.Server) string {
@@ -203,14 +222,10 @@ func newLogger(opts CommandOptions, level string, json bool) (hclog.Logger, erro
 	if lvl == hclog.NoLevel {
 		return nil, fmt.Errorf("unknown log level %q: use trace, debug, info, warn or error", level)
 	}
-	out := opts.Stderr
-	if out == nil {
-		out = os.Stderr
-	}
 	return hclog.New(&hclog.LoggerOptions{
 		Name:       "rise",
 		Level:      lvl,
-		Output:     out,
+		Output:     stderr(opts),
 		JSONFormat: json,
 	}), nil
 }

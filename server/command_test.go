@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -107,5 +108,30 @@ func TestServerCommand(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("server did not stop")
+	}
+}
+
+func TestServerCommandDefaultConfigLoader(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := dir + "/server.hcl"
+	url := pgtest.URL(t)
+	t.Setenv("RISE_TEST_DATABASE_URL", url)
+	src := `listen = "127.0.0.1:0"
+database { url = env("RISE_TEST_DATABASE_URL") }
+`
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runCommand(t, ctx, server.CommandOptions{}, "migrate", "-c", path); err != nil {
+		t.Fatalf("migrate with %s: %v\n%s", path, err, out)
+	}
+	bad := dir + "/bad.hcl"
+	if err := os.WriteFile(bad, []byte("listen = \"127.0.0.1:0\"\ndatabse { url = \"x\" }\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := runCommand(t, ctx, server.CommandOptions{}, "check", "-c", bad)
+	if err == nil || !strings.Contains(err.Error(), "bad.hcl line 2") || !strings.Contains(err.Error(), `Did you mean "database"`) {
+		t.Fatalf("typo in config: %v", err)
 	}
 }
