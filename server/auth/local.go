@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -22,7 +23,11 @@ const (
 )
 
 // dummyHash keeps the response time of an unknown email like a known one.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("rise-dummy-password"), bcrypt.DefaultCost)
+// Made on first use: the rise binary is also the CLI and must start fast.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("rise-dummy-password"), bcrypt.DefaultCost)
+	return h
+})
 
 func (s *Service) initLocal(l *config.LocalAuth, listen string) error {
 	s.limiter = newLimiter(localLoginMax, localLoginWindow, s.now)
@@ -69,7 +74,7 @@ func (s *Service) checkLocal(r *http.Request, email, password string) (*config.L
 		return nil, e
 	}
 	u := s.local[email]
-	hash := dummyHash
+	hash := dummyHash()
 	if u != nil {
 		hash = []byte(u.PasswordHash)
 	}
