@@ -27,6 +27,9 @@ quiet() { # run a command, print its output only if it fails
 }
 
 mkdir -p "$CACHE"
+# One build at a time per cache (tests and engineers may start this concurrently).
+exec 9>"$CACHE/.lock"
+flock 9
 
 # etcd: Debian package (3.4.x); link it into the cache so tests find everything in one place.
 if [ ! -x "$CACHE/etcd" ]; then
@@ -88,8 +91,8 @@ GO
   minor="${minor%%.*}"
   ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
   for c in "${missing[@]}"; do
-    (cd "$work" && CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local quiet go build -trimpath -ldflags "$ldflags" -o "$CACHE/$c.tmp" "k8s.io/kubernetes/cmd/$c")
-    mv "$CACHE/$c.tmp" "$CACHE/$c"
+    (cd "$work" && CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local quiet go build -trimpath -ldflags "$ldflags" -o "$CACHE/$c.tmp.$$" "k8s.io/kubernetes/cmd/$c")
+    mv "$CACHE/$c.tmp.$$" "$CACHE/$c"
   done
 fi
 

@@ -23,6 +23,10 @@ const containerName = "app"
 
 func (r *Runtime) namespaceObject(project string) *corev1ac.NamespaceApplyConfiguration {
 	labels := r.projectLabels(project, "")
+	if !r.perProjectNamespace() { // shared by all projects
+		delete(labels, LabelProject)
+		delete(labels, "app.kubernetes.io/name")
+	}
 	maps.Copy(labels, r.NamespaceLabels)
 	if r.PodSecurity != "none" {
 		labels["pod-security.kubernetes.io/enforce"] = r.PodSecurity
