@@ -227,3 +227,57 @@ func TestConcurrentCreateExactlyOne201(t *testing.T) {
 		t.Fatalf("codes %v: want exactly one 201 and the rest 409", codes)
 	}
 }
+
+func TestProjectOwnership(t *testing.T) {
+	ctx := context.Background()
+	env := servertest.New(t)
+	anna := env.User(t, "anna@example.com", false)
+	bob := env.User(t, "bob@example.com", false)
+	admin := env.User(t, "admin@example.com", true)
+	if _, err := bob.Client.CreateTeam(ctx, api.CreateTeamRequest{Name: "bobs"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := anna.Client.CreateTeam(ctx, api.CreateTeamRequest{Name: "annas"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := anna.Client.CreateProject(ctx, api.CreateProjectRequest{Name: "shop"}); err != nil {
+		t.Fatal(err)
+	}
+	// Anna cannot give her project to a team she is not in, nor to Bob.
+	for _, owner := range []string{"team:bobs", "user:bob"} {
+		o := owner
+		_, err := anna.Client.UpdateProject(ctx, "shop", api.UpdateProjectRequest{Owner: &o})
+		if api.StatusOf(err) != 404 || !strings.Contains(err.Error(), "do not have permission") {
+			t.Errorf("move to %s: %v", owner, err)
+		}
+	}
+	// But to her own team, and then it is the team's.
+	o := "team:annas"
+	p, err := anna.Client.UpdateProject(ctx, "shop", api.UpdateProjectRequest{Owner: &o})
+	if err != nil || p.Owner != "team:annas" {
+		t.Fatalf("move to own team: %+v %v", p, err)
+	}
+	// Admins may create for and move to anyone.
+	p, err = admin.Client.CreateProject(ctx, api.CreateProjectRequest{Name: "for-bob", Owner: "user:bob"})
+	if err != nil || p.Owner != "user:bob" {
+		t.Fatalf("admin create for bob: %+v %v", p, err)
+	}
+	if _, err := bob.Client.GetProject(ctx, "for-bob"); err != nil {
+		t.Fatalf("bob cannot see his project: %v", err)
+	}
+	o = "team:bobs"
+	if p, err = admin.Client.UpdateProject(ctx, "shop", api.UpdateProjectRequest{Owner: &o}); err != nil || p.Owner != "team:bobs" {
+		t.Fatalf("admin move: %+v %v", p, err)
+	}
+	if _, err := anna.Client.GetProject(ctx, "shop"); api.StatusOf(err) != 404 {
+		t.Fatalf("anna still sees the moved project: %v", err)
+	}
+	// Renaming a team keeps its projects.
+	newName := "bobs-team"
+	if _, err := bob.Client.UpdateTeam(ctx, "bobs", api.UpdateTeamRequest{Name: &newName}); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := bob.Client.GetProject(ctx, "shop"); err != nil || p.Owner != "team:bobs-team" {
+		t.Fatalf("after team rename: %+v %v", p, err)
+	}
+}
