@@ -327,9 +327,8 @@ func TestDeployRejectsPermanently(t *testing.T) {
 
 func TestAWSErrorsAreReported(t *testing.T) {
 	f := newFakeAWS(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", "WRONG") // the fake only accepts AKIDTEST
 	r := newRuntime(t, f)
-	t.Setenv("AWS_ACCESS_KEY_ID", "WRONG")
-	r = newRuntime(t, f) // new credentials
 	_, err := r.Deploy(context.Background(), deployReq("20261126-150000"), &testUI{})
 	if err == nil || !strings.Contains(err.Error(), "describe service rise-my-app") || !strings.Contains(err.Error(), "UnrecognizedClientException") {
 		t.Fatalf("Deploy with bad credentials: %v", err)
