@@ -15,6 +15,10 @@ import (
 	"github.com/riseplatform/rise/server/identity"
 )
 
+// TokenPath is where the token realm is mounted (configure the registry's
+// auth.token.realm as <public_url>+TokenPath).
+const TokenPath = "/api/v1/registry/token"
+
 // ErrNotFound is what Deployments returns for a deployment that does not
 // exist or that the caller may not see (not-yours looks like not-found).
 // Errors wrapping sdk.ErrNotFound are treated the same.
