@@ -96,3 +96,14 @@ func TestEnvDefaultAndOverride(t *testing.T) {
 		t.Fatalf("three args: %v", diags)
 	}
 }
+
+func TestAppURL(t *testing.T) {
+	testEnv(t)
+	s, diags := ParseServer([]byte("domain = \"rise.dev\"\ndatabase {\n  url = \"postgres://x/y\"\n}\n"), "server.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if got := s.AppURL("secret-app"); got != "https://secret-app.rise.dev" {
+		t.Fatalf("AppURL = %q", got)
+	}
+}

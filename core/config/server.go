@@ -232,3 +232,8 @@ func defaultDataDir() string {
 	}
 	return "~/.local/share/rise"
 }
+
+// AppURL is where project's app is served: <app_scheme>://<project>.<domain>.
+func (s *Server) AppURL(project string) string {
+	return s.AppScheme + "://" + project + "." + s.Domain
+}
