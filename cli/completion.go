@@ -137,3 +137,33 @@ func completeOwners(cmd *cobra.Command, _ []string, toComplete string) ([]string
 		return out, nil
 	})
 }
+
+// completeDeployment completes [PROJECT] ID: project names first, then the
+// project's deployment ids (newest first).
+func completeDeployment(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	switch len(args) {
+	case 0:
+		return completeProjects(cmd, args, toComplete)
+	case 1:
+		return completeNames(cmd, toComplete, func(ctx context.Context) ([]string, error) {
+			env := envOf(cmd)
+			if env == nil {
+				return nil, nil
+			}
+			c, err := env.Client()
+			if err != nil {
+				return nil, err
+			}
+			l, err := c.ListDeployments(ctx, args[0], "", 0, "")
+			if err != nil {
+				return nil, err
+			}
+			ids := make([]string, len(l.Deployments))
+			for i, d := range l.Deployments {
+				ids[i] = d.ID
+			}
+			return ids, nil
+		})
+	}
+	return nil, cobra.ShellCompDirectiveNoFileComp
+}

@@ -120,7 +120,7 @@ func newDeploymentShowCmd() *cobra.Command {
 		Example: `  rise deployment show secret-app 20261123-142501
   rise d s 20261123-142501 --follow`,
 		Args:              cobra.RangeArgs(1, 2),
-		ValidArgsFunction: completeProjects,
+		ValidArgsFunction: completeDeployment,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			project, id, err := projectAndID(args, true)
 			if err != nil {
@@ -167,7 +167,7 @@ func newDeploymentRollbackCmd() *cobra.Command {
 		Example: `  rise deployment rollback secret-app
   rise d rollback secret-app 20261123-142501`,
 		Args:              cobra.MaximumNArgs(2),
-		ValidArgsFunction: completeProjects,
+		ValidArgsFunction: completeDeployment,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			project, id, err := projectAndID(args, false)
 			if err != nil {
@@ -201,7 +201,7 @@ func newDeploymentStopCmd() *cobra.Command {
 		Example: `  rise deployment stop secret-app 20261123-142501
   rise d stop 20261123-142501`,
 		Args:              cobra.RangeArgs(1, 2),
-		ValidArgsFunction: completeProjects,
+		ValidArgsFunction: completeDeployment,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			project, id, err := projectAndID(args, true)
 			if err != nil {
@@ -233,7 +233,7 @@ func newDeploymentLogsCmd() *cobra.Command {
 		Example: `  rise deployment logs secret-app 20261123-142501
   rise d logs 20261123-142501 -f --tail 100 --since 5m`,
 		Args:              cobra.RangeArgs(1, 2),
-		ValidArgsFunction: completeProjects,
+		ValidArgsFunction: completeDeployment,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			project, id, err := projectAndID(args, true)
 			if err != nil {

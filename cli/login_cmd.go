@@ -125,6 +125,8 @@ func greetingName(u api.User) string {
 	return string(unicode.ToUpper(r)) + u.Name[size:]
 }
 
+// prompt asks q on stderr and reads one line from stdin. At end of input
+// without an answer the error wraps io.EOF.
 func prompt(env *clictx.Env, q string) (string, error) {
 	fmt.Fprint(env.Printer.Err, q)
 	line, err := bufio.NewReader(env.Stdin).ReadString('\n')

@@ -31,8 +31,8 @@ type Stdio struct {
 	In       io.Reader
 	Out, Err io.Writer
 	Getenv   func(string) string
-	// InTTY, OutTTY and ErrTTY say whether In/Out/Err are terminals; Main
-	// detects them, tests set them.
+	// InTTY and ErrTTY say whether In and Err are terminals (prompts,
+	// spinners, colour); Main detects them, tests set them.
 	InTTY, ErrTTY bool
 }
 
@@ -230,12 +230,11 @@ func confirm(env *clictx.Env, question, flag string) error {
 	if !env.StdinTTY {
 		return exitcode.Usagef("refusing to continue without confirmation: pass %s (stdin is not a terminal)", flag)
 	}
-	fmt.Fprintf(env.Printer.Err, "%s [y/N] ", question)
-	var answer string
-	if _, err := fmt.Fscanln(env.Stdin, &answer); err != nil && !errors.Is(err, io.EOF) && err.Error() != "unexpected newline" {
-		return fmt.Errorf("read answer: %w", err)
+	answer, err := prompt(env, question+" [y/N] ")
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
 	}
-	switch strings.ToLower(strings.TrimSpace(answer)) {
+	switch strings.ToLower(answer) {
 	case "y", "yes":
 		return nil
 	}

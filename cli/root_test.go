@@ -12,6 +12,7 @@ import (
 
 	"github.com/riseplatform/rise/cli/clictx"
 	"github.com/riseplatform/rise/cli/exitcode"
+	"github.com/riseplatform/rise/cli/output"
 	"github.com/riseplatform/rise/cli/settings"
 	"github.com/riseplatform/rise/core/config"
 )
@@ -192,5 +193,19 @@ func TestDeployWithoutBuilderNeedsImage(t *testing.T) {
 	r := run(t, map[string]string{"RISE_TOKEN": "t"}, "deploy", "app", "--path", t.TempDir())
 	if r.code != exitcode.Error || !strings.Contains(r.err, "--image") {
 		t.Errorf("got %d %q", r.code, r.err)
+	}
+}
+
+func TestConfirmOnTerminal(t *testing.T) {
+	for in, want := range map[string]int{"y\n": exitcode.OK, "YES\n": exitcode.OK, "n\n": exitcode.Cancelled, "\n": exitcode.Cancelled, "": exitcode.Cancelled} {
+		var errb bytes.Buffer
+		env := &clictx.Env{Printer: &output.Printer{Out: &bytes.Buffer{}, Err: &errb}, Stdin: strings.NewReader(in), StdinTTY: true}
+		err := confirm(env, "Delete project 'x'?", "--yes")
+		if got := exitcode.CodeOf(err); got != want {
+			t.Errorf("answer %q: code %d (%v), want %d", in, got, err, want)
+		}
+		if errb.String() != "Delete project 'x'? [y/N] " {
+			t.Errorf("prompt %q", errb.String())
+		}
 	}
 }

@@ -115,6 +115,10 @@ func TestDeployImage(t *testing.T) {
 	if r.Code != 0 || !regexp.MustCompile(`(?m)^Status: +Healthy$`).MatchString(r.Out) {
 		t.Errorf("d show %s: %d %q %q", id, r.Code, r.Out, r.Err)
 	}
+	r = cli.rise(t, "__complete", "d", "s", project, "")
+	if r.Code != 0 || !strings.HasPrefix(r.Out, id+"\n") {
+		t.Errorf("deployment id completion: %d %q", r.Code, r.Out)
+	}
 	r = cli.rise(t, "d", "logs", project, id)
 	if r.Code != 0 || !strings.Contains(r.Out, "app-started\n") {
 		t.Errorf("d logs: %d %q %q", r.Code, r.Out, r.Err)
