@@ -259,6 +259,22 @@ func apply(ctx context.Context, q querier, d *row, c change) error {
 	return nil
 }
 
+// saveHandle records the runtime's handle on d regardless of concurrent
+// state changes (it describes what exists in the runtime, not a decision).
+func saveHandle(ctx context.Context, q querier, d *row, h *sdk.Deployment) error {
+	err := q.QueryRow(ctx, `UPDATE deployments SET runtime_state = $2, runtime_state_version = $3, upstreams = $4,
+		urls = $5, version = version + 1, updated_at = now() WHERE id = $1 RETURNING version`,
+		d.UUID, h.State, int32(h.StateVersion), nonNil(h.Upstreams), nonNil(h.URLs)).Scan(&d.Version)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return errNoDeployment
+	}
+	if err != nil {
+		return fmt.Errorf("record runtime handle of %s/%s: %w", d.Project, d.ID, err)
+	}
+	d.RuntimeState, d.RuntimeStateVersion, d.Upstreams, d.URLs = h.State, int32(h.StateVersion), h.Upstreams, h.URLs
+	return nil
+}
+
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}

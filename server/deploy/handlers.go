@@ -252,6 +252,9 @@ func (s *Service) waitForChange(r *http.Request, p *store.Project, d *row, versi
 	for {
 		// Re-read after subscribing so no change between the reads is lost.
 		fresh, err := getByUUID(ctx, s.o.Store.Pool(), d.UUID, false)
+		if errors.Is(err, errNoDeployment) {
+			return nil, s.notFound(p.Name, d.ID)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return d, nil

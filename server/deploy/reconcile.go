@@ -95,7 +95,9 @@ func (c *Controller) deploying(ctx context.Context, d *row) (time.Duration, erro
 		if err != nil {
 			return c.retryOrFail(ctx, d, "deploy", err)
 		}
-		if err := c.save(ctx, d, change{Runtime: h, Message: str("Waiting for the app to become healthy")}); err != nil {
+		// Record the handle whatever happened to the row meanwhile (a stop
+		// request must find what to stop).
+		if err := saveHandle(ctx, c.st.Pool(), d, h); err != nil {
 			return 0, err
 		}
 		return c.o.DeployPoll, nil
@@ -220,11 +222,10 @@ func (c *Controller) running(ctx context.Context, d *row) (time.Duration, error)
 		if err != nil {
 			return c.o.DeployPoll * 2, fmt.Errorf("redeploy %s/%s: %w", d.Project, d.ID, err)
 		}
-		next := d.State
-		if next == deploy.Healthy {
-			next = deploy.Unhealthy
+		if err := saveHandle(ctx, c.st.Pool(), d, h); err != nil {
+			return 0, err
 		}
-		return c.o.DeployPoll, c.save(ctx, d, change{State: next, Runtime: h, Message: str("The runtime lost the deployment; started it again")})
+		return c.o.DeployPoll, c.save(ctx, d, change{State: deploy.Unhealthy, Message: str("The runtime lost the deployment; started it again")})
 	}
 	if err != nil {
 		c.log.Warn("health check failed", "project", d.Project, "deployment", d.ID, "error", err)
@@ -248,30 +249,34 @@ func (c *Controller) running(ctx context.Context, d *row) (time.Duration, error)
 
 // stop removes d's runtime resources, if it has any.
 func (c *Controller) stop(ctx context.Context, d *row) error {
-	h := d.handle()
-	if h == nil {
-		return nil
-	}
 	rt, err := c.o.runtime(ctx)
 	if err != nil {
 		return err
 	}
-	if err := rt.Stop(ctx, h, logUI{c.log.With("project", d.Project, "deployment", d.ID)}); err != nil && !errors.Is(err, sdk.ErrNotFound) {
+	ui := logUI{c.log.With("project", d.Project, "deployment", d.ID)}
+	h := d.handle()
+	if h == nil {
+		// No recorded handle: nothing ran, or a crash came between the
+		// runtime's Deploy and recording its handle. Ask the runtime to stop
+		// by id (idempotent runtimes find it by name); a runtime that needs
+		// its state answers with a permanent error, meaning nothing to do.
+		err := rt.Stop(ctx, &sdk.Deployment{ID: d.ID, Project: d.Project}, ui)
+		if err != nil && !errors.Is(err, sdk.ErrNotFound) && !sdk.IsPermanent(err) {
+			return fmt.Errorf("stop %s/%s: %w", d.Project, d.ID, err)
+		}
+		return nil
+	}
+	if err := rt.Stop(ctx, h, ui); err != nil && !errors.Is(err, sdk.ErrNotFound) {
 		return fmt.Errorf("stop %s/%s: %w", d.Project, d.ID, err)
 	}
 	return nil
 }
 
 // fail stops whatever runs (best effort) and marks d Failed with msg.
-func (c *Controller) fail(ctx context.Context, d *row, rt sdk.Runtime, msg string) error {
-	if h := d.handle(); h != nil {
-		if rt == nil {
-			rt, _ = c.o.runtime(ctx)
-		}
-		if rt != nil {
-			if err := rt.Stop(ctx, h, logUI{c.log}); err != nil && !errors.Is(err, sdk.ErrNotFound) {
-				c.log.Warn("cannot stop failed deployment", "project", d.Project, "deployment", d.ID, "error", err)
-			}
+func (c *Controller) fail(ctx context.Context, d *row, _ sdk.Runtime, msg string) error {
+	if d.State.Running() {
+		if err := c.stop(ctx, d); err != nil {
+			c.log.Warn("cannot stop failed deployment", "project", d.Project, "deployment", d.ID, "error", err)
 		}
 	}
 	c.log.Info("deployment failed", "project", d.Project, "deployment", d.ID, "reason", msg)
