@@ -46,7 +46,7 @@ var tomlKeys = map[string][]string{
 // tomlBackends maps the seed's [build] backend values to builder plugins.
 var tomlBackends = map[string]string{
 	"buildpacks": "pack", "buildpack": "pack", "pack": "pack",
-	"docker": "docker", "dockerfile": "docker",
+	"docker": "docker", "dockerfile": "docker", "podman": "docker",
 	"railpack": "railpack",
 }
 
@@ -57,6 +57,7 @@ var tomlBackends = map[string]string{
 //	[build] backend = "buildpacks"     -> build "pack" {}
 //	[build] backend = "railpack:buildctl", builder = "b"
 //	                                   -> build "railpack" { buildctl = true  builder = "b" }
+//	[build] backend = "podman"         -> build "docker" { container_cli = "podman" }
 //	[deploy] port = 8080 ... [deploy.env] -> deploy { port = 8080 ... env = {...} }
 //
 // Every [build] key except backend becomes an attribute of the build body
@@ -114,10 +115,13 @@ func (tf tomlFile) build(c *checker, tbl map[string]any) *AppBuild {
 			c.errorf(tf.keyRange("build", "backend"), "Invalid backend",
 				"%q is not a build backend; expected \"buildpacks\", \"docker\", \"railpack\", \"railpack:buildctl\" or the name of a builder plugin.", s)
 		}
+		r := tf.keyRange("build", "backend")
+		if name == "docker" && strings.HasPrefix(s, "podman") {
+			body.Attributes["container_cli"] = literal("container_cli", cty.StringVal("podman"), r)
+		}
 		b.Builder = name
 		if opt != "" {
-			r := tf.keyRange("build", "backend")
-			body.Attributes[opt] = &hclsyntax.Attribute{Name: opt, Expr: &hclsyntax.LiteralValueExpr{Val: cty.True, SrcRange: r}, SrcRange: r, NameRange: r, EqualsRange: r}
+			body.Attributes[opt] = literal(opt, cty.True, r)
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(tbl)) {
@@ -130,10 +134,15 @@ func (tf tomlFile) build(c *checker, tbl map[string]any) *AppBuild {
 			c.errorf(r, "Unsupported value", "[build] %s: %v.", k, err)
 			continue
 		}
-		body.Attributes[k] = &hclsyntax.Attribute{Name: k, Expr: &hclsyntax.LiteralValueExpr{Val: val, SrcRange: r}, SrcRange: r, NameRange: r, EqualsRange: r}
+		body.Attributes[k] = literal(k, val, r)
 	}
 	b.Body = body
 	return b
+}
+
+// literal is a synthesised attribute name = val at r (the TOML key's line).
+func literal(name string, val cty.Value, r hcl.Range) *hclsyntax.Attribute {
+	return &hclsyntax.Attribute{Name: name, Expr: &hclsyntax.LiteralValueExpr{Val: val, SrcRange: r}, SrcRange: r, NameRange: r, EqualsRange: r}
 }
 
 // toCty converts a decoded TOML value.
