@@ -57,12 +57,10 @@ var (
 // caught at start-up.
 func SchemaOf(v any) (*Schema, error) {
 	t := reflect.TypeOf(v)
-	for t != nil && t.Kind() == reflect.Pointer {
-		t = t.Elem()
+	if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return nil, fmt.Errorf("config schema: %T is not a pointer to a struct (Component.New must return one)", v)
 	}
-	if t == nil || t.Kind() != reflect.Struct {
-		return nil, fmt.Errorf("config schema: %T is not a pointer to a struct", v)
-	}
+	t = t.Elem()
 	s, labels, err := schemaOfStruct(t, t.Name())
 	if err != nil {
 		return nil, err

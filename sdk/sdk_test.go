@@ -67,6 +67,9 @@ func TestSchemaOf(t *testing.T) {
 	if _, err := sdk.SchemaOf(42); err == nil {
 		t.Error("SchemaOf(int) succeeded")
 	}
+	if _, err := sdk.SchemaOf(probe{}); err == nil || !strings.Contains(err.Error(), "not a pointer") {
+		t.Errorf("SchemaOf(struct value) = %v, want an error: gohcl decodes only into pointers", err)
+	}
 }
 
 // probe is a runtime whose Status returns the error named by its config and

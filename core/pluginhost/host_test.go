@@ -64,9 +64,9 @@ func TestCapabilitiesAbsent(t *testing.T) {
 }
 
 func TestCrashGivesClearErrorAndNextCallWorks(t *testing.T) {
-	var logs bytes.Buffer
+	logs := &syncBuffer{b: &bytes.Buffer{}}
 	h := newHost(t, func(o *pluginhost.Options) {
-		o.Logger = hclog.New(&hclog.LoggerOptions{Output: &syncBuffer{b: &logs}, Level: hclog.Info})
+		o.Logger = hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Info})
 	})
 	ctx := context.Background()
 	ok, _ := h.Runtime(ctx, "faulty", nil)
@@ -279,4 +279,10 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

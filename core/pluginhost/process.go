@@ -191,19 +191,30 @@ func (b *binary) stop() {
 }
 
 // call runs f against a warm process with a per-call timeout (0 = none).
+// A call that runs into that timeout (not the caller's own deadline) means
+// the plugin hangs: its process is stopped and the next call starts afresh.
 func (b *binary) call(ctx context.Context, op string, timeout time.Duration, f func(ctx context.Context, c *sdk.Client) error) error {
 	p, err := b.acquire()
 	if err != nil {
 		return err
 	}
 	cctx, cancel := ctx, context.CancelFunc(func() {})
-	if timeout > 0 {
+	ours := timeout > 0
+	if ours {
+		if dl, ok := ctx.Deadline(); ok && !dl.After(time.Now().Add(timeout)) {
+			ours = false // the caller's deadline comes first
+		}
 		cctx, cancel = context.WithTimeout(ctx, timeout)
 	}
 	err = f(cctx, p.rpc)
 	var hung time.Duration
-	if err != nil && ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded) {
-		hung = timeout
+	if err != nil && timedOut(cctx) {
+		if !errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
+		}
+		if ours {
+			hung = timeout
+		}
 	}
 	cancel()
 	return b.release(p, op, err, hung)
@@ -233,4 +244,15 @@ func (w syncStderr) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
+}
+
+// timedOut reports whether a call's own deadline has (about) passed. The
+// plugin side may notice the propagated deadline and reset the stream a
+// moment before the client's timer fires, so allow some slack.
+func timedOut(ctx context.Context) bool {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && time.Until(dl) < 100*time.Millisecond
 }
