@@ -144,6 +144,9 @@ func newLogoutCmd() *cobra.Command {
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			env := envOf(cmd)
+			if env.SettingsErr != nil {
+				return env.SettingsErr
+			}
 			if env.Settings.Token == "" {
 				env.Printer.Infof("You are not logged in.")
 				return nil

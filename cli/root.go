@@ -67,9 +67,10 @@ func Run(ctx context.Context, args []string, sio Stdio, extra ...*cobra.Command)
 		Stdin:   sio.In, StdinTTY: sio.InTTY, Getenv: sio.Getenv, Version: Version,
 	}
 	// Settings are loaded up front so that shell completion (which skips
-	// the pre-run hooks) can reach the server too.
-	loadErr := loadSettings(env, sio.Getenv)
-	root := newRoot(g, env, sio, loadErr, extra...)
+	// the pre-run hooks) can reach the server too. Errors surface only in
+	// commands that need the stored login.
+	loadSettings(env, sio.Getenv)
+	root := newRoot(g, env, sio, extra...)
 	root.SetArgs(args)
 	root.SetIn(sio.In)
 	root.SetOut(sio.Out)
@@ -117,7 +118,7 @@ func commandPath(root *cobra.Command, args []string) string {
 	return c.CommandPath()
 }
 
-func newRoot(g *globals, env *clictx.Env, sio Stdio, loadErr error, extra ...*cobra.Command) *cobra.Command {
+func newRoot(g *globals, env *clictx.Env, sio Stdio, extra ...*cobra.Command) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "rise",
 		Short: "Deploy container apps to your rise platform",
@@ -131,9 +132,6 @@ and runs it at https://<project>.<domain>.`,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
 		Version:           Version,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			if loadErr != nil {
-				return loadErr
-			}
 			return setup(g, env, sio)
 		},
 	}
@@ -179,19 +177,20 @@ func setup(g *globals, env *clictx.Env, sio Stdio) error {
 	return nil
 }
 
-func loadSettings(env *clictx.Env, getenv func(string) string) error {
+func loadSettings(env *clictx.Env, getenv func(string) string) {
 	env.Settings = &settings.Settings{}
 	path, err := settings.Path(getenv)
 	if err != nil {
-		return err
+		env.SettingsErr = err
+		return
 	}
 	env.ConfigPath = path
 	s, err := settings.Load(path)
 	if err != nil {
-		return err
+		env.SettingsErr = err
+		return
 	}
 	env.Settings = s
-	return nil
 }
 
 // usageArgs makes every command's positional-argument errors usage errors

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/riseplatform/rise/cli/clictx"
 	"github.com/riseplatform/rise/cli/exitcode"
 	"github.com/riseplatform/rise/cli/output"
@@ -114,7 +116,7 @@ func TestDeleteNeverPromptsWithoutTTY(t *testing.T) {
 }
 
 func TestHelpHasExamples(t *testing.T) {
-	root := newRoot(&globals{}, &clictx.Env{}, Stdio{}, nil)
+	root := newRoot(&globals{}, &clictx.Env{}, Stdio{})
 	for _, c := range allCommands(root) {
 		if c.Hidden || c.Name() == "help" {
 			continue
@@ -207,5 +209,19 @@ func TestConfirmOnTerminal(t *testing.T) {
 		if errb.String() != "Delete project 'x'? [y/N] " {
 			t.Errorf("prompt %q", errb.String())
 		}
+	}
+}
+
+// Extra commands (server, plugin processes started without HOME) run even
+// when no config can be found or read.
+func TestExtraCommandsRunWithoutConfig(t *testing.T) {
+	ran := false
+	extra := &cobra.Command{Use: "server", RunE: func(*cobra.Command, []string) error { ran = true; return nil }}
+	var out, errb bytes.Buffer
+	t.Setenv("HOME", "")
+	code := Run(context.Background(), []string{"server"}, Stdio{In: strings.NewReader(""), Out: &out, Err: &errb,
+		Getenv: func(string) string { return "" }}, extra)
+	if code != 0 || !ran {
+		t.Errorf("extra command: code %d ran %v stderr %q", code, ran, errb.String())
 	}
 }

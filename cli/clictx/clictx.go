@@ -22,7 +22,11 @@ type Env struct {
 	StdinTTY   bool // stdin is a terminal: prompting is allowed
 	Getenv     func(string) string
 	ConfigPath string
-	Settings   *settings.Settings
+	Settings   *settings.Settings // never nil; empty when config.json is missing or unreadable
+	// SettingsErr is why config.json could not be read. It is reported by
+	// the commands that need the stored login (Client, SaveLogin), so that
+	// other commands (server, plugin processes) run without a config.
+	SettingsErr error
 	FlagURL    string // --url
 	Version    string // client version, for the User-Agent
 	Now        func() time.Time
@@ -30,7 +34,15 @@ type Env struct {
 
 // Resolved returns the effective URL and token.
 func (e *Env) Resolved() settings.Resolved {
-	return settings.Resolve(e.Settings, e.FlagURL, e.Getenv)
+	s := e.Settings
+	if s == nil {
+		s = &settings.Settings{}
+	}
+	getenv := e.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	return settings.Resolve(s, e.FlagURL, getenv)
 }
 
 // AnonClient returns a client without a token (login, version).
@@ -44,6 +56,9 @@ func (e *Env) AnonClient() *api.Client {
 // the user to run `rise login` when there is no token or it has expired.
 func (e *Env) Client() (*api.Client, error) {
 	r := e.Resolved()
+	if e.SettingsErr != nil && !r.TokenFromEnv {
+		return nil, e.SettingsErr
+	}
 	if r.Token == "" {
 		return nil, exitcode.NotLoggedIn("You are not logged in to " + r.URL)
 	}
@@ -57,6 +72,12 @@ func (e *Env) Client() (*api.Client, error) {
 
 // SaveLogin stores a new token for url in config.json.
 func (e *Env) SaveLogin(url, token string, expiresAt time.Time, user string) error {
+	if e.ConfigPath == "" {
+		return e.SettingsErr
+	}
+	if e.Settings == nil {
+		e.Settings = &settings.Settings{}
+	}
 	e.Settings.URL = url
 	e.Settings.Token = token
 	e.Settings.ExpiresAt = expiresAt
