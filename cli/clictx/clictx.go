@@ -27,9 +27,9 @@ type Env struct {
 	// the commands that need the stored login (Client, SaveLogin), so that
 	// other commands (server, plugin processes) run without a config.
 	SettingsErr error
-	FlagURL    string // --url
-	Version    string // client version, for the User-Agent
-	Now        func() time.Time
+	FlagURL     string // --url
+	Version     string // client version, for the User-Agent
+	Now         func() time.Time
 }
 
 // Resolved returns the effective URL and token.
