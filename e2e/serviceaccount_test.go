@@ -1,0 +1,48 @@
+package e2e
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/riseplatform/rise/core/api"
+	"github.com/riseplatform/rise/core/config"
+	"golang.org/x/crypto/bcrypt"
+)
+
+func TestServiceAccounts(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("pw-pw-pw"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := authServer(t, &config.Auth{
+		Local:          &config.LocalAuth{Users: []*config.LocalUser{{Email: "alice@rise.dev", PasswordHash: string(hash)}}},
+		TrustedIssuers: []*config.TrustedIssuer{{Name: "gitlab", Issuer: "https://gitlab.example.com", Audience: "rise"}},
+	})
+	cli := newCLIEnv(t, nil)
+	if r := cli.rise(t, "login", "--url", srv.URL, "--email", "alice@rise.dev", "--password", "pw-pw-pw"); r.Code != 0 {
+		t.Fatalf("login: %d %q", r.Code, r.Err)
+	}
+	if r := cli.rise(t, "p", "c", "shop"); r.Code != 0 {
+		t.Fatalf("create: %d %q", r.Code, r.Err)
+	}
+	r := cli.rise(t, "sa", "c", "shop", "--issuer", "gitlab", "--claim", "project_path=acme/shop", "--claim", "ref=refs/heads/*", "-o", "json")
+	var sa api.ServiceAccount
+	if r.Code != 0 || json.Unmarshal([]byte(r.Out), &sa) != nil || sa.ID == "" || sa.Claims["ref"] != "refs/heads/*" {
+		t.Fatalf("sa create: %d %q %q", r.Code, r.Out, r.Err)
+	}
+	r = cli.rise(t, "sa", "ls", "shop")
+	if r.Code != 0 || !regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(sa.ID)+` +\S+ +project_path=acme/shop,ref=refs/heads/\*$`).MatchString(r.Out) {
+		t.Errorf("sa ls: %d\n%s%s", r.Code, r.Out, r.Err)
+	}
+	if r = cli.rise(t, "sa", "c", "shop", "--issuer", "gitlab"); r.Code != 2 {
+		t.Errorf("sa create without claims: %d %q", r.Code, r.Err)
+	}
+	if r = cli.rise(t, "sa", "rm", "shop", sa.ID, "--yes"); r.Code != 0 || !strings.HasPrefix(r.Err, "Deleted service account") {
+		t.Errorf("sa rm: %d %q", r.Code, r.Err)
+	}
+	if r = cli.rise(t, "sa", "ls", "shop", "-o", "json"); r.Code != 0 || strings.TrimSpace(r.Out) != "[]" {
+		t.Errorf("sa ls after delete: %d %q", r.Code, r.Out)
+	}
+}
