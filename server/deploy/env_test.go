@@ -37,7 +37,7 @@ const appsDomain = "apps.test"
 // controller, the edge router and the real Docker runtime.
 type env struct {
 	*servertest.Env
-	t      *testing.T
+	t      testing.TB
 	svc    *deploy.Service
 	rt     *docker.Runtime
 	image  string
@@ -58,7 +58,7 @@ func options(st deploy.Options) deploy.Options {
 	return st
 }
 
-func newEnv(t *testing.T, mut func(*deploy.Options)) *env {
+func newEnv(t testing.TB, mut func(*deploy.Options)) *env {
 	t.Helper()
 	img := baseimage.Require(t, "docker")
 	rt := &docker.Runtime{StopTimeout: "1s", MaxRestarts: 2}

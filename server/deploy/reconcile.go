@@ -100,7 +100,7 @@ func (c *Controller) deploying(ctx context.Context, d *row) (time.Duration, erro
 		if err := saveHandle(ctx, c.st.Pool(), d, h); err != nil {
 			return 0, err
 		}
-		return c.o.DeployPoll, nil
+		return c.deployPoll(d), nil
 	}
 	switch st.Health {
 	case sdk.HealthHealthy:
@@ -116,7 +116,14 @@ func (c *Controller) deploying(ctx context.Context, d *row) (time.Duration, erro
 			return 0, err
 		}
 	}
-	return c.o.DeployPoll, nil
+	return c.deployPoll(d), nil
+}
+
+// deployPoll is how soon to check a Deploying deployment again: often
+// right after it started (most apps are up within a second), backing off to
+// DeployPoll.
+func (c *Controller) deployPoll(d *row) time.Duration {
+	return min(max(time.Since(d.StateChangedAt)/4, 25*time.Millisecond), c.o.DeployPoll)
 }
 
 // retryOrFail fails d on permanent errors and on errors past the deploy
@@ -180,6 +187,14 @@ func (c *Controller) promote(ctx context.Context, d *row, msg string) error {
 		old, err := activeOf(ctx, tx, d.ProjectID, d.Group, true)
 		if err != nil {
 			return err
+		}
+		if old != nil && old.UUID != d.UUID && old.CreatedAt.After(d.CreatedAt) {
+			// A newer deployment already serves: this one came too late.
+			if err := apply(ctx, tx, d, change{State: deploy.Terminating, StopTarget: string(deploy.Superseded),
+				Message: str("Superseded by the newer deployment " + old.ID)}); err != nil {
+				return err
+			}
+			return syncProjectStatus(ctx, tx, d.ProjectID)
 		}
 		if old != nil && old.UUID != d.UUID {
 			if err := apply(ctx, tx, old, change{State: deploy.Terminating, StopTarget: string(deploy.Superseded),
