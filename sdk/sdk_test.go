@@ -2,8 +2,11 @@ package sdk_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"reflect"
 	"strings"
 	"sync/atomic"
@@ -246,4 +249,30 @@ func TestMemoryRuntimeConformance(t *testing.T) {
 
 func TestMemoryRegistryConformance(t *testing.T) {
 	sdktest.RegistryConformance(t, sdktest.MemoryRegistry(), map[string]any{"prefix": "rise/"})
+}
+
+func TestMainDescribe(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig := os.Stdout
+	os.Stdout = w
+	code := sdk.Main(sdk.Plugin{Name: "p", Version: "1.2.3", Components: []sdk.Component{probeComponent()}}, []string{"describe"})
+	os.Stdout = orig
+	w.Close()
+	out, _ := io.ReadAll(r)
+	if code != 0 {
+		t.Fatalf("describe exited %d", code)
+	}
+	var info sdk.PluginInfo
+	if err := json.Unmarshal(out, &info); err != nil {
+		t.Fatalf("describe output is not PluginInfo JSON: %v\n%s", err, out)
+	}
+	if info.Name != "p" || info.Version != "1.2.3" || info.Components[0].Schema.Attributes[0].Type != cty.String {
+		t.Errorf("describe = %+v", info)
+	}
+	if code := sdk.Main(sdk.Plugin{Name: "p", Components: []sdk.Component{probeComponent()}}, []string{"bogus"}); code != 2 {
+		t.Errorf("unknown argument exited %d, want 2", code)
+	}
 }

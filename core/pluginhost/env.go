@@ -67,12 +67,20 @@ func externalEnv(env map[string]string) []string {
 	return out
 }
 
-// DefaultPluginDirs are searched for rise-plugin-<name> executables:
-// $RISE_PLUGIN_DIR (a list, like PATH), then ~/.config/rise/plugins.
-func DefaultPluginDirs() []string {
+// DefaultPluginDirs are searched for rise-plugin-<name> executables when
+// Options.PluginDirs is nil: PluginDirs("").
+func DefaultPluginDirs() []string { return PluginDirs("") }
+
+// PluginDirs is the plugin search path for a config's plugin_dir:
+// $RISE_PLUGIN_DIR (a list, like PATH), then pluginDir (if set), then
+// ~/.config/rise/plugins.
+func PluginDirs(pluginDir string) []string {
 	var dirs []string
 	if v := os.Getenv("RISE_PLUGIN_DIR"); v != "" {
 		dirs = append(dirs, filepath.SplitList(v)...)
+	}
+	if pluginDir != "" {
+		dirs = append(dirs, expandHome(pluginDir))
 	}
 	home, err := os.UserHomeDir()
 	if err != nil {

@@ -286,3 +286,44 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func TestReattachToDebugPlugin(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "plugin", "serve", "runtime/faulty", "-debug")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	var reattach string
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if _, v, ok := strings.Cut(sc.Text(), sdk.ReattachEnv+"='"); ok {
+			reattach = strings.TrimSuffix(v, "'")
+			break
+		}
+	}
+	if reattach == "" {
+		t.Fatalf("debug plugin did not print %s", sdk.ReattachEnv)
+	}
+	h := newHost(t, func(o *pluginhost.Options) { o.Reattach = &reattach })
+	info, _ := h.Lookup(sdk.KindRuntime, "faulty")
+	if want := fmt.Sprintf("reattach (pid %d)", cmd.Process.Pid); info.Source != want {
+		t.Errorf("source = %q, want %q", info.Source, want)
+	}
+	rt, _ := h.Runtime(context.Background(), "faulty", nil)
+	pid, err := pluginPID(context.Background(), rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pid != cmd.Process.Pid {
+		t.Errorf("call went to pid %d, want the debug process %d", pid, cmd.Process.Pid)
+	}
+	h.Close()
+	if !alive(cmd.Process.Pid) {
+		t.Error("closing the host killed the debug plugin it had attached to")
+	}
+}

@@ -61,7 +61,12 @@ func (b *binary) start() (*proc, error) {
 		StartTimeout:     b.h.opts.StartTimeout,
 	}
 	if b.attach != nil {
-		cfg.Reattach = b.attach
+		set, ok := cfg.VersionedPlugins[b.attach.ProtocolVersion]
+		if !ok {
+			return nil, &Error{Plugin: b.name, Reason: "cannot be attached", Err: sdk.Permanent(fmt.Errorf(
+				"the debug plugin speaks plugin protocol version %d, but this rise speaks version %d", b.attach.ProtocolVersion, sdk.ProtocolVersion))}
+		}
+		cfg.Reattach, cfg.Plugins = b.attach, set
 	} else {
 		cmd := exec.Command(b.args[0], b.args[1:]...)
 		cmd.Env = b.env

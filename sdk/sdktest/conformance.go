@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -127,9 +128,8 @@ func checkKind(t *testing.T, c sdk.Component, want sdk.Kind) {
 	}
 }
 
-var idSeq int
+var idSeq atomic.Int64
 
 func newDeploymentID() string {
-	idSeq++
-	return fmt.Sprintf("sdktest-%d-%d", time.Now().UnixNano()%1_000_000_000, idSeq)
+	return fmt.Sprintf("sdktest-%d-%d", time.Now().UnixNano()%1_000_000_000, idSeq.Add(1))
 }
