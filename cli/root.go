@@ -82,6 +82,7 @@ func Run(ctx context.Context, args []string, sio Stdio, extra ...*cobra.Command)
 	if ctx.Err() != nil && exitcode.CodeOf(err) == exitcode.Error {
 		err = exitcode.Wrap(exitcode.Interrupted, err)
 	}
+	err = cobraSuggestions(err)
 	code := exitcode.CodeOf(err)
 	if jsonRequested(g, args) {
 		_ = env.Printer.JSON(exitcode.ToJSON(err))
@@ -92,6 +93,23 @@ func Run(ctx context.Context, args []string, sio Stdio, extra ...*cobra.Command)
 		fmt.Fprintf(sio.Err, "Run '%s --help' for usage.\n", commandPath(root, args))
 	}
 	return code
+}
+
+// cobraSuggestions turns cobra's "Did you mean this?\n\tproject" block
+// into suggestions, so unknown commands read like every other error:
+// unknown command "porject" for "rise". Did you mean 'project'?
+func cobraSuggestions(err error) error {
+	msg, block, ok := strings.Cut(err.Error(), "\n\nDid you mean this?\n")
+	if !ok {
+		return err
+	}
+	var sugg []string
+	for _, l := range strings.Split(block, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			sugg = append(sugg, l)
+		}
+	}
+	return &exitcode.CodeError{Code: exitcode.CodeOf(err), Err: errors.New(msg), Suggestions: sugg}
 }
 
 // jsonRequested reports -o json even when flag parsing failed.

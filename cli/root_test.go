@@ -225,3 +225,11 @@ func TestExtraCommandsRunWithoutConfig(t *testing.T) {
 		t.Errorf("extra command: code %d ran %v stderr %q", code, ran, errb.String())
 	}
 }
+
+func TestUnknownCommandSuggestion(t *testing.T) {
+	r := run(t, nil, "porject")
+	want := "unknown command \"porject\" for \"rise\". Did you mean 'project'?\nRun 'rise --help' for usage.\n"
+	if r.code != exitcode.Usage || r.err != want {
+		t.Errorf("got %d %q, want %q", r.code, r.err, want)
+	}
+}
