@@ -165,6 +165,13 @@ func TestProjectBadInput(t *testing.T) {
 		{"bad limit", "GET", "/projects?limit=0", ``, 400, "limit"},
 		{"huge limit", "GET", "/projects?limit=5000", ``, 400, "limit"},
 		{"bad cursor", "GET", "/projects?cursor=%25%25", ``, 400, "cursor"},
+		{"NUL cursor", "GET", "/projects?cursor=AA", ``, 400, "cursor"},
+		{"NUL in path", "GET", "/projects/a%00b", ``, 404, "not found"},
+		{"space in path", "DELETE", "/projects/a%20b", ``, 404, "not found"},
+		{"NUL in owner", "POST", "/projects", `{"name":"web","owner":"team:a\u0000"}`, 400, "owner must be"},
+		{"NUL in team path", "GET", "/teams/%00", ``, 404, "not found"},
+		{"NUL in member", "POST", "/teams", `{"name":"crew","members":["\u0000"]}`, 400, "handle or email"},
+		{"team typo owner case", "POST", "/projects", `{"name":"web","owner":"team:Nobody"}`, 404, "Team 'Nobody' does not exist"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -89,6 +89,10 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := mux.Vars(r)["name"]
+	if !web.PlausibleName(name) {
+		httpx.Err(w, r, h.projectErr(r.Context(), id, name, "", store.ErrNotFound))
+		return
+	}
 	p, err := h.st.ProjectFor(r.Context(), id, name, store.AccessRead)
 	if err != nil {
 		httpx.Err(w, r, h.projectErr(r.Context(), id, name, "", err))
@@ -104,6 +108,10 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := mux.Vars(r)["name"]
+	if !web.PlausibleName(name) {
+		httpx.Err(w, r, h.projectErr(r.Context(), id, name, "", store.ErrNotFound))
+		return
+	}
 	var req api.UpdateProjectRequest
 	if err := httpx.Decode(w, r, &req); err != nil {
 		httpx.Err(w, r, err)
@@ -147,6 +155,10 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := mux.Vars(r)["name"]
+	if !web.PlausibleName(name) {
+		httpx.Err(w, r, h.projectErr(r.Context(), id, name, "", store.ErrNotFound))
+		return
+	}
 	p, err := h.st.MarkProjectDeleting(r.Context(), id, name)
 	if err != nil {
 		httpx.Err(w, r, h.projectErr(r.Context(), id, name, "delete", err))
@@ -230,7 +242,7 @@ func validateOwner(o string) error {
 		return nil
 	}
 	kind, name, ok := strings.Cut(o, ":")
-	if !ok || (kind != "user" && kind != "team") || name == "" || len(name) > names.MaxLength {
+	if !ok || (kind != "user" && kind != "team") || name == "" || len(name) > names.MaxLength || strings.ContainsRune(name, 0) {
 		return httpx.Errorf(http.StatusBadRequest, `owner must be "user:<name>" or "team:<name>", not %q`, o)
 	}
 	return nil

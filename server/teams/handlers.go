@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode"
 
 	"github.com/gorilla/mux"
 
@@ -82,6 +83,10 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := mux.Vars(r)["name"]
+	if !web.PlausibleName(name) {
+		httpx.Err(w, r, h.teamErr(r.Context(), id, name, store.ErrNotFound))
+		return
+	}
 	t, err := h.st.TeamFor(r.Context(), id, name)
 	if err != nil {
 		httpx.Err(w, r, h.teamErr(r.Context(), id, name, err))
@@ -97,6 +102,10 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := mux.Vars(r)["name"]
+	if !web.PlausibleName(name) {
+		httpx.Err(w, r, h.teamErr(r.Context(), id, name, store.ErrNotFound))
+		return
+	}
 	var req api.UpdateTeamRequest
 	if err := httpx.Decode(w, r, &req); err != nil {
 		httpx.Err(w, r, err)
@@ -133,6 +142,10 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := mux.Vars(r)["name"]
+	if !web.PlausibleName(name) {
+		httpx.Err(w, r, h.teamErr(r.Context(), id, name, store.ErrNotFound))
+		return
+	}
 	if err := h.st.DeleteTeam(r.Context(), id, name); err != nil {
 		httpx.Err(w, r, h.teamErr(r.Context(), id, name, err))
 		return
@@ -208,8 +221,8 @@ func checkUserLists(lists ...[]string) error {
 	for _, l := range lists {
 		n += len(l)
 		for _, u := range l {
-			if strings.TrimSpace(u) == "" || len(u) > 320 {
-				return httpx.NewError(http.StatusBadRequest, "user references must be non-empty handles or emails")
+			if strings.TrimSpace(u) == "" || len(u) > 320 || strings.ContainsFunc(u, unicode.IsControl) {
+				return httpx.NewError(http.StatusBadRequest, "users must be named by handle or email")
 			}
 		}
 	}

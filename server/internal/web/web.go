@@ -57,9 +57,29 @@ func Page(r *http.Request) (after string, limit int, err error) {
 			return "", 0, httpx.NewError(http.StatusBadRequest, "invalid cursor: pass the next_cursor of the previous page unchanged")
 		}
 		after = string(b)
+		if !PlausibleName(after) {
+			return "", 0, httpx.NewError(http.StatusBadRequest, "invalid cursor: pass the next_cursor of the previous page unchanged")
+		}
 	}
 	return after, limit, nil
 }
 
 // Cursor is the opaque cursor continuing after name.
 func Cursor(name string) string { return base64.RawURLEncoding.EncodeToString([]byte(name)) }
+
+// PlausibleName reports whether s could be a stored project, team or user
+// name: 1-63 characters of a-z, 0-9 and '-'. Names that cannot exist are
+// answered without a query (and bytes PostgreSQL refuses, like NUL, never
+// reach it).
+func PlausibleName(s string) bool {
+	if s == "" || len(s) > 63 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
