@@ -68,6 +68,8 @@ func Browser(ctx context.Context, o Options) (*api.TokenResponse, error) {
 	wait := o.timeout()
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
+	spin := p.Wait("Waiting for you to log in in the browser...")
+	defer spin.Done()
 	var res callbackResult
 	select {
 	case res = <-results:
@@ -77,6 +79,7 @@ func Browser(ctx context.Context, o Options) (*api.TokenResponse, error) {
 		}
 		return nil, timedOut("the browser login", wait)
 	}
+	spin.Done()
 	if res.err != nil {
 		return nil, res.err
 	}

@@ -32,6 +32,8 @@ func Device(ctx context.Context, o Options) (*api.TokenResponse, error) {
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	interval := time.Duration(max(start.Interval, 1)) * time.Second
+	spin := p.Wait("Waiting for you to approve the login...")
+	defer spin.Done()
 	for {
 		t := time.NewTimer(interval)
 		select {

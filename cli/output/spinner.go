@@ -13,12 +13,13 @@ var frames = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "�
 // the message is printed once as a plain line, so piped output and logs read
 // exactly like the seed's transcript.
 type Step struct {
-	p       *Printer
-	msg     string
-	stop    chan struct{}
-	done    sync.WaitGroup
-	mu      sync.Mutex
-	stopped bool
+	p         *Printer
+	msg       string
+	transient bool // leave nothing behind (Wait)
+	stop      chan struct{}
+	done      sync.WaitGroup
+	mu        sync.Mutex
+	stopped   bool
 }
 
 // Start begins a step with message msg (e.g. "Deploying 'secret-app' ...").
@@ -51,6 +52,19 @@ func (s *Step) spin() {
 	}
 }
 
+// Wait shows a transient spinner with msg while something is awaited (e.g.
+// the user's browser login): only on a terminal, and erased when done, so
+// non-interactive output stays exactly the same.
+func (p *Printer) Wait(msg string) *Step {
+	s := &Step{p: p, msg: msg, stop: make(chan struct{}), transient: true}
+	if p.Quiet || !p.TTY {
+		return s
+	}
+	s.done.Add(1)
+	go s.spin()
+	return s
+}
+
 // Done ends the step. On a terminal the spinner line is replaced by the
 // plain message. Safe to call more than once.
 func (s *Step) Done() {
@@ -63,7 +77,9 @@ func (s *Step) Done() {
 	}
 	close(s.stop)
 	s.done.Wait()
-	fmt.Fprintln(s.p.Err, s.message())
+	if !s.transient {
+		fmt.Fprintln(s.p.Err, s.message())
+	}
 }
 
 func (s *Step) message() string {

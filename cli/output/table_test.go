@@ -115,3 +115,17 @@ func TestStepOnTTYSpinsThenPrintsPlainLine(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+func TestWaitIsTransient(t *testing.T) {
+	var errb syncBuffer
+	p := &Printer{Out: &bytes.Buffer{}, Err: &errb}
+	p.Wait("Waiting").Done()
+	if errb.String() != "" {
+		t.Errorf("Wait without a TTY wrote %q", errb.String())
+	}
+	p.TTY = true
+	p.Wait("Waiting").Done()
+	if got := errb.String(); !strings.HasPrefix(got, "\r\x1b[K") || !strings.HasSuffix(got, "\r\x1b[K") || strings.Contains(got, "\n") {
+		t.Errorf("Wait on a TTY left %q", got)
+	}
+}
