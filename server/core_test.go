@@ -179,3 +179,50 @@ func TestAnonymousAndBadTokens(t *testing.T) {
 		t.Errorf("client Me anonymous: %v", err)
 	}
 }
+
+func TestDrainingEndsStreamsOnShutdown(t *testing.T) {
+	env := servertest.New(t)
+	streaming := make(chan struct{})
+	srv, err := server.New(env.Config, server.Deps{
+		Store: env.Store, ShutdownGrace: time.Minute,
+		Mounts: []server.Mount{server.MountFunc(func(r *mux.Router) {
+			r.HandleFunc("/stream", func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(http.StatusOK)
+				w.(http.Flusher).Flush()
+				close(streaming)
+				select {
+				case <-server.Draining(r.Context()):
+				case <-r.Context().Done():
+				}
+			})
+		})},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	resp, err := http.Get("http://" + ln.Addr().String() + "/api/v1/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	<-streaming
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second): // the grace period is a minute
+		t.Fatal("shutdown waited for a stream that should have ended on Draining")
+	}
+	if server.Draining(context.Background()) != nil {
+		t.Error("Draining outside a server is not nil")
+	}
+}
