@@ -1,6 +1,7 @@
 package pluginhost_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -138,7 +139,15 @@ func pluginPID(ctx context.Context, rt sdk.Runtime) (int, error) {
 
 func newHost(t *testing.T, mod func(*pluginhost.Options)) *pluginhost.Host {
 	t.Helper()
-	opts := pluginhost.Options{Builtins: builtins(), PluginDirs: []string{}, Logger: hclog.New(&hclog.LoggerOptions{Output: testWriter{t}, Level: hclog.Debug})}
+	// Log into a buffer, shown if the test fails: go-plugin may still log
+	// from its goroutines after the test has returned.
+	logs := &syncBuffer{b: &bytes.Buffer{}}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("host log:\n%s", logs.String())
+		}
+	})
+	opts := pluginhost.Options{Builtins: builtins(), PluginDirs: []string{}, Logger: hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Debug})}
 	if mod != nil {
 		mod(&opts)
 	}
@@ -148,13 +157,6 @@ func newHost(t *testing.T, mod func(*pluginhost.Options)) *pluginhost.Host {
 	}
 	t.Cleanup(h.Close)
 	return h
-}
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }
 
 // alive reports whether pid is a live (non-zombie) process.
