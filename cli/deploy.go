@@ -168,14 +168,11 @@ func finishDeploy(ctx context.Context, env *clictx.Env, c *api.Client, d *api.De
 		return nil
 	}
 	d, err := followDeployment(ctx, env, c, d, timeout)
-	if p.JSONMode() {
-		if jerr := p.JSON(d); jerr != nil && err == nil {
-			return jerr
-		}
-		return err
-	}
 	if err != nil {
-		return err
+		return err // with -o json the error document is the one output
+	}
+	if p.JSONMode() {
+		return p.JSON(d)
 	}
 	p.Successf("Deployment successful! Your app is now running at %s", d.URL)
 	return nil

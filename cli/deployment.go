@@ -137,13 +137,10 @@ func newDeploymentShowCmd() *cobra.Command {
 			}
 			if follow {
 				var ferr error
-				d, ferr = followDeployment(cmd.Context(), env, c, d, timeout)
-				if ferr != nil && !env.Printer.JSONMode() {
-					_ = printFields(env.Printer.Out, deploymentFields(d))
-					return ferr
-				}
-				if ferr != nil {
-					_ = env.Printer.JSON(d)
+				if d, ferr = followDeployment(cmd.Context(), env, c, d, timeout); ferr != nil {
+					if !env.Printer.JSONMode() { // with -o json the error document is the one output
+						_ = printFields(env.Printer.Out, deploymentFields(d))
+					}
 					return ferr
 				}
 			}
