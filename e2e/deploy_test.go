@@ -220,3 +220,36 @@ func writeFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestRolloutFailedExit12: a deployment the controller fails (here: never
+// healthy within the server's deploy timeout) ends `rise deploy` with exit
+// 12 and the server's reason.
+func TestRolloutFailedExit12(t *testing.T) {
+	srv := deployServer(t, func(o *deploy.Options, _ *server.Deps) { o.DeployTimeout = 2 * time.Second })
+	alice := srv.User(t, "alice@rise.dev", false)
+	project := "fail-" + strings.ToLower(randHex(3))
+	cleanupProject(t, project)
+	if _, err := alice.Client.CreateProject(context.Background(), api.CreateProjectRequest{Name: project}); err != nil {
+		t.Fatal(err)
+	}
+	cli := newCLIEnv(t, map[string]string{"RISE_URL": srv.URL, "RISE_TOKEN": alice.Token})
+	writeFile(t, filepath.Join(cli.Dir, "rise.hcl"), `project = "`+project+`"
+deploy {
+  port        = 8080
+  health_path = "/"
+  command     = ["/bin/sleep", "3600"]
+}
+`)
+	r := cli.rise(t, "deploy", "--image", baseimage.Image, "--timeout", "2m")
+	if r.Code != 12 || !regexp.MustCompile(`^Deploying '`+project+`' \.\.\.\nDeployment \d{8}-\d{6} of '`+project+`' failed: .+\n$`).MatchString(r.Err) {
+		t.Fatalf("failed rollout: exit %d stderr %q", r.Code, r.Err)
+	}
+	r = cli.rise(t, "deploy", "--image", baseimage.Image, "-o", "json")
+	var je struct {
+		Error    string `json:"error"`
+		ExitCode int    `json:"exit_code"`
+	}
+	if r.Code != 12 || json.Unmarshal([]byte(r.Out), &je) != nil || je.ExitCode != 12 {
+		t.Fatalf("failed rollout -o json: exit %d out %q", r.Code, r.Out)
+	}
+}
