@@ -54,7 +54,8 @@ var (
 // attribute), `hcl:"name,optional"`, `hcl:"name,block"` on a struct, *struct
 // or slice of structs, and `hcl:"name,label"` inside nested block structs.
 // `hcl:",remain"` is not supported: the schema must be closed so typos are
-// caught at start-up.
+// caught at start-up. Labelled blocks reach the plugin ordered by label, and
+// a label must be unique per block type.
 func SchemaOf(v any) (*Schema, error) {
 	t := reflect.TypeOf(v)
 	if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {

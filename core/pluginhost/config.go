@@ -38,7 +38,7 @@ func (h *Host) DecodeConfigWithContext(kind sdk.Kind, name string, body hcl.Body
 		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown value in plugin config",
 			Detail: fmt.Sprintf("The %s %q config uses a value that is not known yet.", kind, name)})
 	}
-	val = stripNulls(val)
+	val = clean(val, c.info.Schema)
 	if val.IsNull() {
 		return []byte("{}"), diags
 	}
@@ -106,43 +106,54 @@ func SpecOf(s *sdk.Schema) hcldec.ObjectSpec {
 	return spec
 }
 
-// stripNulls drops null attributes so the plugin's gohcl decode sees them
-// as absent (gohcl rejects null values).
-func stripNulls(v cty.Value) cty.Value {
-	if v.IsNull() || !v.IsKnown() {
+// clean drops null attributes and empty block collections from a decoded
+// config, following the schema, so the plugin's gohcl decode sees them as
+// absent (gohcl rejects nulls, and an empty labelled-block object is
+// invalid HCL-JSON).
+func clean(v cty.Value, s *sdk.Schema) cty.Value {
+	if v.IsNull() || !v.IsKnown() || !v.Type().IsObjectType() {
 		return v
 	}
-	ty := v.Type()
+	m := map[string]cty.Value{}
+	if s != nil {
+		for _, a := range s.Attributes {
+			if av := v.GetAttr(a.Name); !av.IsNull() {
+				m[a.Name] = av
+			}
+		}
+		for _, b := range s.Blocks {
+			bv := v.GetAttr(b.Name)
+			if bv.IsNull() || (bv.CanIterateElements() && bv.LengthInt() == 0) {
+				continue
+			}
+			m[b.Name] = cleanBlocks(bv, b, len(b.Labels))
+		}
+	}
+	if len(m) == 0 {
+		return cty.EmptyObjectVal
+	}
+	return cty.ObjectVal(m)
+}
+
+// cleanBlocks cleans a block value: an object (single block), a tuple of
+// objects (list), or maps keyed by the labels, one level per label.
+func cleanBlocks(v cty.Value, b sdk.BlockSchema, labels int) cty.Value {
 	switch {
-	case ty.IsObjectType() || ty.IsMapType():
+	case labels > 0:
 		m := map[string]cty.Value{}
 		for it := v.ElementIterator(); it.Next(); {
 			k, ev := it.Element()
-			if ev.IsNull() {
-				continue
-			}
-			m[k.AsString()] = stripNulls(ev)
-		}
-		if ty.IsMapType() && !ty.ElementType().IsObjectType() {
-			return v // a user map(...) attribute: keep as is
-		}
-		if len(m) == 0 {
-			return cty.EmptyObjectVal
+			m[k.AsString()] = cleanBlocks(ev, b, labels-1)
 		}
 		return cty.ObjectVal(m)
-	case ty.IsTupleType() || ty.IsListType():
-		if ty.IsListType() && !ty.ElementType().IsObjectType() {
-			return v
-		}
+	case v.Type().IsTupleType() || v.Type().IsListType():
 		var elems []cty.Value
 		for it := v.ElementIterator(); it.Next(); {
 			_, ev := it.Element()
-			elems = append(elems, stripNulls(ev))
-		}
-		if len(elems) == 0 {
-			return cty.EmptyTupleVal
+			elems = append(elems, clean(ev, b.Schema))
 		}
 		return cty.TupleVal(elems)
+	default:
+		return clean(v, b.Schema)
 	}
-	return v
 }

@@ -16,11 +16,16 @@ func hclRange() hcl.Range {
 
 func parseBlock(t *testing.T, src string) (hcl.Body, hcl.Range) {
 	t.Helper()
+	return parseKindBlock(t, "runtime", src)
+}
+
+func parseKindBlock(t *testing.T, kind, src string) (hcl.Body, hcl.Range) {
+	t.Helper()
 	f, diags := hclparse.NewParser().ParseHCL([]byte(src), "server.hcl")
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	content, diags := f.Body.Content(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "runtime", LabelNames: []string{"name"}}}})
+	content, diags := f.Body.Content(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: kind, LabelNames: []string{"name"}}}})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

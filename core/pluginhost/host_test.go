@@ -31,6 +31,7 @@ func TestListBuiltins(t *testing.T) {
 		rows = append(rows, fmt.Sprintf("%s %s %s %s %v", i.Kind, i.Name, i.Version, i.Source, i.Capabilities))
 	}
 	want := []string{
+		"registry blocky dev built-in []",
 		"registry memory dev built-in [repository]",
 		"runtime faulty dev built-in []",
 		"runtime memory dev built-in [logs destroy]",

@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 }
 
 func builtins() []sdk.Component {
-	return []sdk.Component{sdktest.MemoryRuntime(), sdktest.MemoryRegistry(), faultyComponent()}
+	return []sdk.Component{sdktest.MemoryRuntime(), sdktest.MemoryRegistry(), faultyComponent(), blockyComponent()}
 }
 
 func servePlugin(args []string) int {
