@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
 	"github.com/riseplatform/rise/core/config"
 	"github.com/riseplatform/rise/sdk"
 )
@@ -249,3 +250,8 @@ func (h *Host) Close() {
 	}
 	wg.Wait()
 }
+
+// Cleanup stops every plugin process started by any Host in this process.
+// Call it once, deferred, in main (go-plugin's CleanupClients), so plugins
+// stop even when a Host was not closed.
+func Cleanup() { plugin.CleanupClients() }
