@@ -49,6 +49,7 @@ func inProcessDocker(_ context.Context, name string, cfg []byte) (sdk.Builder, e
 // token-authenticated registry, and the rollout on the Docker runtime. The
 // output is the seed's four lines. A failing Dockerfile exits 10.
 func TestDeployFromSource(t *testing.T) {
+	t.Parallel() // waits on containers / the IdP; independent databases and projects
 	reg := registrytest.StartRise(t)
 	srv := deployServer(t, func(o *deploy.Options, d *server.Deps) {
 		st := d.Store

@@ -85,6 +85,7 @@ deploy {
 // TestDeployImage deploys a pre-built image with `rise deploy --image` and
 // checks the seed's lines, then list, show, logs and stop.
 func TestDeployImage(t *testing.T) {
+	t.Parallel() // waits on containers / the IdP; independent databases and projects
 	srv := deployServer(t)
 	alice := srv.User(t, "alice@rise.dev", false)
 	project := "web-" + strings.ToLower(randHex(3))
@@ -136,6 +137,7 @@ func TestDeployImage(t *testing.T) {
 // TestSpinnerOnlyOnTTY runs the same follow on a pseudo-terminal (spinner
 // frames and ANSI) and through a pipe (plain lines, no escape codes).
 func TestSpinnerOnlyOnTTY(t *testing.T) {
+	t.Parallel() // waits on containers / the IdP; independent databases and projects
 	srv := deployServer(t)
 	alice := srv.User(t, "alice@rise.dev", false)
 	project := "tty-" + strings.ToLower(randHex(3))
@@ -225,6 +227,7 @@ func writeFile(t *testing.T, path, content string) {
 // healthy within the server's deploy timeout) ends `rise deploy` with exit
 // 12 and the server's reason.
 func TestRolloutFailedExit12(t *testing.T) {
+	t.Parallel() // waits on containers / the IdP; independent databases and projects
 	srv := deployServer(t, func(o *deploy.Options, _ *server.Deps) { o.DeployTimeout = 2 * time.Second })
 	alice := srv.User(t, "alice@rise.dev", false)
 	project := "fail-" + strings.ToLower(randHex(3))

@@ -23,6 +23,7 @@ var userCodeRE = regexp.MustCompile(`enter the code (\S+?)\)?$`)
 // reads the code the CLI prints, enters it at Dex and logs in as the user
 // would on another device, and the CLI's polling finishes the login.
 func TestLoginDeviceDex(t *testing.T) {
+	t.Parallel() // waits on containers / the IdP; independent databases and projects
 	if testing.Short() {
 		t.Skip("needs Dex")
 	}

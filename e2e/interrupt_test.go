@@ -19,6 +19,7 @@ import (
 // TestDeployInterruptCancels: Ctrl-C while following a rollout cancels the
 // deployment on the server and exits 130.
 func TestDeployInterruptCancels(t *testing.T) {
+	t.Parallel() // waits on containers / the IdP; independent databases and projects
 	srv := deployServer(t)
 	alice := srv.User(t, "alice@rise.dev", false)
 	project := "int-" + strings.ToLower(randHex(3))
