@@ -54,7 +54,7 @@ func TestLoginLocalUser(t *testing.T) {
 	cli := newCLIEnv(t, nil)
 
 	r := cli.rise(t, "login", "--url", srv.URL, "--email", "niklas@rise.dev", "--password", "wrong")
-	if r.Code != 4 {
+	if r.Code != 4 || !strings.HasPrefix(r.Err, "Login failed: ") || strings.Contains(r.Err, "run `rise login`") {
 		t.Errorf("wrong password: exit %d, want 4 (stderr %q)", r.Code, r.Err)
 	}
 

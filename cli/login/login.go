@@ -5,7 +5,9 @@ package login
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"runtime"
@@ -55,7 +57,11 @@ func (o *Options) getenv(k string) string {
 // Password logs in a local (development) user.
 func Password(ctx context.Context, c *api.Client, email, password string) (*api.TokenResponse, error) {
 	tok, err := c.Login(ctx, api.LoginRequest{Email: email, Password: password})
-	if err != nil {
+	var ae *api.Error
+	switch {
+	case errors.As(err, &ae) && ae.Status == http.StatusUnauthorized:
+		return nil, exitcode.New(exitcode.NotAuthenticated, "Login failed: %s", ae.Message)
+	case err != nil:
 		return nil, fmt.Errorf("log in as %s: %w", email, err)
 	}
 	return tok, nil
