@@ -154,6 +154,9 @@ func newSADeleteCmd() *cobra.Command {
 			if err := c.DeleteServiceAccount(cmd.Context(), args[0], args[1]); err != nil {
 				return err
 			}
+			if env.Printer.JSONMode() {
+				return env.Printer.JSON(map[string]string{"deleted": args[1], "project": args[0]})
+			}
 			env.Printer.Successf("Deleted service account %s of '%s'.", args[1], args[0])
 			return nil
 		},
