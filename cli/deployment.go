@@ -77,6 +77,12 @@ func printDeployments(env *clictx.Env, project string, ds []api.Deployment) erro
 		}
 		return env.Printer.JSON(ds)
 	}
+	if env.Printer.Quiet { // ids only, one per line, for scripts
+		for _, d := range ds {
+			env.Printer.Println(d.ID)
+		}
+		return nil
+	}
 	if len(ds) == 0 {
 		env.Printer.Infof("No deployments of '%s' yet. Deploy with `rise deploy %s`.", project, project)
 		return nil

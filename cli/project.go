@@ -128,6 +128,12 @@ func printProjects(env *clictx.Env, ps []api.Project) error {
 		}
 		return env.Printer.JSON(ps)
 	}
+	if env.Printer.Quiet { // names only, one per line, for scripts
+		for _, p := range ps {
+			env.Printer.Println(p.Name)
+		}
+		return nil
+	}
 	if len(ps) == 0 {
 		env.Printer.Infof("No projects yet. Create one with `rise project create NAME`.")
 		return nil

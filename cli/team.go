@@ -103,6 +103,12 @@ func printTeams(env *clictx.Env, ts []api.Team) error {
 		}
 		return env.Printer.JSON(ts)
 	}
+	if env.Printer.Quiet { // names only, one per line, for scripts
+		for _, t := range ts {
+			env.Printer.Println(t.Name)
+		}
+		return nil
+	}
 	if len(ts) == 0 {
 		env.Printer.Infof("No teams yet. Create one with `rise team create NAME`.")
 		return nil

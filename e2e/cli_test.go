@@ -38,6 +38,9 @@ func TestJSONAndExitCodes(t *testing.T) {
 	if r.Code != 0 || json.Unmarshal([]byte(r.Out), &ps) != nil || len(ps) != 1 || ps[0].Name != "shop" {
 		t.Fatalf("list json: %d %q", r.Code, r.Out)
 	}
+	if r = cli.rise(t, "p", "ls", "-q"); r.Code != 0 || r.Out != "shop\n" {
+		t.Errorf("p ls -q: %d %q", r.Code, r.Out)
+	}
 	r = cli.rise(t, "p", "show", "shop")
 	if r.Code != 0 || !regexp.MustCompile(`(?m)^URL: +https://shop\.rise\.dev$`).MatchString(r.Out) {
 		t.Errorf("show: %d %q %q", r.Code, r.Out, r.Err)
