@@ -138,6 +138,13 @@ func BenchmarkConcurrentDeployments(b *testing.B) {
 				b.Fatal(err)
 			}
 			if failed > 0 {
+				rows, _ := e.Store.Pool().Query(ctx, `SELECT deployment_id, message FROM deployments WHERE state = 'Failed'`)
+				for rows.Next() {
+					var id, msg string
+					_ = rows.Scan(&id, &msg)
+					b.Logf("failed %s: %s", id, msg)
+				}
+				rows.Close()
 				b.Fatalf("%d deployments failed", failed)
 			}
 			if live == 0 && active == projects {

@@ -46,6 +46,8 @@ type env struct {
 	tokens sync.Map // bearer token → *identity.Identity, for the edge
 	docker *client.Client
 	stop   context.CancelFunc // stops svc
+
+	projects []string // created by project(); their containers go at the end
 }
 
 func options(st deploy.Options) deploy.Options {
@@ -78,6 +80,12 @@ func newEnv(t testing.TB, mut func(*deploy.Options)) *env {
 		}
 		e.svc = svc
 		deps.Mounts = append(deps.Mounts, svc)
+	})
+	// Runs after every service has stopped (cleanups run last-in first-out).
+	t.Cleanup(func() {
+		for _, p := range e.projects {
+			_ = e.rt.Destroy(context.Background(), p, nil)
+		}
 	})
 	e.stop = e.run(e.svc)
 	e.owner = e.User(t, "owner@example.com", false)
@@ -128,7 +136,7 @@ func (e *env) project(visibility string) string {
 	if _, err := e.owner.Client.CreateProject(context.Background(), api.CreateProjectRequest{Name: name, Visibility: visibility}); err != nil {
 		e.t.Fatalf("create project: %v", err)
 	}
-	e.t.Cleanup(func() { _ = e.rt.Destroy(context.Background(), name, nil) })
+	e.projects = append(e.projects, name)
 	return name
 }
 

@@ -111,7 +111,8 @@ func (c *Controller) deploying(ctx context.Context, d *row) (time.Duration, erro
 	if time.Since(d.StateChangedAt) > c.o.DeployTimeout {
 		return 0, c.fail(ctx, d, rt, fmt.Sprintf("App did not become healthy within %s: %s", c.o.DeployTimeout, st.Message))
 	}
-	if st.Message != "" && st.Message != d.Message {
+	if st.Message != "" && st.Message != d.Message && time.Since(d.UpdatedAt) >= c.o.DeployPoll {
+		// Rate-limited: every write wakes followers and this controller.
 		if err := c.save(ctx, d, change{Message: str(st.Message)}); err != nil {
 			return 0, err
 		}
@@ -254,7 +255,7 @@ func (c *Controller) running(ctx context.Context, d *row) (time.Duration, error)
 	case sdk.HealthFailed, sdk.HealthStopped:
 		return 0, c.fail(ctx, d, rt, "App stopped working: "+st.Message)
 	default:
-		if d.State != deploy.Unhealthy || d.Message != st.Message {
+		if d.State != deploy.Unhealthy || (d.Message != st.Message && time.Since(d.UpdatedAt) >= c.o.DeployPoll) {
 			return c.o.DeployPoll, c.save(ctx, d, change{State: deploy.Unhealthy, Message: str(st.Message)})
 		}
 		return c.o.DeployPoll, nil

@@ -161,8 +161,14 @@ func (r *Runtime) create(ctx context.Context, req *sdk.DeployRequest, name, ref 
 // given (local images, engine-side caches).
 func (r *Runtime) pull(ctx context.Context, ref string, creds *sdk.Credentials, ui sdk.UI) error {
 	if creds == nil {
-		if _, err := r.cli.ImageInspect(ctx, ref); err == nil {
+		_, err := r.cli.ImageInspect(ctx, ref)
+		switch {
+		case err == nil:
 			return nil
+		case !cerrdefs.IsNotFound(err):
+			// Not "missing": the engine is struggling; do not turn that
+			// into a (permanent) pull failure.
+			return fmt.Errorf("inspect image %s: %w", ref, err)
 		}
 	}
 	opts := image.PullOptions{}
