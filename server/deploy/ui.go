@@ -28,7 +28,7 @@ func (s logStep) Fail(err error) error {
 	s.log.Warn(s.title+": failed", "error", err)
 	return err
 }
-func (s logStep) Writer(sdk.Stream) io.Writer { return lineWriter{s.log, s.title} }
+func (s logStep) Writer(sdk.Stream) io.Writer { return lineWriter(s) }
 
 type lineWriter struct {
 	log   hclog.Logger
