@@ -106,9 +106,11 @@ func TestLoginLocalUser(t *testing.T) {
 
 var formAction = regexp.MustCompile(`<form[^>]*action="([^"]*)"`)
 
-// TestLoginBrowserDex runs `rise login` (browser flow, PKCE) against a real
-// Dex; the test plays the browser: it opens the printed URL, fills in Dex's
-// login form and follows the redirects to the CLI's localhost callback.
+// TestLoginBrowserDex is the seed's whole session with the real login:
+// `rise login` (browser flow, PKCE) against a real Dex, where the test plays
+// the browser (it opens the printed URL, fills in Dex's login form and
+// follows the redirects to the CLI's localhost callback), then the typo'd
+// team, the create and the list, verbatim.
 func TestLoginBrowserDex(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs Dex")
@@ -174,5 +176,33 @@ func TestLoginBrowserDex(t *testing.T) {
 	r := cli.rise(t, "whoami", "-o", "json")
 	if r.Code != 0 || !strings.Contains(r.Out, dex.Email) {
 		t.Errorf("whoami after browser login: %d %q %q", r.Code, r.Out, r.Err)
+	}
+
+	// The rest of the seed's session, logged in through Dex.
+	for _, args := range [][]string{{"team", "create", "devops"}, {"project", "create", "my-first-app"}} {
+		if r := cli.rise(t, args...); r.Code != 0 {
+			t.Fatalf("rise %v: %d %q", args, r.Code, r.Err)
+		}
+	}
+	p, err := srv.Store.ProjectByName(context.Background(), "my-first-app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Store.SetProjectStatus(context.Background(), p.ID, "running"); err != nil {
+		t.Fatal(err)
+	}
+	r = cli.rise(t, "p", "c", "secret-app", "--visibility", "private", "--owner", "team:devopsy")
+	if r.Err != "Team 'devopsy' does not exist or you do not have permission to create projects for it. Did you mean 'devops'?\n" || r.Code == 0 {
+		t.Errorf("typo: %d %q", r.Code, r.Err)
+	}
+	r = cli.rise(t, "p", "c", "secret-app", "--visibility", "private", "--owner", "team:devops")
+	if r.Err != "Created project 'secret-app' with private visibility owned by team:devops.\n" || r.Code != 0 {
+		t.Errorf("create: %d %q", r.Code, r.Err)
+	}
+	r = cli.rise(t, "p", "ls")
+	if want := "PROJECT         STATUS        URL                             VISIBILITY    OWNER\n" +
+		"my-first-app    running       https://my-first-app.rise.dev   public        user:niklas\n" +
+		"secret-app      stopped       https://secret-app.rise.dev     private       team:devops\n"; r.Out != want || r.Code != 0 {
+		t.Errorf("p ls:\n%s\nwant\n%s", r.Out, want)
 	}
 }
