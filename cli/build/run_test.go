@@ -73,7 +73,7 @@ func TestBuildCommandLocal(t *testing.T) {
 	if got := strings.TrimSpace(stdout.String()); got != tag {
 		t.Errorf("stdout = %q, want the image %q", got, tag)
 	}
-	for _, want := range []string{"Building with Dockerfile (auto-detected (found Dockerfile))", "==> Building image '" + tag + "' with docker build", "Successfully tagged"} {
+	for _, want := range []string{"Building with Dockerfile (auto-detected (found Dockerfile))", "==> Building image '" + tag + "' with docker build"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
 		}
