@@ -34,7 +34,7 @@ func ensureBinaries(withControllers bool) (string, error) {
 		return dir, nil
 	}
 	if os.Getenv("RISE_KUBE_BIN_DIR") != "" {
-		return "", skipError{fmt.Errorf("Kubernetes binaries missing in RISE_KUBE_BIN_DIR=%s (need %v)", dir, names)}
+		return "", skipError{fmt.Errorf("the Kubernetes binaries are missing in RISE_KUBE_BIN_DIR=%s (need %v)", dir, names)}
 	}
 	root, err := repoRoot()
 	if err != nil {

@@ -60,12 +60,11 @@ func (c *Cluster) Client(t testing.TB) kubernetes.Interface {
 }
 
 var (
-	mu       sync.Mutex
-	bare     *Cluster
-	bareErr  error
-	full     *Cluster
-	fullErr  error
-	skipNote string
+	mu      sync.Mutex
+	bare    *Cluster
+	bareErr error
+	full    *Cluster
+	fullErr error
 )
 
 // Start returns the test binary's shared control plane (etcd +

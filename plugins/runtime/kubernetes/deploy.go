@@ -108,6 +108,7 @@ func (r *Runtime) applyAll(ctx context.Context, c kubernetes.Interface, req *sdk
 	if err != nil {
 		return err
 	}
+	r.wrote("deployment", ns, name)
 	if _, err := c.AppsV1().Deployments(ns).Apply(ctx, dep, opts); err != nil {
 		return fmt.Errorf("apply deployment %s/%s: %w", ns, name, err)
 	}
@@ -116,7 +117,7 @@ func (r *Runtime) applyAll(ctx context.Context, c kubernetes.Interface, req *sdk
 	// that is still up; then Status switches it once this one is ready.
 	target := req.DeploymentID
 	if st.Previous != "" {
-		svc, err := c.CoreV1().Services(ns).Get(ctx, st.Service, metav1.GetOptions{})
+		svc, err := r.getService(ctx, c, ns, st.Service)
 		switch {
 		case apierrors.IsNotFound(err):
 		case err != nil:
@@ -129,6 +130,7 @@ func (r *Runtime) applyAll(ctx context.Context, c kubernetes.Interface, req *sdk
 	}
 	if target != "" {
 		svc := r.serviceObject(ns, req.Project, req.Group, target, req.Workload.Port)
+		r.wrote("service", ns, st.Service)
 		if _, err := c.CoreV1().Services(ns).Apply(ctx, svc, opts); err != nil {
 			return fmt.Errorf("apply service %s/%s: %w", ns, st.Service, err)
 		}

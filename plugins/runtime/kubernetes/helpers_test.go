@@ -21,11 +21,13 @@ func TestMain(m *testing.M) { kubetest.Main(m) }
 const testImage = "registry.example.com/rise/app"
 
 // newRuntime configures a runtime against cluster c the way the host does:
-// decoded config, Provision, Validate.
+// decoded config, Provision, Validate. Tests that write object status
+// themselves and assert the very next Status read directly (DisableCache);
+// the watch-fed cache is eventually consistent, see TestCacheReads.
 func newRuntime(t *testing.T, c *kubetest.Cluster, mutate ...func(*Runtime)) *Runtime {
 	t.Helper()
 	r := &Runtime{Kubeconfig: c.Kubeconfig, Domain: "apps.example.com", PublicURL: "https://rise.example.com",
-		IngressClass: "nginx"}
+		IngressClass: "nginx", DisableCache: true}
 	for _, m := range mutate {
 		m(r)
 	}

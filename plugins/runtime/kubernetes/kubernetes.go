@@ -86,11 +86,16 @@ type Runtime struct {
 	RunAsUser int64 `hcl:"run_as_user,optional"`
 	// ImagePullPolicy: IfNotPresent (default), Always or Never.
 	ImagePullPolicy string `hcl:"image_pull_policy,optional"`
+	// DisableCache makes Status read from the API server on every call
+	// instead of from watch-fed caches (which need list/watch on
+	// deployments, services and pods in rise's namespaces).
+	DisableCache bool `hcl:"disable_cache,optional"`
 
 	once    sync.Once
 	initErr error
 	client  kubernetes.Interface
 	applied appliedCache
+	cache   readCache
 }
 
 var (

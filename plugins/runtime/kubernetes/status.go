@@ -11,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 )
@@ -40,7 +39,7 @@ func (r *Runtime) Status(ctx context.Context, d *sdk.Deployment) (*sdk.Status, e
 	if err != nil {
 		return nil, err
 	}
-	dep, err := c.AppsV1().Deployments(st.Namespace).Get(ctx, st.Name, metav1.GetOptions{})
+	dep, err := r.getDeployment(ctx, c, st.Namespace, st.Name)
 	if apierrors.IsNotFound(err) {
 		return nil, fmt.Errorf("deployment %s/%s: %w", st.Namespace, st.Name, sdk.ErrNotFound)
 	}
@@ -73,16 +72,15 @@ func (r *Runtime) Status(ctx context.Context, d *sdk.Deployment) (*sdk.Status, e
 	}
 
 	// Not (or no longer) ready: look at the pods for a reason.
-	sel := labels.SelectorFromSet(dep.Spec.Selector.MatchLabels).String()
-	pods, err := c.CoreV1().Pods(st.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
+	pods, err := r.listPods(ctx, c, st.Namespace, dep.Spec.Selector.MatchLabels)
 	if err != nil {
-		return nil, ctxErr(ctx, fmt.Errorf("list pods of %s/%s: %w", st.Namespace, st.Name, err))
+		return nil, ctxErr(ctx, fmt.Errorf("pods of %s/%s: %w", st.Namespace, st.Name, err))
 	}
-	if msg := fatalPodState(pods.Items); msg != "" {
+	if msg := fatalPodState(pods); msg != "" {
 		return &sdk.Status{Health: sdk.HealthFailed, Message: msg}, nil
 	}
 	msg := fmt.Sprintf("%d/%d replicas available", dep.Status.AvailableReplicas, want)
-	if w := waitingReasons(pods.Items); w != "" {
+	if w := waitingReasons(pods); w != "" {
 		msg += " (" + w + ")"
 	}
 	if cond := condition(dep, appsv1.DeploymentReplicaFailure); cond != nil && cond.Status == corev1.ConditionTrue {
@@ -97,7 +95,7 @@ func (r *Runtime) Status(ctx context.Context, d *sdk.Deployment) (*sdk.Status, e
 
 // serving returns the deployment id the group's Service routes to.
 func (r *Runtime) serving(ctx context.Context, c kubernetes.Interface, st *state) (string, error) {
-	svc, err := c.CoreV1().Services(st.Namespace).Get(ctx, st.Service, metav1.GetOptions{})
+	svc, err := r.getService(ctx, c, st.Namespace, st.Service)
 	if apierrors.IsNotFound(err) {
 		return "", nil
 	}
@@ -123,6 +121,7 @@ func (r *Runtime) promote(ctx context.Context, c kubernetes.Interface, id string
 	}
 	opts := metav1.ApplyOptions{FieldManager: r.FieldManager, Force: true}
 	svc := r.serviceObject(st.Namespace, st.Project, st.Group, id, st.Port)
+	r.wrote("service", st.Namespace, st.Service)
 	if _, err := c.CoreV1().Services(st.Namespace).Apply(ctx, svc, opts); err != nil {
 		return fmt.Errorf("switch service %s/%s to deployment %s: %w", st.Namespace, st.Service, id, err)
 	}
@@ -130,6 +129,7 @@ func (r *Runtime) promote(ctx context.Context, c kubernetes.Interface, id string
 		return nil
 	}
 	patch := []byte(`{"spec":{"replicas":0}}`)
+	r.wrote("deployment", st.PreviousNS, st.PrevName)
 	_, err = c.AppsV1().Deployments(st.PreviousNS).Patch(ctx, st.PrevName, types.MergePatchType, patch, metav1.PatchOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("scale superseded deployment %s/%s to zero: %w", st.PreviousNS, st.PrevName, err)

@@ -118,7 +118,7 @@ func TestFailedPodStates(t *testing.T) {
 			pod.Status.Phase = corev1.PodRunning
 			pod.Status.ContainerStatuses = []corev1.ContainerStatus{{
 				Name: containerName, Image: pod.Spec.Containers[0].Image, RestartCount: 5,
-				State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: "back-off restarting failed container"}},
+				State:                corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: "back-off restarting failed container"}},
 				LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 3, Reason: "Error"}},
 			}}
 			if _, err := cs.CoreV1().Pods(dep.Namespace).UpdateStatus(ctx(t), pod, metav1.UpdateOptions{}); err != nil {

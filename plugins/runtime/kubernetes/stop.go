@@ -25,6 +25,7 @@ func (r *Runtime) Stop(ctx context.Context, d *sdk.Deployment, ui sdk.UI) error 
 	ui = orNop(ui)
 	step := ui.Step(fmt.Sprintf("Deleting deployment %s/%s", st.Namespace, st.Name))
 	bg := metav1.DeletePropagationBackground
+	r.wrote("deployment", st.Namespace, st.Name)
 	err = c.AppsV1().Deployments(st.Namespace).Delete(ctx, st.Name, metav1.DeleteOptions{PropagationPolicy: &bg})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return step.Fail(ctxErr(ctx, fmt.Errorf("delete deployment %s/%s: %w", st.Namespace, st.Name, err)))
