@@ -123,4 +123,3 @@ func (r *Runtime) listPods(ctx context.Context, c kubernetes.Interface, ns strin
 	}
 	return list.Items, nil
 }
-
