@@ -60,8 +60,13 @@ func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest, ui sdk.UI) (
 		if err := os.Mkdir(cfgDir, 0o700); err != nil {
 			return nil, fmt.Errorf("docker builder: temporary registry config: %w", err)
 		}
+		// The credentials go straight into the temporary config (the format
+		// docker login writes and podman reads); no separate login round trip.
+		if err := writeDockerConfig(cfgDir, req.Target.Credentials); err != nil {
+			return nil, fmt.Errorf("docker builder: %w", err)
+		}
 		if podman {
-			authFile = filepath.Join(cfgDir, "auth.json")
+			authFile = filepath.Join(cfgDir, "config.json")
 			overrides = append(overrides, "REGISTRY_AUTH_FILE="+authFile)
 		} else {
 			overrides = append(overrides, "DOCKER_CONFIG="+cfgDir)
@@ -70,11 +75,6 @@ func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest, ui sdk.UI) (
 	}
 	t := tool{path: cliPath, env: environ(req.Env, overrides...), dir: req.Dir}
 
-	if push && req.Target.Credentials != nil {
-		if err := b.login(ctx, t, podman, authFile, req.Target.Credentials, ui); err != nil {
-			return nil, err
-		}
-	}
 
 	metadata := filepath.Join(work, "buildx-metadata.json")
 	how := baseName(cliPath) + " build"
@@ -134,24 +134,6 @@ func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest, ui sdk.UI) (
 	art.Digest = m[1]
 	step.Done()
 	return art, nil
-}
-
-// login stores the short-lived credentials in the temporary config only.
-func (b *Builder) login(ctx context.Context, t tool, podman bool, authFile string, c *sdk.Credentials, ui sdk.UI) error {
-	step := ui.Step(fmt.Sprintf("Logging in to %s", c.Registry))
-	argv := []string{"login", "--username", c.Username, "--password-stdin"}
-	if podman {
-		argv = append(argv, "--authfile", authFile)
-		if insecureRegistry(c.Registry) {
-			argv = append(argv, "--tls-verify=false")
-		}
-	}
-	t.stdin = strings.NewReader(c.Password)
-	if _, err := t.run(ctx, step, append(argv, c.Registry)...); err != nil {
-		return step.Fail(fmt.Errorf("docker builder: registry login: %w", err))
-	}
-	step.Done()
-	return nil
 }
 
 // linkCLIPlugins makes docker CLI plugins (buildx) visible from the

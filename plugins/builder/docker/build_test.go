@@ -104,7 +104,6 @@ func TestBuildAndPushWithDocker(t *testing.T) {
 	if art.Local || art.Repository != creds.Repository || art.Tag != "v1" || !strings.HasPrefix(art.Digest, "sha256:") {
 		t.Fatalf("artifact = %+v", art)
 	}
-	ui.hasStep(t, "Logging in to "+creds.Registry)
 	ui.hasStep(t, "Pushing image '"+target+"'")
 	resolved, err := reg.Plugin.Resolve(context.Background(), target)
 	if err != nil || resolved.Digest != art.Digest {
