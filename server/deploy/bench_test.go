@@ -52,7 +52,7 @@ func BenchmarkDeployImage(b *testing.B) {
 // newBenchEnv is newEnv with the production polling defaults.
 func newBenchEnv(b *testing.B) *env {
 	return newEnv(b, func(o *deploy.Options) {
-		o.DeployPoll, o.HealthInterval, o.Resync = 0, 0, 0
+		o.DeployPoll, o.HealthInterval, o.Resync, o.DeployTimeout = 0, 0, 0, 0
 	})
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/riseplatform/rise/core/api"
 	"github.com/riseplatform/rise/core/deploy"
+	"github.com/riseplatform/rise/server"
 	"github.com/riseplatform/rise/server/httpx"
 	"github.com/riseplatform/rise/server/identity"
 	"github.com/riseplatform/rise/server/internal/web"
@@ -267,6 +268,8 @@ func (s *Service) waitForChange(r *http.Request, p *store.Project, d *row, versi
 		}
 		select {
 		case <-ctx.Done():
+			return d, nil
+		case <-server.Draining(r.Context()): // shutting down: answer now
 			return d, nil
 		case <-changed:
 		}

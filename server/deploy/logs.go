@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/riseplatform/rise/core/api"
 	"github.com/riseplatform/rise/sdk"
+	"github.com/riseplatform/rise/server"
 	"github.com/riseplatform/rise/server/httpx"
 	"github.com/riseplatform/rise/server/store"
 )
@@ -48,10 +50,23 @@ func (s *Service) logs(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	ctx := r.Context()
+	if opts.Follow { // end followed streams when the server shuts down
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			select {
+			case <-server.Draining(r.Context()):
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+	}
 	rc := http.NewResponseController(w)
 	enc := json.NewEncoder(w)
 	started := false
-	err = ls.Logs(r.Context(), h, opts, func(l sdk.LogLine) error {
+	err = ls.Logs(ctx, h, opts, func(l sdk.LogLine) error {
 		if !started {
 			w.WriteHeader(http.StatusOK)
 			started = true
@@ -69,7 +84,7 @@ func (s *Service) logs(w http.ResponseWriter, r *http.Request) {
 		return nil
 	})
 	switch {
-	case err == nil || r.Context().Err() != nil:
+	case err == nil || ctx.Err() != nil:
 		if !started {
 			w.WriteHeader(http.StatusOK)
 		}

@@ -31,6 +31,9 @@ func New(o Options) (*Service, error) {
 	return &Service{o: o, n: n, ctrl: newController(o, n)}, nil
 }
 
+// Name names the service in the server's controller logs.
+func (s *Service) Name() string { return "deployments" }
+
 // Run runs the change listener (every replica: it serves long polls) and
 // the leader-elected controller until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
