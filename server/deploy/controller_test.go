@@ -147,7 +147,7 @@ func TestProjectDeletionCleansUp(t *testing.T) {
 	}
 }
 
-func TestTimeoutsAndExpiry(t *testing.T) {
+func TestTimeouts(t *testing.T) {
 	e := newEnv(t, func(o *deploy.Options) {
 		o.BuildTimeout = 500 * time.Millisecond
 		o.DeployTimeout = 3 * time.Second
@@ -172,9 +172,14 @@ func TestTimeoutsAndExpiry(t *testing.T) {
 		t.Fatalf("deploy timeout message %q", d.Message)
 	}
 	eventually(t, "unhealthy container removed", func() bool { return len(e.containers(p)) == 0 })
+}
 
-	// Expiry: --expire deployments end Expired.
-	d, err = c.CreateDeployment(ctx, p, &api.CreateDeploymentRequest{Image: e.image, Workload: httpd("tmp"), Expire: "1h"})
+func TestExpiry(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	p := e.project("public")
+	c := e.owner.Client
+	d, err := c.CreateDeployment(ctx, p, &api.CreateDeploymentRequest{Image: e.image, Workload: httpd("tmp"), Expire: "1h"})
 	if err != nil {
 		t.Fatal(err)
 	}
