@@ -70,7 +70,7 @@ func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest, ui sdk.UI) (
 			overrides = append(overrides, "REGISTRY_AUTH_FILE="+authFile)
 		} else {
 			overrides = append(overrides, "DOCKER_CONFIG="+cfgDir)
-			linkCLIPlugins(cfgDir)
+			linkCLIPlugins(cfgDir, req.Env)
 		}
 	}
 	t := tool{path: cliPath, env: environ(req.Env, overrides...), dir: req.Dir}
@@ -137,13 +137,20 @@ func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest, ui sdk.UI) (
 }
 
 // linkCLIPlugins makes docker CLI plugins (buildx) visible from the
-// temporary config dir, which replaces ~/.docker for the build.
-func linkCLIPlugins(cfgDir string) {
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return
+// temporary config dir, which replaces the user's config for the build.
+func linkCLIPlugins(cfgDir string, env map[string]string) {
+	userCfg := env["DOCKER_CONFIG"]
+	if userCfg == "" {
+		userCfg = os.Getenv("DOCKER_CONFIG")
 	}
-	src := filepath.Join(home, ".docker", "cli-plugins")
+	if userCfg == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return
+		}
+		userCfg = filepath.Join(home, ".docker")
+	}
+	src := filepath.Join(userCfg, "cli-plugins")
 	if st, err := os.Stat(src); err == nil && st.IsDir() {
 		_ = os.Symlink(src, filepath.Join(cfgDir, "cli-plugins"))
 	}
