@@ -75,7 +75,6 @@ func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest, ui sdk.UI) (
 	}
 	t := tool{path: cliPath, env: environ(req.Env, overrides...), dir: req.Dir}
 
-
 	metadata := filepath.Join(work, "buildx-metadata.json")
 	how := baseName(cliPath) + " build"
 	if b.Buildx {
