@@ -45,14 +45,31 @@ func (c *Cluster) startControllers(bin string) error {
 	c.procs = append(c.procs, sched)
 
 	stages := filepath.Join(bin, "kwok-stages.yaml")
+	logsCfg, err := c.writePodLogs()
+	if err != nil {
+		return err
+	}
+	cert, key, err := writeServingCert(c.Dir)
+	if err != nil {
+		return err
+	}
+	kwokPort, err := freePort()
+	if err != nil {
+		return err
+	}
+	// KWOK also plays the kubelet's HTTPS server (on 127.0.0.1, the fake
+	// node's address), so `kubectl logs` of any fake pod serves PodLogFile.
 	kwok, err := startProc(c.Dir, "kwok", filepath.Join(bin, "kwok"),
 		"--kubeconfig", c.Kubeconfig,
 		"--config", stages,
-		"--manage-all-nodes=false",
+		"--config", logsCfg,
 		"--manage-nodes-with-annotation-selector", "kwok.x-k8s.io/node=fake",
-		"--node-ip", "10.0.1.1",
+		"--node-ip", "127.0.0.1",
+		fmt.Sprintf("--node-port=%d", kwokPort),
+		fmt.Sprintf("--server-address=127.0.0.1:%d", kwokPort),
+		"--tls-cert-file", cert,
+		"--tls-private-key-file", key,
 		"--cidr", "10.0.2.0/24",
-		"--server-address", "",
 		"--v", "0")
 	if err != nil {
 		return err

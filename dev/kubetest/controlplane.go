@@ -121,6 +121,7 @@ func startCluster(withControllers bool) (c *Cluster, err error) {
 		"--max-requests-inflight", "1000",
 		"--max-mutating-requests-inflight", "500",
 		"--enable-priority-and-fairness=false",
+		"--kubelet-preferred-address-types", "InternalIP",
 		"--v", "0")
 	if err != nil {
 		return nil, err

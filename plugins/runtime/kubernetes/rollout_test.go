@@ -59,6 +59,7 @@ func TestRollout(t *testing.T) {
 		t.Fatalf("service after B healthy: %v %v", err, svc.Spec.Selector)
 	}
 	waitHealth(t, r, a, sdk.HealthStopped)
+	t.Logf("B healthy, A stopped")
 	// The superseded deployment's pods go away for real.
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -75,6 +76,7 @@ func TestRollout(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 
+	t.Logf("A's pods gone")
 	// Destroy: the namespace controller really removes the namespace.
 	if err := r.Destroy(ctx(t), project, nil); err != nil {
 		t.Fatal(err)
@@ -102,6 +104,5 @@ func TestConformance(t *testing.T) {
 		sdktest.WithProject(project),
 		sdktest.WithTimeout(90*time.Second),
 		sdktest.WithDeployRequest(func(id string) *sdk.DeployRequest { return request(project, id) }),
-		sdktest.Skip("logs"), // KWOK's fake pods serve no logs here; TestLogs covers Logs
 	)
 }
