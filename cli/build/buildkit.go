@@ -67,9 +67,13 @@ func ManagedBuildkitEnabled(flag bool, getenv func(string) string) bool {
 	return false
 }
 
-// usesBuildkit reports whether a builder benefits from a BuildKit daemon
-// with the CA certificate (pack handles SSL_CERT_FILE itself).
-func usesBuildkit(builder string) bool { return builder == "docker" || builder == "railpack" }
+// usesBuildkit reports whether a build runs on BuildKit and so benefits from
+// a daemon with the CA certificate: railpack always, docker with buildx.
+// (pack handles SSL_CERT_FILE itself; the classic `docker build` has no
+// BuildKit daemon to configure.)
+func usesBuildkit(b Backend) bool {
+	return b.Name == "railpack" || (b.Name == "docker" && b.Config["buildx"] == true)
+}
 
 // buildEnv is the environment handed to the builder: forwarded proxy
 // variables, SSL_CERT_FILE, and BUILDKIT_HOST when managed BuildKit runs.
@@ -81,7 +85,7 @@ func buildEnv(ctx context.Context, o *Options, b Backend) (map[string]string, er
 		}
 	}
 	cert := o.getenv("SSL_CERT_FILE")
-	if cert == "" || !usesBuildkit(b.Name) {
+	if cert == "" || !usesBuildkit(b) {
 		return env, nil
 	}
 	if !ManagedBuildkitEnabled(o.ManagedBuildkit, o.getenv) {

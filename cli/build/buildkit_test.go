@@ -39,7 +39,7 @@ func TestManagedBuildkitDecisions(t *testing.T) {
 		o.Getenv = envOf(map[string]string{"SSL_CERT_FILE": cert})
 		d := &fakeDocker{}
 		o.Docker, o.ManagedBuildkit = d.run, true
-		_, _ = buildEnv(context.Background(), &o, Backend{Name: "railpack"})
+		_, _ = buildEnv(context.Background(), &o, Backend{Name: "railpack", Config: map[string]any{}})
 		for _, c := range d.calls {
 			if i := strings.Index(c, "rise.ssl-cert-sha256="); i >= 0 {
 				return strings.Fields(c[i+len("rise.ssl-cert-sha256="):])[0]
@@ -62,7 +62,9 @@ func TestManagedBuildkitDecisions(t *testing.T) {
 		{"no cert: nothing", map[string]string{}, true, "railpack", "", nil, "", false},
 		{"cert, disabled: warning", map[string]string{"SSL_CERT_FILE": cert}, false, "railpack", "", nil, "", true},
 		{"cert, disabled, pack: no warning", map[string]string{"SSL_CERT_FILE": cert}, false, "pack", "", nil, "", false},
-		{"env enables; none yet: create", map[string]string{"SSL_CERT_FILE": cert, "RISE_MANAGED_BUILDKIT": "true", "HTTPS_PROXY": "http://proxy:3128"}, false, "docker", "",
+		{"cert, disabled, classic docker: no warning", map[string]string{"SSL_CERT_FILE": cert}, false, "docker", "", nil, "", false},
+		{"cert, disabled, docker buildx: warning", map[string]string{"SSL_CERT_FILE": cert}, false, "docker:buildx", "", nil, "", true},
+		{"env enables; none yet: create", map[string]string{"SSL_CERT_FILE": cert, "RISE_MANAGED_BUILDKIT": "true", "HTTPS_PROXY": "http://proxy:3128"}, false, "docker:buildx", "",
 			[]string{"inspect", "run --platform linux/amd64 --privileged --name rise-buildkit --rm -d --label rise.ssl-cert-sha256=" + realSum +
 				" --volume " + cert + ":/etc/ssl/certs/ca-certificates.crt:ro --env HTTPS_PROXY=http://proxy:3128 moby/buildkit:latest"},
 			"docker-container://rise-buildkit", false},
@@ -75,7 +77,8 @@ func TestManagedBuildkitDecisions(t *testing.T) {
 		d := &fakeDocker{inspect: c.inspect}
 		var warn strings.Builder
 		o := Options{ManagedBuildkit: c.flag, Getenv: envOf(c.env), Docker: d.run, Warn: &warn}
-		env, err := buildEnv(context.Background(), &o, Backend{Name: c.builder})
+		b, _ := ParseBackend(c.builder)
+		env, err := buildEnv(context.Background(), &o, b)
 		if err != nil {
 			t.Errorf("%s: %v", c.name, err)
 			continue
@@ -108,7 +111,7 @@ func TestManagedBuildkitDecisions(t *testing.T) {
 
 	// An unreadable certificate is a clear error.
 	o := Options{ManagedBuildkit: true, Getenv: envOf(map[string]string{"SSL_CERT_FILE": "/nonexistent/ca.pem"}), Docker: (&fakeDocker{}).run}
-	if _, err := buildEnv(context.Background(), &o, Backend{Name: "docker"}); err == nil || !strings.Contains(err.Error(), "SSL_CERT_FILE=/nonexistent/ca.pem cannot be read") {
+	if _, err := buildEnv(context.Background(), &o, Backend{Name: "railpack"}); err == nil || !strings.Contains(err.Error(), "SSL_CERT_FILE=/nonexistent/ca.pem cannot be read") {
 		t.Errorf("unreadable cert: %v", err)
 	}
 }
