@@ -21,6 +21,8 @@
 //	// MountFunc.
 //	type Mount interface{ Routes(r *mux.Router) }
 //
+//	// Edge serves app traffic by Host (server/edge); see Deps.Edge.
+//
 //	// Controller is a background loop (deployments, project cleanup,
 //	// registry lifecycle). Run blocks until ctx ends, which happens when the
 //	// server stops. A Run that returns early with an error, or panics, is
@@ -70,6 +72,15 @@ type MountFunc func(r *mux.Router)
 // Routes calls f(r).
 func (f MountFunc) Routes(r *mux.Router) { f(r) }
 
+// Edge serves app traffic: requests whose Host is <project>.<domain> go to
+// the project's app instead of rise's own routes (server/edge implements it).
+// It sees requests before authentication, since apps bring their own
+// Authorization headers; it checks rise sessions itself for private apps.
+type Edge interface {
+	http.Handler
+	Project(host string) (project string, ok bool)
+}
+
 // Controller is a background loop; see the package documentation.
 type Controller interface {
 	Run(ctx context.Context) error
@@ -85,6 +96,7 @@ type Deps struct {
 	Mounts      []Mount // on /api/v1
 	RootMounts  []Mount // on /
 	Controllers []Controller
+	Edge        Edge // optional: app traffic by Host
 	Log         hclog.Logger
 	Version     string // shown by GET /api/v1/version
 	Commit      string
@@ -168,6 +180,9 @@ func (s *Server) routes() http.Handler {
 	h = recordIdentity(h)
 	if s.deps.Auth != nil {
 		h = s.deps.Auth.Middleware(h)
+	}
+	if e := s.deps.Edge; e != nil {
+		h = byHost(e, h)
 	}
 	h = s.drainContext(h)
 	return requestLog(s.log.Named("http"), recoverPanics(h))
@@ -261,4 +276,15 @@ func controllerName(c Controller) string {
 		return n.Name()
 	}
 	return strings.TrimPrefix(fmt.Sprintf("%T", c), "*")
+}
+
+// byHost sends requests for app hosts to the edge and everything else to next.
+func byHost(e Edge, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := e.Project(r.Host); ok {
+			e.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

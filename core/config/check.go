@@ -120,8 +120,15 @@ func checkListen(s string) string {
 }
 
 // checkDomain returns why s is not a DNS domain name apps can be served
-// under, or "".
+// under, or "". A port may follow ("localhost:3000") for set-ups where apps
+// are reached on rise's own non-standard port.
 func checkDomain(s string) string {
+	if host, port, err := net.SplitHostPort(s); err == nil {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Sprintf("%q has an invalid port %q", s, port)
+		}
+		s = host
+	}
 	if s == "" || len(s) > 253 {
 		return fmt.Sprintf("%q must be a DNS name of 1 to 253 characters", s)
 	}
