@@ -31,7 +31,9 @@ type Launcher func(ctx context.Context, name string, config []byte) (sdk.Builder
 // DetectOrder is the order builders are asked by auto-detection; on equal
 // confidence the earlier one wins. docker says OK for a Dockerfile or
 // Containerfile, railpack for a railpack.json, pack for anything (it is the
-// fallback, as in the seed).
+// fallback, as in the seed), and docker, with less confidence than pack, for
+// a static site (index.html). A builder whose program is not installed ranks
+// below all others (see demoteUnrunnable).
 var DetectOrder = []string{"docker", "railpack", "pack"}
 
 var pluginNameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
@@ -175,6 +177,7 @@ func detect(ctx context.Context, l Launcher, dir string) (Backend, error) {
 			failures = append(failures, fmt.Sprintf("%s: %v", name, err))
 			continue
 		}
+		demoteUnrunnable(name, d)
 		if d.OK && (best == nil || d.Confidence > best.Confidence) {
 			best, bestName = d, name
 		}

@@ -29,8 +29,11 @@ func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest, ui sdk.UI) (
 	}
 	podman := baseName(cliPath) == "podman"
 	dockerfile, err := b.dockerfile(req.Dir)
+	static := ""
 	if err != nil {
-		return nil, err
+		if static = staticRoot(req.Dir); static == "" || b.Dockerfile != "" {
+			return nil, err
+		}
 	}
 	var tags []string
 	if req.Image != "" {
@@ -74,14 +77,27 @@ func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest, ui sdk.UI) (
 		}
 	}
 	t := tool{path: cliPath, env: environ(req.Env, overrides...), dir: req.Dir}
+	bb, buildDir := b, req.Dir
+	if static != "" {
+		// A static site: build a generated context (Dockerfile + site/).
+		if buildDir, err = b.staticContext(ctx, cliPath, req.Dir, static, work); err != nil {
+			return nil, err
+		}
+		sb := *b
+		sb.Context, sb.Target, dockerfile = "", "", "Dockerfile"
+		bb = &sb
+	}
 
 	metadata := filepath.Join(work, "buildx-metadata.json")
 	how := baseName(cliPath) + " build"
 	if b.Buildx {
 		how = "docker buildx build"
 	}
+	if static != "" {
+		how += " (static site, generated Dockerfile)"
+	}
 	step := ui.Step(fmt.Sprintf("Building image '%s' with %s", tags[0], how))
-	argv := b.buildCommand(req.Dir, dockerfile, tags, platform, mergeArgs(b.BuildArgs, req.BuildArgs), req.NoCache || b.NoCache, push, metadata)
+	argv := bb.buildCommand(buildDir, dockerfile, tags, platform, mergeArgs(b.BuildArgs, req.BuildArgs), req.NoCache || b.NoCache, push, metadata)
 	if _, err := t.run(ctx, step, argv...); err != nil {
 		return nil, step.Fail(fmt.Errorf("docker builder: build failed: %w", err))
 	}

@@ -35,7 +35,12 @@ func Component() sdk.Component {
 //	  no_cache      = false
 //	  buildx        = false             # docker buildx build
 //	  container_cli = "docker"          # or "podman"; default: docker, else podman
+//	  base_image    = "busybox:1.37"    # static sites without a Dockerfile (see static.go)
 //	}
+//
+// A directory without a Dockerfile whose root or public/ has an index.html is
+// a static site: it is built from a generated Dockerfile serving the files
+// with busybox httpd on port 8080 (base_image, or --build-arg BASE_IMAGE).
 type Builder struct {
 	Dockerfile   string            `hcl:"dockerfile,optional"`
 	Context      string            `hcl:"context,optional"`
@@ -44,7 +49,8 @@ type Builder struct {
 	NoCache      bool              `hcl:"no_cache,optional"`
 	Buildx       bool              `hcl:"buildx,optional"`
 	ContainerCLI string            `hcl:"container_cli,optional"`
-	Target       string            `hcl:"target,optional"` // multi-stage build target
+	Target       string            `hcl:"target,optional"`     // multi-stage build target
+	BaseImage    string            `hcl:"base_image,optional"` // static sites: image with busybox httpd
 
 	// lookPath finds tools; replaced in tests.
 	lookPath func(string) (string, error)
@@ -77,7 +83,8 @@ func (b *Builder) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Detect says OK when dir has a Dockerfile or Containerfile.
+// Detect says OK when dir has a Dockerfile or Containerfile, and, with a
+// low confidence, for a static site (index.html at the root or in public/).
 func (b *Builder) Detect(ctx context.Context, dir string) (*sdk.Detection, error) {
 	if b.Dockerfile != "" {
 		if fileExists(filepath.Join(dir, b.Dockerfile)) {
@@ -90,7 +97,11 @@ func (b *Builder) Detect(ctx context.Context, dir string) (*sdk.Detection, error
 			return &sdk.Detection{OK: true, Confidence: 100, Reason: "found " + name}, nil
 		}
 	}
-	return &sdk.Detection{Reason: "no Dockerfile or Containerfile"}, nil
+	if r := staticRoot(dir); r != "" {
+		return &sdk.Detection{OK: true, Confidence: staticConfidence,
+			Reason: "static site (" + filepath.Join(r, "index.html") + ", no Dockerfile)"}, nil
+	}
+	return &sdk.Detection{Reason: "no Dockerfile, Containerfile or index.html"}, nil
 }
 
 // dockerfile returns the Dockerfile path relative to dir.
