@@ -24,11 +24,15 @@ import (
 //
 //	go test -run '^$' -bench DeployImage -benchtime 5x ./server/deploy
 func BenchmarkDeployImage(b *testing.B) {
+	if b.N > 20 {
+		b.Skipf("each iteration starts two containers; run with -benchtime Nx, N ≤ 20 (e.g. -bench DeployImage -benchtime 5x)")
+	}
 	e := newBenchEnv(b)
 	p := e.project("public")
 	ctx := context.Background()
 	var engine, rise time.Duration
-	for i := 0; b.Loop(); i++ {
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
 		body := "bench" + strconv.Itoa(i)
 		engine += e.engineStart(b, body)
 
@@ -102,9 +106,12 @@ func BenchmarkConcurrentDeployments(b *testing.B) {
 		b.Skip("set RISE_BENCH_HEAVY=1 to run 200 concurrent deployments")
 	}
 	const projects, perProject = 50, 4
+	if b.N > 3 {
+		b.Skipf("each iteration runs 200 containers; use -benchtime 1x")
+	}
 	e := newBenchEnv(b)
 	ctx := context.Background()
-	for b.Loop() {
+	for range b.N {
 		names := make([]string, projects)
 		for i := range names {
 			names[i] = e.project("public")
