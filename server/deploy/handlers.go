@@ -241,8 +241,9 @@ func (s *Service) waitForChange(r *http.Request, p *store.Project, d *row, versi
 	ctx, cancel := context.WithTimeout(r.Context(), s.o.WaitTimeout)
 	defer cancel()
 	changed := make(chan struct{}, 1)
+	uuid := d.UUID
 	unsub := s.n.subscribe(func(e event) {
-		if e.Resync || e.Deployment == d.UUID {
+		if e.Resync || e.Deployment == uuid {
 			select {
 			case changed <- struct{}{}:
 			default:
@@ -252,7 +253,7 @@ func (s *Service) waitForChange(r *http.Request, p *store.Project, d *row, versi
 	defer unsub()
 	for {
 		// Re-read after subscribing so no change between the reads is lost.
-		fresh, err := getByUUID(ctx, s.o.Store.Pool(), d.UUID, false)
+		fresh, err := getByUUID(ctx, s.o.Store.Pool(), uuid, false)
 		if errors.Is(err, errNoDeployment) {
 			return nil, s.notFound(p.Name, d.ID)
 		}
