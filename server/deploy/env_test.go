@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -29,7 +30,12 @@ import (
 	"github.com/riseplatform/rise/server/servertest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) {
+	if db := os.Getenv(childEnv); db != "" {
+		runChild(db) // a server process for TestKill9MidDeploying; never returns
+	}
+	pgtest.Main(m)
+}
 
 const appsDomain = "apps.test"
 
@@ -62,6 +68,13 @@ func options(st deploy.Options) deploy.Options {
 
 func newEnv(t testing.TB, mut func(*deploy.Options)) *env {
 	t.Helper()
+	return newEnvWith(t, mut, true)
+}
+
+// newEnvWith is newEnv; with run false the service's listener and
+// controller are not started (call e.run(e.svc) later).
+func newEnvWith(t testing.TB, mut func(*deploy.Options), run bool) *env {
+	t.Helper()
 	img := baseimage.Require(t, "docker")
 	rt := &docker.Runtime{StopTimeout: "1s", MaxRestarts: 2}
 	if err := rt.Provision(context.Background()); err != nil {
@@ -87,7 +100,9 @@ func newEnv(t testing.TB, mut func(*deploy.Options)) *env {
 			_ = e.rt.Destroy(context.Background(), p, nil)
 		}
 	})
-	e.stop = e.run(e.svc)
+	if run {
+		e.stop = e.run(e.svc)
+	}
 	e.owner = e.User(t, "owner@example.com", false)
 	e.tokens.Store(e.owner.Token, e.owner.Identity)
 	h, err := edge.New(edge.Options{
