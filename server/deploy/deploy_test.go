@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/riseplatform/rise/core/api"
+	coredeploy "github.com/riseplatform/rise/core/deploy"
 	"github.com/riseplatform/rise/plugins/runtime/docker"
 )
 
@@ -133,7 +134,7 @@ func TestCLIHandoffAndCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d2.ID == d.ID || !strings.HasPrefix(d2.ID, d.ID[:8]) {
+	if d2.ID == d.ID || !coredeploy.ValidID(d2.ID) || !coredeploy.ValidID(d.ID) {
 		t.Fatalf("second id %s vs %s", d2.ID, d.ID)
 	}
 	if _, err := c.UpdateDeploymentState(ctx, p, d2.ID, &api.UpdateDeploymentStateRequest{State: api.StateCancelling}); err != nil {
