@@ -93,3 +93,43 @@ func TestImageRefs(t *testing.T) {
 		}
 	}
 }
+
+func TestInsertIDCollisions(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, pgtest.URL(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var projectID string
+	err = st.Pool().QueryRow(ctx, `WITH u AS (INSERT INTO users (email, name) VALUES ('a@example.com', 'a') RETURNING id)
+		INSERT INTO projects (name, owner_user_id) SELECT 'p', id FROM u RETURNING id`).Scan(&projectID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 23, 14, 25, 1, 0, time.UTC)
+	var ids []string
+	for range 3 {
+		uuid, err := insert(ctx, st.Pool(), newRow{ProjectID: projectID, Group: "default", State: "Pending"}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := getByUUID(ctx, st.Pool(), uuid, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, d.ID)
+	}
+	if ids[0] != "20261123-142501" || ids[1] != "20261123-142501-2" || ids[2] != "20261123-142501-3" {
+		t.Fatalf("ids = %v", ids)
+	}
+	// One active deployment per project and group, enforced by the database.
+	_, err = st.Pool().Exec(ctx, `UPDATE deployments SET state = 'Healthy', active = true WHERE project_id = $1`, projectID)
+	if err == nil {
+		t.Fatal("two active deployments in one group were accepted")
+	}
+	_, err = st.Pool().Exec(ctx, `UPDATE deployments SET state = 'Pending', active = true WHERE project_id = $1 AND deployment_id = $2`, projectID, ids[0])
+	if err == nil {
+		t.Fatal("an active Pending deployment was accepted")
+	}
+}
