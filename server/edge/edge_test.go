@@ -121,3 +121,32 @@ func TestProxyHeadersCookiesAndErrors(t *testing.T) {
 		t.Errorf("private with access = %d %q", resp.StatusCode, body)
 	}
 }
+
+func TestWrapDispatchesByHost(t *testing.T) {
+	h, err := New(Options{Domain: "apps.test", PublicURL: "https://rise.apps.test",
+		Lookup: func(_ context.Context, p string) (*Route, error) { return &Route{Project: p}, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(299) })
+	srv := httptest.NewServer(h.Wrap(api))
+	defer srv.Close()
+	for host, want := range map[string]int{
+		"my-app.apps.test":      503, // edge: no deployment
+		"my-app.apps.test:8443": 503,
+		"rise.apps.test":        299, // rise's own host
+		"localhost:3000":        299,
+		"127.0.0.1":             299,
+	} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/health", nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Host %s → %d, want %d", host, resp.StatusCode, want)
+		}
+	}
+}
