@@ -31,6 +31,9 @@ type Route struct {
 	Upstreams  []string // base URLs, e.g. http://127.0.0.1:49153
 }
 
+// maxProxies bounds the cache of reverse proxies (one per upstream).
+const maxProxies = 4096
+
 // ErrUnknownProject is returned by a Lookup for a project that does not exist.
 var ErrUnknownProject = errors.New("unknown project")
 
@@ -56,8 +59,9 @@ type Options struct {
 type Handler struct {
 	o       Options
 	suffix  string
-	proxies sync.Map // upstream → *httputil.ReverseProxy
-	rr      atomic.Uint64
+	proxies  sync.Map // upstream → *httputil.ReverseProxy
+	nproxies atomic.Int64
+	rr       atomic.Uint64
 }
 
 // New returns the edge router.
@@ -212,7 +216,13 @@ func (h *Handler) proxy(upstream string) (*httputil.ReverseProxy, error) {
 			h.page(w, http.StatusBadGateway, "The app is not answering.")
 		},
 	}
-	actual, _ := h.proxies.LoadOrStore(upstream, p)
+	actual, loaded := h.proxies.LoadOrStore(upstream, p)
+	if !loaded && h.nproxies.Add(1) > maxProxies {
+		// Upstreams change with every deployment: forget old ones now and
+		// then instead of growing forever (live ones are recreated lazily).
+		h.proxies.Clear()
+		h.nproxies.Store(0)
+	}
 	return actual.(*httputil.ReverseProxy), nil
 }
 
