@@ -57,8 +57,8 @@ type Options struct {
 
 // Handler is the edge router.
 type Handler struct {
-	o       Options
-	suffix  string
+	o        Options
+	suffix   string
 	proxies  sync.Map // upstream → *httputil.ReverseProxy
 	nproxies atomic.Int64
 	rr       atomic.Uint64
