@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/riseplatform/rise/core/api"
 	coredeploy "github.com/riseplatform/rise/core/deploy"
@@ -66,6 +67,34 @@ func TestDeploySupersedeRollbackStop(t *testing.T) {
 	})
 	if err != nil || len(lines) == 0 || lines[0].Text != "app-started" || lines[0].Stream != "stdout" {
 		t.Fatalf("logs = %+v, %v", lines, err)
+	}
+
+	// Followed logs stream until the client stops.
+	fctx, fcancel := context.WithCancel(ctx)
+	got := make(chan string, 16)
+	done := make(chan error, 1)
+	go func() {
+		done <- c.DeploymentLogs(fctx, p, rb.ID, api.LogOptions{Follow: true, Since: "10m"}, func(l api.LogLine) error {
+			got <- l.Text
+			return nil
+		})
+	}()
+	select {
+	case l := <-got:
+		if l != "app-started" {
+			t.Fatalf("followed log line %q", l)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no followed log line")
+	}
+	fcancel()
+	select {
+	case err := <-done:
+		if err != nil && fctx.Err() == nil {
+			t.Fatalf("follow: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("following logs did not stop with its context")
 	}
 
 	// List, newest first.
