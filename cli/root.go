@@ -20,11 +20,8 @@ import (
 	"github.com/riseplatform/rise/cli/exitcode"
 	"github.com/riseplatform/rise/cli/output"
 	"github.com/riseplatform/rise/cli/settings"
+	"github.com/riseplatform/rise/core/version"
 )
-
-// Version is the client version; set at build time with
-// -ldflags "-X github.com/riseplatform/rise/cli.Version=v1.2.3".
-var Version = "0.1.0-dev"
 
 // Stdio is the process environment a CLI invocation runs in.
 type Stdio struct {
@@ -64,7 +61,7 @@ func Run(ctx context.Context, args []string, sio Stdio, extra ...*cobra.Command)
 	g := &globals{}
 	env := &clictx.Env{
 		Printer: &output.Printer{Out: sio.Out, Err: sio.Err, Format: output.FormatTable},
-		Stdin:   sio.In, StdinTTY: sio.InTTY, Getenv: sio.Getenv, Version: Version,
+		Stdin:   sio.In, StdinTTY: sio.InTTY, Getenv: sio.Getenv, Version: version.Version,
 	}
 	// Settings are loaded up front so that shell completion (which skips
 	// the pre-run hooks) can reach the server too. Errors surface only in
@@ -148,7 +145,7 @@ and runs it at https://<project>.<domain>.`,
 		SilenceErrors:     true,
 		SilenceUsage:      true,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
-		Version:           Version,
+		Version:           version.Version,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			return setup(g, env, sio)
 		},

@@ -17,6 +17,7 @@ import (
 	"github.com/riseplatform/rise/cli/output"
 	"github.com/riseplatform/rise/cli/settings"
 	"github.com/riseplatform/rise/core/config"
+	"github.com/riseplatform/rise/core/version"
 )
 
 type result struct {
@@ -129,7 +130,7 @@ func TestHelpHasExamples(t *testing.T) {
 
 func TestVersionClientOnly(t *testing.T) {
 	r := run(t, nil, "version", "--client")
-	if r.code != 0 || r.out != "Client: rise "+Version+"\n" {
+	if r.code != 0 || r.out != "Client: rise "+version.Version+"\n" {
 		t.Errorf("got %d %q %q", r.code, r.out, r.err)
 	}
 	if majorMinor("v1.2.3-rc1") != "1.2" || majorMinor("0.1.0-dev") != "0.1" {

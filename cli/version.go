@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/riseplatform/rise/core/api"
+	"github.com/riseplatform/rise/core/version"
 )
 
 type versionInfo struct {
@@ -31,7 +32,7 @@ logged-in server); warns when their major.minor versions differ.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			env := envOf(cmd)
-			info := versionInfo{Client: Version}
+			info := versionInfo{Client: version.Version}
 			var serverErr error
 			if !clientOnly {
 				ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
