@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/riseplatform/rise/dev/pgtest"
+	"github.com/riseplatform/rise/migrations"
 	"github.com/riseplatform/rise/server/store"
 )
 
@@ -131,5 +132,28 @@ func TestInsertIDCollisions(t *testing.T) {
 	_, err = st.Pool().Exec(ctx, `UPDATE deployments SET state = 'Pending', active = true WHERE project_id = $1 AND deployment_id = $2`, projectID, ids[0])
 	if err == nil {
 		t.Fatal("an active Pending deployment was accepted")
+	}
+}
+
+func TestMigrationDownUp(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	st, err := store.Open(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	down, err := migrations.FS.ReadFile("0003_deployments.down.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, err := migrations.FS.ReadFile("0003_deployments.up.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sql := range []string{string(down), string(up), string(down), string(up)} {
+		if _, err := st.Pool().Exec(ctx, sql); err != nil {
+			t.Fatalf("migration 0003 does not round-trip: %v", err)
+		}
 	}
 }
