@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Functions shared by dev/up.sh and dev/down.sh (sourced; expects ROOT, STATE
 # and the port variables of dev/up.sh).
 
@@ -23,8 +24,8 @@ need_port() { # PORT WHAT VAR
 # wait_http URL PIDFILE NAME LOG [PATTERN]: until URL answers (and its body
 # matches PATTERN), failing early when the process died.
 wait_http() {
-  local i
-  for i in $(seq 1 300); do
+  local body
+  for _ in $(seq 1 300); do
     if body="$(curl -s --max-time 2 "$1" 2>/dev/null)" && [ -n "$body" ] && { [ -z "${5:-}" ] || grep -q -- "$5" <<<"$body"; }; then
       return 0
     fi
@@ -46,11 +47,11 @@ launch() {
 
 # stop_pid PIDFILE NAME: SIGTERM, wait up to 20s, then SIGKILL.
 stop_pid() {
-  local pid i
+  local pid
   if alive "$1" "$2"; then
     pid="$(cat "$1")"
     kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 100); do
+    for _ in $(seq 1 100); do
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.2
     done
@@ -64,7 +65,7 @@ stop_pid() {
 pg_bin() {
   local d
   # The Debian layout first (it has every tool); else pg_ctl's directory.
-  d="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)"
+  d="$(printf '%s\n' /usr/lib/postgresql/*/bin | grep -v '\*' | sort -V | tail -n1)"
   if [ -z "$d" ] && command -v pg_ctl >/dev/null 2>&1; then d="$(dirname "$(readlink -f "$(command -v pg_ctl)")")"; fi
   [ -n "$d" ] || die "PostgreSQL is not installed (apt-get install -y postgresql; dev/deps.sh does it)"
   echo "$d"
