@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/riseplatform/rise/core/api"
+	"github.com/riseplatform/rise/sdk"
 	"github.com/riseplatform/rise/server/edge"
 	"github.com/riseplatform/rise/server/identity"
 	"github.com/riseplatform/rise/server/store"
@@ -108,3 +109,27 @@ func (s *Service) CanAccess(ctx context.Context, id *identity.Identity, project 
 	}
 	return false, err
 }
+
+// DeploymentState returns the state of deployment id of project as caller
+// sees it (server/registry hands out push credentials by it). Missing and
+// not-yours are both ErrNoDeployment.
+func (s *Service) DeploymentState(ctx context.Context, caller *identity.Identity, project, id string) (string, error) {
+	p, err := s.o.Store.ProjectFor(ctx, caller, project, store.AccessDeploy)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", ErrNoDeployment
+	}
+	if err != nil {
+		return "", err
+	}
+	d, err := getByID(ctx, s.o.Store.Pool(), p.ID, id, false)
+	if errors.Is(err, errNoDeployment) {
+		return "", ErrNoDeployment
+	}
+	if err != nil {
+		return "", err
+	}
+	return string(d.State), nil
+}
+
+// ErrNoDeployment: no such deployment, or not the caller's.
+var ErrNoDeployment = fmt.Errorf("deployment not found: %w", sdk.ErrNotFound)

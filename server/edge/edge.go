@@ -58,7 +58,8 @@ type Options struct {
 // Handler is the edge router.
 type Handler struct {
 	o        Options
-	suffix   string
+	suffix   string   // "." + the domain's host, lower case
+	own      string   // rise's own host (from PublicURL), never an app
 	proxies  sync.Map // upstream → *httputil.ReverseProxy
 	nproxies atomic.Int64
 	rr       atomic.Uint64
@@ -75,18 +76,27 @@ func New(o Options) (*Handler, error) {
 	if o.Log == nil {
 		o.Log = hclog.NewNullLogger()
 	}
-	return &Handler{o: o, suffix: "." + strings.ToLower(strings.TrimPrefix(o.Domain, "."))}, nil
+	domain := strings.ToLower(strings.TrimPrefix(o.Domain, "."))
+	if host, _, err := net.SplitHostPort(domain); err == nil {
+		domain = host // "localhost:3000": apps on rise's own port
+	}
+	h := &Handler{o: o, suffix: "." + domain}
+	if u, err := url.Parse(o.PublicURL); err == nil {
+		h.own = strings.ToLower(u.Hostname())
+	}
+	return h, nil
 }
 
 // Project returns the project a Host header addresses, and whether it is an
-// app host at all (<project>.<domain>, one label deep).
+// app host at all (<project>.<domain>, one label deep, any port, and not
+// rise's own public host). The server sends exactly these hosts here.
 func (h *Handler) Project(host string) (string, bool) {
 	if hh, _, err := net.SplitHostPort(host); err == nil {
 		host = hh
 	}
 	host = strings.TrimSuffix(strings.ToLower(host), ".")
 	p, ok := strings.CutSuffix(host, h.suffix)
-	if !ok || p == "" || strings.Contains(p, ".") {
+	if !ok || p == "" || strings.Contains(p, ".") || host == h.own {
 		return "", false
 	}
 	return p, true

@@ -122,14 +122,20 @@ func TestProxyHeadersCookiesAndErrors(t *testing.T) {
 	}
 }
 
-func TestWrapDispatchesByHost(t *testing.T) {
+func TestProjectHosts(t *testing.T) {
 	h, err := New(Options{Domain: "apps.test", PublicURL: "https://rise.apps.test",
 		Lookup: func(_ context.Context, p string) (*Route, error) { return &Route{Project: p}, nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(299) })
-	srv := httptest.NewServer(h.Wrap(api))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := h.Project(r.Host); ok { // what the server does (server.Deps.Edge)
+			h.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	}))
 	defer srv.Close()
 	for host, want := range map[string]int{
 		"my-app.apps.test":      503, // edge: no deployment
@@ -147,6 +153,19 @@ func TestWrapDispatchesByHost(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != want {
 			t.Errorf("Host %s → %d, want %d", host, resp.StatusCode, want)
+		}
+	}
+}
+
+func TestDomainWithPort(t *testing.T) {
+	h, err := New(Options{Domain: "localhost:3000", PublicURL: "http://127.0.0.1:3000",
+		Lookup: func(_ context.Context, p string) (*Route, error) { return &Route{Project: p}, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for host, want := range map[string]string{"hello.localhost:3000": "hello", "hello.localhost": "hello", "localhost:3000": "", "127.0.0.1:3000": ""} {
+		if got, _ := h.Project(host); got != want {
+			t.Errorf("Project(%q) = %q, want %q", host, got, want)
 		}
 	}
 }
