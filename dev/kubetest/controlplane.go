@@ -122,6 +122,9 @@ func startCluster(withControllers bool) (c *Cluster, err error) {
 		"--max-mutating-requests-inflight", "500",
 		"--enable-priority-and-fairness=false",
 		"--kubelet-preferred-address-types", "InternalIP",
+		// etcd 3.4.23 cannot do watch progress requests: refuse streaming
+		// watch-lists outright so clients fall back to list+watch at once.
+		"--feature-gates", "WatchList=false",
 		"--v", "0")
 	if err != nil {
 		return nil, err
