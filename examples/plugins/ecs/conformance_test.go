@@ -17,7 +17,7 @@ import (
 func conformanceConfig(f *fakeAWS) map[string]any {
 	return map[string]any{
 		"region": "eu-west-1", "cluster": "apps", "subnets": []string{"subnet-1"},
-		"log_group": "/rise/apps", "endpoint": f.srv.URL,
+		"log_group": "/rise/apps", "endpoint": f.URL,
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riseplatform/rise/examples/plugins/ecs/ecsfake"
 	"github.com/riseplatform/rise/sdk"
 )
 
@@ -43,7 +44,7 @@ func newRuntime(t *testing.T, f *fakeAWS, edit ...func(*Runtime)) *Runtime {
 	r := &Runtime{
 		Region: "eu-west-1", Cluster: "apps", Subnets: []string{"subnet-1", "subnet-2"},
 		SecurityGroups: []string{"sg-1"}, ExecutionRoleARN: "arn:aws:iam::123456789012:role/exec",
-		LogGroup: "/rise/apps", Domain: "apps.example.com", Endpoint: f.srv.URL,
+		LogGroup: "/rise/apps", Domain: "apps.example.com", Endpoint: f.URL,
 	}
 	for _, e := range edit {
 		e(r)
@@ -144,7 +145,7 @@ func TestDeployLifecycle(t *testing.T) {
 	}{
 		{[]any{"cluster"}, "apps"},
 		{[]any{"serviceName"}, "rise-my-app"},
-		{[]any{"taskDefinition"}, accountARN + "task-definition/rise-my-app:1"},
+		{[]any{"taskDefinition"}, "arn:aws:ecs:eu-west-1:123456789012:task-definition/rise-my-app:1"},
 		{[]any{"desiredCount"}, 2.0},
 		{[]any{"launchType"}, "FARGATE"},
 		{[]any{"networkConfiguration", "awsvpcConfiguration", "subnets", 1}, "subnet-2"},
@@ -192,7 +193,7 @@ func TestDeployLifecycle(t *testing.T) {
 	if err := d2.DecodeState(&st2); err != nil {
 		t.Fatal(err)
 	}
-	if st2.TaskDefinition != accountARN+"task-definition/rise-my-app:2" || st2.PreviousTaskDefinition != accountARN+"task-definition/rise-my-app:1" {
+	if st2.TaskDefinition != "arn:aws:ecs:eu-west-1:123456789012:task-definition/rise-my-app:2" || st2.PreviousTaskDefinition != "arn:aws:ecs:eu-west-1:123456789012:task-definition/rise-my-app:1" {
 		t.Errorf("state = %+v", st2)
 	}
 	if got := get(f.last("UpdateService"), "taskDefinition"); got != st2.TaskDefinition {
@@ -260,15 +261,15 @@ func TestDestroyDeletesOnlyTheProjectsServices(t *testing.T) {
 	if got := get(f.last("CreateService"), "serviceName"); got != "rise-my-app-two" {
 		t.Fatalf("service name %v", got)
 	}
-	if get(f.requests["CreateService"][1], "serviceName") != "rise-my-app_staging" {
-		t.Fatalf("group service name %v", get(f.requests["CreateService"][1], "serviceName"))
+	if get(f.Requests("CreateService")[1], "serviceName") != "rise-my-app_staging" {
+		t.Fatalf("group service name %v", get(f.Requests("CreateService")[1], "serviceName"))
 	}
 	f.Calls()
 	if err := r.Destroy(ctx, "my-app", &testUI{}); err != nil {
 		t.Fatal(err)
 	}
 	var deleted []string
-	for _, req := range f.requests["DeleteService"] {
+	for _, req := range f.Requests("DeleteService") {
 		deleted = append(deleted, req["service"].(string))
 	}
 	slices.Sort(deleted)
@@ -295,7 +296,7 @@ func TestFailedRollout(t *testing.T) {
 	f := newFakeAWS(t)
 	r := newRuntime(t, f)
 	req := deployReq("20261126-130000")
-	f.failImage = req.Artifact.Ref()
+	f.FailRollouts(req.Artifact.Ref())
 	d, err := r.Deploy(context.Background(), req, &testUI{})
 	if err != nil {
 		t.Fatal(err)
@@ -346,18 +347,16 @@ func TestLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := time.Date(2026, 11, 26, 16, 0, 0, 0, time.UTC).UnixMilli()
-	event := func(n int, stream, group string) map[string]any {
-		return map[string]any{"eventId": fmt.Sprint(n), "logStreamName": stream, "timestamp": base + int64(n),
-			"message": fmt.Sprintf("line %d", n), "group": group}
+	event := func(n int, stream, group string) ecsfake.LogEvent {
+		return ecsfake.LogEvent{ID: fmt.Sprint(n), Stream: stream, Timestamp: base + int64(n),
+			Message: fmt.Sprintf("line %d", n), Group: group}
 	}
-	f.mu.Lock()
-	f.logs = append(f.logs,
+	f.AddLogs(
 		event(1, "20261126-160000/app/task1", "/rise/apps"),
 		event(2, "20261126-999999/app/task9", "/rise/apps"), // another deployment
 		event(3, "20261126-160000/app/task2", "/rise/apps"),
 		event(4, "20261126-160000/app/task1", "/other"), // another group
 	)
-	f.mu.Unlock()
 
 	var got []string
 	collect := func(l sdk.LogLine) error { got = append(got, l.Text); return nil }
@@ -381,9 +380,7 @@ func TestLogs(t *testing.T) {
 		got = append(got, l.Text)
 		switch l.Text {
 		case "line 3":
-			f.mu.Lock()
-			f.logs = append(f.logs, event(5, "20261126-160000/app/task1", "/rise/apps"))
-			f.mu.Unlock()
+			f.AddLogs(event(5, "20261126-160000/app/task1", "/rise/apps"))
 		case "line 5":
 			return errEnough
 		}
