@@ -168,6 +168,10 @@ runtime "docker" {
 	}
 	v2 := m[1]
 	waitBody(t, app, appHost, token, "secret v2\n")
+	// v1 is Terminating until its container stopped, then Superseded.
+	waitFor(t, 30*time.Second, func() bool {
+		return strings.Contains(cli.rise(t, "d", "s", project, v1, "-o", "json").Out, `"state": "Superseded"`)
+	})
 	r = run(0, "d", "ls", project)
 	if !regexp.MustCompile(`(?m)^DEPLOYMENT +STATUS +GROUP +CREATED +IMAGE\n` + v2 + ` +Healthy \* +default .*\n` + v1 + ` +Superseded +default `).MatchString(r.Out) {
 		t.Errorf("d ls:\n%s", r.Out)
@@ -193,10 +197,9 @@ runtime "docker" {
 	if r.Err != "Deleted project 'secret-app'.\n" {
 		t.Errorf("p rm: %q", r.Err)
 	}
-	r = run(0, "p", "ls")
-	if strings.Contains(r.Out, project) {
-		t.Errorf("p ls after rm:\n%s", r.Out)
-	}
+	// Deletion is asynchronous: the project is "deleting" until the
+	// controller stopped its deployments and removed its repository.
+	waitFor(t, 30*time.Second, func() bool { return !strings.Contains(run(0, "p", "ls").Out, project) })
 }
 
 // sessionServer is `rise server` from the built binary.
