@@ -65,6 +65,9 @@ func (b Backend) Method() string {
 		if b.Config["container_cli"] == "podman" {
 			return "podman"
 		}
+		if strings.HasPrefix(b.Source, "auto-detected (static site") {
+			return "a generated Dockerfile (static site)"
+		}
 		return "Dockerfile"
 	default:
 		return b.Name

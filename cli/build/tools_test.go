@@ -32,6 +32,8 @@ func TestDetectStaticSiteFallback(t *testing.T) {
 	}
 	if b := choose(site); b.Name != "docker" || b.Source != "auto-detected (static site (index.html, no Dockerfile))" {
 		t.Errorf("no pack installed: got %s (%s), want docker's static site fallback", b.Name, b.Source)
+	} else if b.Method() != "a generated Dockerfile (static site)" {
+		t.Errorf("method %q", b.Method())
 	}
 	installed["pack"] = true
 	if b := choose(site); b.Name != "pack" {
