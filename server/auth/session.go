@@ -13,19 +13,25 @@ import (
 	"github.com/riseplatform/rise/core/api"
 )
 
-// SessionCookie is the browser session cookie for private apps: an HttpOnly
-// rise token scoped to the apps domain.
+// SessionCookie is the browser session cookie on rise's own host: an
+// HttpOnly rise token. It is host-only, unless rise's host is under the apps
+// domain: then its Domain is the apps domain and it reaches every app too
+// (the shared-cookie set-up). Apps on other hosts get their own session
+// through a login ticket (see apptickets.go).
 const SessionCookie = "rise_session"
 
 // SessionRoutes mounts the browser login for private apps on the root
 // router (outside /api/v1):
 //
-//	GET  /auth/login?rd=<url>   log in via the OIDC provider (or a local form), then go to rd
+//	GET  /auth/login?rd=<url>   log in via the OIDC provider (or a local form), then go to rd;
+//	                            a browser that already has a session goes on at once
 //	POST /auth/login            the local email/password form
 //	GET  /auth/callback         the OIDC provider's redirect target
 //	GET  /auth/logout?rd=<url>  clear the session cookie
 //
-// rd must point at the public URL or at a host under the apps domain.
+// rd must point at the public URL or at a host under the apps domain. When
+// rd is an app host the session cookie does not reach, the browser goes to
+// <app origin>/.rise/callback?ticket=...&rd=<path> instead (the edge).
 func (s *Service) SessionRoutes(root *mux.Router) {
 	root.HandleFunc("/auth/login", s.handleBrowserLogin).Methods(http.MethodGet)
 	root.HandleFunc("/auth/login", s.handleBrowserLocal).Methods(http.MethodPost)
@@ -61,6 +67,9 @@ func (s *Service) handleBrowserLogin(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		s.log.Warn("refused browser login redirect target", "rd", r.URL.Query().Get("rd"), "remote", clientIP(r))
 		http.Error(w, "invalid return address", http.StatusBadRequest)
+		return
+	}
+	if s.resumeSession(w, r, rd) {
 		return
 	}
 	if len(s.providers) == 0 {
@@ -120,8 +129,7 @@ func (s *Service) handleBrowserCallback(w http.ResponseWriter, r *http.Request) 
 		http.Error(w, "login failed: the authorization is invalid, expired or already used", http.StatusUnauthorized)
 		return
 	}
-	s.setSession(w, resp)
-	http.Redirect(w, r, pr.ReturnTo, http.StatusSeeOther)
+	s.finishBrowserLogin(w, r, resp, pr.ReturnTo)
 }
 
 // handleBrowserLocal is POST /auth/login (form: email, password, rd).
@@ -151,8 +159,7 @@ func (s *Service) handleBrowserLocal(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "internal server error", http.StatusInternalServerError)
 		return
 	}
-	s.setSession(w, resp)
-	http.Redirect(w, r, rd, http.StatusSeeOther)
+	s.finishBrowserLogin(w, r, resp, rd)
 }
 
 // handleLogout clears the session cookie.
@@ -173,11 +180,49 @@ func (s *Service) sessionCookie(value string) *http.Cookie {
 		Secure: strings.HasPrefix(s.issuer, "https://"), SameSite: http.SameSiteLaxMode,
 	}
 	// A Domain attribute makes the cookie reach every app under the apps
-	// domain; browsers ignore "localhost" domains, so keep those host-only.
-	if s.appsDomain != "" && s.appsDomain != "localhost" {
-		c.Domain = s.appsDomain
-	}
+	// domain, which browsers only accept from a host under that domain.
+	c.Domain = s.sharedCookieDomain()
 	return c
+}
+
+// finishBrowserLogin sets the session cookie and sends the browser on to
+// rd (through a ticket when rd is an app host the cookie does not reach).
+func (s *Service) finishBrowserLogin(w http.ResponseWriter, r *http.Request, t *api.TokenResponse, rd string) {
+	s.setSession(w, t)
+	target, err := s.appTarget(rd, t.User.ID, t.ExpiresAt)
+	if err != nil {
+		s.log.Error("browser login", "error", err)
+		http.Error(w, "internal server error", http.StatusInternalServerError)
+		return
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// resumeSession sends a browser that already has a valid session on to rd
+// without logging in again (another private app, an expired app cookie).
+// It returns false when the browser must log in.
+func (s *Service) resumeSession(w http.ResponseWriter, r *http.Request, rd string) bool {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil || c.Value == "" {
+		return false
+	}
+	claims, err := s.verifyRiseToken(c.Value)
+	if err != nil {
+		s.log.Debug("ignoring an invalid session cookie at login", "reason", err)
+		return false
+	}
+	if _, err := s.userIdentity(r.Context(), claims); err != nil {
+		s.log.Debug("ignoring a session cookie at login", "reason", err)
+		return false
+	}
+	target, err := s.appTarget(rd, claims.Subject, claims.Expiry.Time())
+	if err != nil {
+		s.log.Error("browser login", "error", err)
+		return false
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, target, http.StatusFound)
+	return true
 }
 
 func (s *Service) setSession(w http.ResponseWriter, t *api.TokenResponse) {

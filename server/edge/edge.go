@@ -4,6 +4,11 @@
 // logged-in user who may access the project: browsers without a session
 // are redirected to rise's login page, other clients get 401, and users
 // without access get the same 404 as for a missing project.
+//
+// After login rise sends the browser back through /.rise/callback on the
+// app host with a single-use ticket, which the edge turns into a host-only
+// session cookie (see session.go). The edge also answers ingress-nginx's
+// auth subrequests (GET /api/v1/ingress/auth, see ingress.go).
 package edge
 
 import (
@@ -14,12 +19,14 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/riseplatform/rise/server/httpx"
 	"github.com/riseplatform/rise/server/identity"
 )
 
@@ -50,7 +57,11 @@ type Options struct {
 	Identity func(*http.Request) (*identity.Identity, error)
 	// CanAccess reports whether id may use private project.
 	CanAccess func(ctx context.Context, id *identity.Identity, project string) (bool, error)
-	// StripCookies are cookie names (rise's session) never forwarded to apps.
+	// Sessions turns login tickets into app-host sessions and checks them
+	// (server/auth.Service implements it). Nil: only Identity is consulted.
+	Sessions Sessions
+	// StripCookies are cookie names (rise's session) never forwarded to
+	// apps; the edge's own SessionCookie is always stripped.
 	StripCookies []string
 	Log          hclog.Logger
 }
@@ -109,6 +120,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.page(w, http.StatusNotFound, "No app is served at "+r.Host+".")
 		return
 	}
+	if strings.HasPrefix(r.URL.Path, risePrefix) {
+		h.serveRise(w, r)
+		return
+	}
 	route, err := h.o.Lookup(r.Context(), project)
 	if errors.Is(err, ErrUnknownProject) {
 		h.notFound(w, project)
@@ -119,8 +134,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.page(w, http.StatusBadGateway, "rise cannot route this request right now.")
 		return
 	}
-	if route.Private && !h.authorize(w, r, project) {
-		return
+	// The app may trust X-Rise-User/X-Rise-Email on private projects: the
+	// edge sets them, and never passes on a client's own.
+	r.Header.Del("X-Rise-User")
+	r.Header.Del("X-Rise-Email")
+	if route.Private {
+		id, ok := h.authorize(w, r, project)
+		if !ok {
+			return
+		}
+		setUserHeaders(r.Header, id)
 	}
 	if len(route.Upstreams) == 0 {
 		h.page(w, http.StatusServiceUnavailable, fmt.Sprintf("Project '%s' has no running deployment.", project))
@@ -139,49 +162,49 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // authorize checks a private project's caller; it answers the request
 // itself and returns false when the caller may not proceed.
-func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, project string) bool {
-	var id *identity.Identity
-	var err error
-	if h.o.Identity != nil {
-		id, err = h.o.Identity(r)
+func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, project string) (*identity.Identity, bool) {
+	id, stale, err := h.caller(r, r.Host)
+	if err != nil {
+		h.o.Log.Error("edge: authentication failed", "project", project, "error", err)
+		h.page(w, http.StatusBadGateway, "rise cannot route this request right now.")
+		return nil, false
 	}
-	if err != nil || id == nil {
-		if err != nil {
-			h.o.Log.Debug("edge: invalid credentials", "project", project, "error", err)
-		}
+	if stale {
+		http.SetCookie(w, h.sessionCookie(r, "", -1))
+	}
+	if id == nil {
 		if isBrowser(r) && h.o.PublicURL != "" {
+			w.Header().Set("Cache-Control", "no-store")
 			http.Redirect(w, r, h.loginURL(r), http.StatusFound)
-			return false
+			return nil, false
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="rise"`)
-		h.page(w, http.StatusUnauthorized, fmt.Sprintf("Project '%s' is private: log in to rise first.", project))
-		return false
+		httpx.Err(w, r, httpx.NewError(http.StatusUnauthorized,
+			fmt.Sprintf("Project '%s' is private: log in to rise first.", project),
+			"Open it in a browser to log in, or send 'Authorization: Bearer <rise token>' (the token from 'rise login').",
+		))
+		return nil, false
 	}
 	if h.o.CanAccess == nil {
 		h.notFound(w, project)
-		return false
+		return nil, false
 	}
 	ok, err := h.o.CanAccess(r.Context(), id, project)
 	if err != nil {
 		h.o.Log.Error("edge: access check failed", "project", project, "error", err)
 		h.page(w, http.StatusBadGateway, "rise cannot route this request right now.")
-		return false
+		return nil, false
 	}
 	if !ok {
+		h.o.Log.Debug("edge: no access to a private project", "project", project, "caller", id.Subject())
 		h.notFound(w, project)
-		return false
+		return nil, false
 	}
-	return true
+	return id, true
 }
 
 func (h *Handler) loginURL(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	} else if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
-		scheme = p
-	}
-	rd := scheme + "://" + r.Host + r.URL.RequestURI()
+	rd := scheme(r) + "://" + r.Host + r.URL.RequestURI()
 	return strings.TrimRight(h.o.PublicURL, "/") + "/auth/login?rd=" + url.QueryEscape(rd)
 }
 
@@ -237,20 +260,13 @@ func (h *Handler) proxy(upstream string) (*httputil.ReverseProxy, error) {
 }
 
 func (h *Handler) stripCookies(r *http.Request) {
-	if len(h.o.StripCookies) == 0 || r.Header.Get("Cookie") == "" {
+	if r.Header.Get("Cookie") == "" {
 		return
 	}
 	cookies := r.Cookies()
 	r.Header.Del("Cookie")
 	for _, c := range cookies {
-		strip := false
-		for _, n := range h.o.StripCookies {
-			if c.Name == n {
-				strip = true
-				break
-			}
-		}
-		if !strip {
+		if c.Name != SessionCookie && !slices.Contains(h.o.StripCookies, c.Name) {
 			r.AddCookie(c)
 		}
 	}
