@@ -179,6 +179,18 @@ auth {
 		t.Errorf("server check with a typo: exit %d\nstderr %q", r.Code, r.Err)
 	}
 
+	// The example config of the plugin guide passes as the guide runs it.
+	cli.Vars["ECS_PLUGIN"], cli.Vars["ECS_PLUGIN_SHA256"] = plugin, sum
+	example, err := filepath.Abs("../examples/plugins/ecs/server.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := cli.rise(t, "server", "check", "--config", example); r.Code != 0 || !strings.HasSuffix(r.Err, example+" is valid.\n") {
+		t.Errorf("server check %s: exit %d\nstderr %q", example, r.Code, r.Err)
+	}
+	delete(cli.Vars, "ECS_PLUGIN")
+	delete(cli.Vars, "ECS_PLUGIN_SHA256")
+
 	row := regexp.MustCompile(`(?m)^runtime +ecs +0\.1\.0 +` + regexp.QuoteMeta(plugin) + ` +logs,destroy$`)
 	t.Run("plugin dir", func(t *testing.T) {
 		cli.Vars["RISE_PLUGIN_DIR"] = filepath.Dir(plugin)
