@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -216,7 +217,7 @@ func TestDexBrowserSession(t *testing.T) {
 		return &config.Auth{OIDC: []*config.OIDCProvider{{Name: "dex", Issuer: dex.Issuer, ClientID: dex.ClientID, ClientSecret: dex.ClientSecret}}}
 	}, func(o *Options) { o.AppsDomain = "localhost" })
 	const app = "http://shop.localhost/private"
-	br := newBrowser(t, app)
+	br := newBrowser(t, "http://shop.localhost/")
 	resp, err := br.c.Get(e.srv.URL + "/auth/login?rd=" + url.QueryEscape(app))
 	if err != nil {
 		t.Fatal(err)
@@ -227,8 +228,19 @@ func TestDexBrowserSession(t *testing.T) {
 		t.Fatalf("expected Dex's login form, got %d %s", resp.StatusCode, page)
 	}
 	resp = br.dexLogin(e.srv.URL+"/auth/login?rd="+url.QueryEscape(app), dex.Email, dex.Password)
-	if loc, _ := resp.Location(); resp.StatusCode != http.StatusSeeOther || loc == nil || loc.String() != app {
+	// rise's cookie cannot reach shop.localhost: the browser goes to the
+	// app host's ticket callback, and the ticket carries the session there.
+	loc, _ := resp.Location()
+	if resp.StatusCode != http.StatusSeeOther || loc == nil || loc.Host != "shop.localhost" ||
+		loc.Path != "/.rise/callback" || loc.Query().Get("rd") != "/private" {
 		t.Fatalf("after login: %d -> %v\n%s", resp.StatusCode, loc, e.logs)
+	}
+	appToken, _, err := e.s.RedeemTicket(context.Background(), loc.Query().Get("ticket"), "shop.localhost")
+	if err != nil {
+		t.Fatalf("RedeemTicket: %v", err)
+	}
+	if id, err := e.s.AppSessionIdentity(context.Background(), appToken, "shop.localhost"); err != nil || id.Email != dex.Email {
+		t.Fatalf("AppSessionIdentity: %+v %v", id, err)
 	}
 	var session *http.Cookie
 	for _, c := range resp.Cookies() {

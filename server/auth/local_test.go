@@ -109,7 +109,9 @@ func TestLocalDisabled(t *testing.T) {
 // exists; posting it sets an HttpOnly rise_session cookie that
 // IdentityFromRequest accepts, and rd is checked against open redirects.
 func TestBrowserLocalSession(t *testing.T) {
-	e := newEnv(t, localConfig(t), func(o *Options) { o.AppsDomain = "apps.example.com" })
+	// rise under the apps domain: the shared-cookie set-up (for the ticket
+	// set-up see apps_test.go and server/edge).
+	e := newEnv(t, localConfig(t), func(o *Options) { o.AppsDomain = "apps.example.com"; o.PublicURL = "https://rise.apps.example.com" })
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 	resp, err := noFollow.Get(e.srv.URL + "/auth/login?rd=" + url.QueryEscape("https://shop.apps.example.com/x"))
