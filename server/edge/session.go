@@ -71,7 +71,7 @@ func (h *Handler) serveRise(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	switch {
-	case r.URL.Path == risePrefix+"callback" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+	case r.URL.Path == risePrefix+"callback" && r.Method == http.MethodGet: // not HEAD: link previews must not spend tickets
 		h.callback(w, r)
 	case r.URL.Path == risePrefix+"logout" && (r.Method == http.MethodGet || r.Method == http.MethodPost):
 		h.logout(w, r)
