@@ -64,14 +64,15 @@ func (b *Builder) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Detect says yes, with low confidence, to apps that have a Source directory:
-// a Dockerfile or buildpacks should win when present.
+// Detect says yes to apps that have a Source directory, with a confidence
+// above the buildpacks fallback (10) and below a Dockerfile (100) or a
+// railpack.json (90): an explicit build recipe still wins.
 func (b *Builder) Detect(_ context.Context, dir string) (*sdk.Detection, error) {
 	fi, err := os.Stat(filepath.Join(dir, b.Source))
 	if err != nil || !fi.IsDir() {
 		return &sdk.Detection{Reason: "no " + b.Source + "/ directory"}, nil
 	}
-	return &sdk.Detection{OK: true, Confidence: 10, Reason: "found " + b.Source + "/"}, nil
+	return &sdk.Detection{OK: true, Confidence: 50, Reason: "found " + b.Source + "/"}, nil
 }
 
 // Build makes the image and pushes it to req.Target, or writes it to the

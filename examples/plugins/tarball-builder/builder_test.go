@@ -63,6 +63,9 @@ func TestPushedImage(t *testing.T) {
 	reg := startRegistry(t)
 	b := sdktest.Builder(t, Component(), map[string]any{"dest": "/srv/site", "entrypoint": []string{"/srv/site/bin/serve"}})
 	dir := app(t)
+	if d, err := b.Detect(context.Background(), dir); err != nil || !d.OK || d.Confidence != 50 || d.Reason != "found dist/" {
+		t.Errorf("Detect(app) = %+v, %v", d, err)
+	}
 	req := &sdk.BuildRequest{Project: "site", Dir: dir, Target: &sdk.PushTarget{Image: reg + "/rise/site:v1"}}
 	ui := &sdktest.RecordingUI{}
 	a, err := b.Build(context.Background(), req, ui)
