@@ -442,3 +442,62 @@ func tail(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// TestExamplesBuild builds every example app with the real binary the way
+// `rise deploy` does in `make dev` (auto-detection included: examples/site
+// has no Dockerfile) and checks what the images serve.
+func TestExamplesBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the Docker Engine")
+	}
+	baseimage.Require(t, "docker")
+	out, err := exec.Command("../dev/go-image.sh", "docker").CombinedOutput()
+	if err != nil {
+		t.Fatalf("dev/go-image.sh: %v\n%s", err, out)
+	}
+	cli := newCLIEnv(t, nil)
+	for _, ex := range []struct{ dir, method, path, want string }{
+		{"hello", "Dockerfile", "/", "Hello from rise!"},
+		{"site", "a generated Dockerfile (static site)", "/css/site.css", "font-family"},
+		{"go-http", "Dockerfile", "/", "Hello from Go on rise!"},
+	} {
+		tag := fmt.Sprintf("rise-example-%s:%d", ex.dir, time.Now().UnixNano())
+		t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", tag).Run() })
+		dir, _ := filepath.Abs(filepath.Join("..", "examples", ex.dir))
+		r := cli.rise(t, "build", tag, dir)
+		if r.Code != 0 || strings.TrimSpace(r.Out) != tag || !strings.Contains(r.Err, "Building with "+ex.method+" (") {
+			t.Fatalf("rise build %s: exit %d\nstdout %q\nstderr:\n%s", ex.dir, r.Code, r.Out, r.Err)
+		}
+		if got := serveOnce(t, tag, ex.path); !strings.Contains(got, ex.want) {
+			t.Errorf("%s serves %q at %s, want %q", ex.dir, got, ex.path, ex.want)
+		}
+	}
+}
+
+// serveOnce runs image on a free loopback port and GETs path once it answers.
+func serveOnce(t *testing.T, image, path string) string {
+	t.Helper()
+	port := freePort(t)
+	name := fmt.Sprintf("rise-example-%d", time.Now().UnixNano())
+	if out, err := exec.Command("docker", "run", "-d", "--name", name, "-p", fmt.Sprintf("127.0.0.1:%d:8080", port), image).CombinedOutput(); err != nil {
+		t.Fatalf("docker run %s: %v\n%s", image, err, out)
+	}
+	defer func() { _ = exec.Command("docker", "rm", "-f", name).Run() }()
+	var last string
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, path))
+		if err != nil {
+			last = err.Error()
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return string(b)
+		}
+		last = resp.Status
+	}
+	logs, _ := exec.Command("docker", "logs", name).CombinedOutput()
+	t.Fatalf("%s did not answer %s: %s\n%s", image, path, last, logs)
+	return ""
+}
