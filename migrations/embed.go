@@ -3,7 +3,8 @@
 // server applies them at start (server/store.Open) and `rise server migrate`
 // applies them on demand.
 //
-// Numbering: 0001 core (users, teams, projects), 0002 auth, 0003 deployments.
+// Numbering: 0001 core (users, teams, projects), 0002 auth, 0003 deployments,
+// 0004 app tickets (single-use private-app login tickets).
 // Never edit a released migration; add a new one.
 package migrations
 

@@ -97,12 +97,6 @@ func newService(ctx context.Context, cfg *config.Auth, users userStore, db dbtx,
 		return nil, fmt.Errorf("auth: public_url %q must be an absolute http(s) URL", opts.PublicURL)
 	}
 	s.issuer = pu.String()
-	if d := s.appsDomain; d != "" && d != "localhost" {
-		if h := strings.ToLower(pu.Hostname()); h != d && !strings.HasSuffix(h, "."+d) {
-			s.log.Warn("the server's public URL is not under the apps domain: browsers will drop the rise_session cookie for private apps; serve rise from a host under the apps domain",
-				"public_url", s.issuer, "apps_domain", d)
-		}
-	}
 
 	s.ttl = DefaultTokenTTL
 	if cfg.TokenTTL != "" {

@@ -176,6 +176,7 @@ func assemble(ctx context.Context, cfg *config.Server, st *store.Store, log hclo
 		Lookup:       deploySvc.Route,
 		Identity:     authSvc.IdentityFromRequest,
 		CanAccess:    deploySvc.CanAccess,
+		Sessions:     authSvc,
 		StripCookies: []string{auth.SessionCookie},
 		Log:          log.Named("edge"),
 	})
@@ -183,7 +184,7 @@ func assemble(ctx context.Context, cfg *config.Server, st *store.Store, log hclo
 		return server.Deps{}, fmt.Errorf("edge router: %w", err)
 	}
 
-	mounts := []server.Mount{deploySvc}
+	mounts := []server.Mount{deploySvc, edgeRouter} // edgeRouter: the ingress auth endpoint
 	if reg != nil {
 		rd := registry.Deps{Registry: reg, Deployments: deploySvc, Logger: log.Named("registry")}
 		if hasCapability(p.Host, sdk.KindRegistry, p.registryName, sdk.CapToken) {
