@@ -15,3 +15,4 @@ stop_pid "$STATE/server.pid" "rise server"
 stop_pid "$STATE/dex/dex.pid" dex
 stop_pid "$STATE/registry/registry.pid" docker-registry
 stop_postgres
+stop_pid "$STATE/podman/service.pid" "podman system service"

@@ -6,6 +6,8 @@
 # (dev/down.sh) stops what it started. Running it again is safe: running
 # parts are kept, a rebuilt bin/rise or a changed config restarts the server.
 #
+# The container engine is the running Docker Engine, else Podman serving the
+# Docker API from .dev/podman (RISE_DEV_ENGINE=docker|podman forces one).
 # Ports (override with the environment):
 #   RISE_DEV_PORT=3000  RISE_DEV_PG_PORT=5433  RISE_DEV_REGISTRY_PORT=5000  RISE_DEV_DEX_PORT=5556
 # The admin password is generated once into .dev/admin-password (or set
@@ -26,8 +28,8 @@ EMAIL=admin@example.com
 . "$ROOT/dev/local/lib.sh"
 
 [ -x "$RISE" ] || die "bin/rise is missing: run \`make dev\` (it builds it) or \`make build\`"
-docker info >/dev/null 2>&1 || die "the Docker Engine is not reachable (\`docker info\` fails); start it, then run \`make dev\` again"
 mkdir -p "$STATE"/{keys,data,registry/storage,dex,pg,bin}
+pick_engine
 
 # ---- secrets, generated once ------------------------------------------------
 if [ ! -s "$STATE/admin-password" ]; then
@@ -53,11 +55,19 @@ fi
 start_postgres
 start_registry
 start_dex
-dev/base-image.sh docker || die "dev/base-image.sh failed"
-dev/go-image.sh docker >/dev/null || die "dev/go-image.sh failed"
+dev/base-image.sh "$ENGINE" || die "dev/base-image.sh failed"
+dev/go-image.sh "$ENGINE" >/dev/null || die "dev/go-image.sh failed"
 write_server_config
 start_server
 
+if [ "$ENGINE" = podman ]; then
+  cat <<EOF
+The container engine is Podman; builds need its Docker API socket and configuration:
+
+  export DOCKER_HOST=$ENGINE_HOST CONTAINERS_CONF=$CONTAINERS_CONF CONTAINERS_REGISTRIES_CONF=$CONTAINERS_REGISTRIES_CONF
+
+EOF
+fi
 cat <<EOF
 rise is running at $PUBLIC_URL (log: .dev/server.log; stop it all with \`make dev-down\`).
 Apps are served at http://<project>.localhost:$PORT. Log in as $EMAIL, password $PASSWORD:

@@ -187,6 +187,51 @@ EOF
   wait_http "http://127.0.0.1:$DEX_PORT/keys" "$pid" dex "$log" '"kid"'
 }
 
+# ---- container engine ---------------------------------------------------------
+
+# pick_engine sets ENGINE (docker|podman) and ENGINE_HOST (the Docker API
+# socket the runtime uses; empty = the default): RISE_DEV_ENGINE, else the
+# running Docker Engine, else Podman serving the Docker API from .dev/podman.
+pick_engine() {
+  ENGINE="${RISE_DEV_ENGINE:-}"
+  ENGINE_HOST=""
+  if [ -z "$ENGINE" ]; then
+    if docker info >/dev/null 2>&1; then ENGINE=docker
+    elif command -v podman >/dev/null 2>&1; then ENGINE=podman
+    else die "no container engine: start the Docker Engine (\`docker info\` fails) or install Podman (apt-get install -y podman runc)"
+    fi
+  fi
+  case "$ENGINE" in
+    docker) docker info >/dev/null 2>&1 || die "the Docker Engine is not reachable (\`docker info\` fails); start it or set RISE_DEV_ENGINE=podman" ;;
+    podman) start_podman ;;
+    *) die "RISE_DEV_ENGINE must be docker or podman, not \"$ENGINE\"" ;;
+  esac
+}
+
+# start_podman serves the Docker API from Podman with a project-local
+# configuration (runc and cgroupfs, no default ulimits, the dev registry as an
+# insecure loopback registry).
+start_podman() {
+  local dir="$STATE/podman" pid="$STATE/podman/service.pid"
+  command -v podman >/dev/null 2>&1 || die "podman is not installed (apt-get install -y podman runc)"
+  mkdir -p "$dir"
+  printf '[containers]\ndefault_ulimits = []\n[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n' >"$dir/containers.conf"
+  printf '[[registry]]\nlocation = "127.0.0.1:%s"\ninsecure = true\n' "$REG_PORT" >"$dir/registries.conf"
+  export CONTAINERS_CONF="$dir/containers.conf" CONTAINERS_REGISTRIES_CONF="$dir/registries.conf"
+  ENGINE_HOST="unix://$dir/podman.sock"
+  if ! alive "$pid" "podman system service"; then
+    rm -f "$dir/podman.sock"
+    launch "$pid" "$dir/service.log" podman system service --time=0 "$ENGINE_HOST"
+  fi
+  for _ in $(seq 1 150); do
+    [ "$(curl -s --max-time 2 --unix-socket "$dir/podman.sock" http://d/_ping 2>/dev/null)" = OK ] && return 0
+    alive "$pid" "podman system service" || break
+    sleep 0.2
+  done
+  tail -n 20 "$dir/service.log" >&2
+  die "podman system service did not start (log: .dev/podman/service.log)"
+}
+
 # ---- rise server --------------------------------------------------------------
 
 write_server_config() {
@@ -228,7 +273,7 @@ registry "docker" {
 }
 
 runtime "docker" {
-  bind_address = "127.0.0.1"
+  bind_address = "127.0.0.1"$( [ -n "$ENGINE_HOST" ] && printf '\n  host         = "%s"' "$ENGINE_HOST")
 }
 EOF
 }
