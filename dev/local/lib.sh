@@ -280,7 +280,9 @@ EOF
 
 start_server() {
   local pid="$STATE/server.pid" log="$STATE/server.log" cfg="$STATE/server.hcl"
-  if alive "$pid" "rise server" && cmp -s "$cfg" "$cfg.new" && [ ! "$RISE" -nt "$pid" ]; then
+  local sum
+  sum="$(sha256sum "$RISE" | cut -d' ' -f1)" # make relinks bin/rise every time: compare contents
+  if alive "$pid" "rise server" && cmp -s "$cfg" "$cfg.new" && [ "$sum" = "$(cat "$STATE/server.sha256" 2>/dev/null)" ]; then
     rm -f "$cfg.new"
     return 0
   fi
@@ -291,5 +293,6 @@ start_server() {
     { cat "$STATE/server-check.log" >&2; die "rise server check failed for .dev/server.hcl"; }
   need_port "$PORT" "the rise server" RISE_DEV_PORT
   launch "$pid" "$log" "$RISE" server --config "$cfg"
+  echo "$sum" >"$STATE/server.sha256"
   wait_http "$PUBLIC_URL/api/v1/health" "$pid" "rise server" "$log" '"ok"'
 }
