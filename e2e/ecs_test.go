@@ -35,6 +35,7 @@ func TestECSPluginEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds rise and rise-plugin-ecs, starts PostgreSQL and rise server")
 	}
+	t.Parallel() // own database, fake and project
 	riseBinary(t) // build it before the plugin; both are needed
 	plugin, sum := buildECSPlugin(t)
 	fake := ecsfake.Start()
@@ -137,6 +138,7 @@ func TestECSPluginChecksum(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds rise and rise-plugin-ecs")
 	}
+	t.Parallel()
 	plugin, sum := buildECSPlugin(t)
 	hash, err := bcrypt.GenerateFromPassword([]byte("ecs-pass"), bcrypt.MinCost)
 	if err != nil {
