@@ -35,7 +35,7 @@ func TestECSPluginEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds rise and rise-plugin-ecs, starts PostgreSQL and rise server")
 	}
-	t.Parallel() // own database, fake and project
+	t.Parallel()  // own database, fake and project
 	riseBinary(t) // build it before the plugin; both are needed
 	plugin, sum := buildECSPlugin(t)
 	fake := ecsfake.Start()
