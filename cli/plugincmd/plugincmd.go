@@ -6,14 +6,17 @@ package plugincmd
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
 	"github.com/riseplatform/rise/cli/output"
+	"github.com/riseplatform/rise/core/config"
 	"github.com/riseplatform/rise/core/pluginhost"
 	"github.com/riseplatform/rise/sdk"
 )
@@ -27,14 +30,19 @@ type Options struct {
 	// Host creates the plugin host `rise plugin list` lists (with the
 	// config's plugin blocks and plugin_dir). Nil: built-ins plus the
 	// default plugin directories.
-	Host func(ctx context.Context) (*pluginhost.Host, error)
+	// cfg is the server config given with --config, or nil.
+	Host func(ctx context.Context, cfg *config.Server) (*pluginhost.Host, error)
 }
 
 // New returns the `plugin` command.
 func New(opts Options) *cobra.Command {
 	if opts.Host == nil {
-		opts.Host = func(ctx context.Context) (*pluginhost.Host, error) {
-			return pluginhost.New(ctx, pluginhost.Options{Builtins: opts.Builtins, Version: opts.Version})
+		opts.Host = func(ctx context.Context, cfg *config.Server) (*pluginhost.Host, error) {
+			o := pluginhost.Options{Builtins: opts.Builtins, Version: opts.Version}
+			if cfg != nil {
+				o.Plugins, o.PluginDirs = cfg.Plugins, pluginhost.PluginDirs(cfg.PluginDir)
+			}
+			return pluginhost.New(ctx, o)
 		}
 	}
 	c := &cobra.Command{
@@ -47,18 +55,27 @@ func New(opts Options) *cobra.Command {
 }
 
 func newList(opts Options) *cobra.Command {
-	return &cobra.Command{
+	var configPath string
+	c := &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"ls", "l"},
 		Short:   "List available plugins with kind, version, source and capabilities",
 		Long: `List every builder, registry and runtime rise can use: the built-ins, plugins
 declared with plugin "x" { path = ... } blocks, and rise-plugin-<name>
-executables in $RISE_PLUGIN_DIR and ~/.config/rise/plugins.`,
+executables in $RISE_PLUGIN_DIR and ~/.config/rise/plugins. With --config,
+also the plugin blocks and plugin_dir of that server config.`,
 		Example: `  rise plugin list
-  rise plugin list -o json`,
+  rise plugin list --config server.hcl -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			h, err := opts.Host(cmd.Context())
+			var cfg *config.Server
+			if configPath != "" {
+				var diags hcl.Diagnostics
+				if cfg, diags = config.LoadServer(configPath); diags.HasErrors() {
+					return errors.New(config.FormatDiagnostics(diags, nil))
+				}
+			}
+			h, err := opts.Host(cmd.Context(), cfg)
 			if err != nil {
 				return fmt.Errorf("load plugins: %w", err)
 			}
@@ -66,6 +83,8 @@ executables in $RISE_PLUGIN_DIR and ~/.config/rise/plugins.`,
 			return printList(cmd.OutOrStdout(), h.List(), jsonOutput(cmd))
 		},
 	}
+	c.Flags().StringVarP(&configPath, "config", "c", "", "server config (server.hcl) whose plugin blocks to include")
+	return c
 }
 
 func jsonOutput(cmd *cobra.Command) bool {

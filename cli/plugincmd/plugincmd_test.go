@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/riseplatform/rise/cli/plugincmd"
+	"github.com/riseplatform/rise/core/config"
 	"github.com/riseplatform/rise/core/pluginhost"
 	"github.com/riseplatform/rise/sdk"
 	"github.com/riseplatform/rise/sdk/sdktest"
@@ -21,7 +22,7 @@ func run(t *testing.T, args ...string) (string, error) {
 	root := &cobra.Command{Use: "rise", SilenceErrors: true, SilenceUsage: true}
 	root.PersistentFlags().StringP("output", "o", "table", "output format")
 	root.AddCommand(plugincmd.New(plugincmd.Options{Builtins: builtins, Version: "1.0.0",
-		Host: func(ctx context.Context) (*pluginhost.Host, error) {
+		Host: func(ctx context.Context, _ *config.Server) (*pluginhost.Host, error) {
 			return pluginhost.New(ctx, pluginhost.Options{Builtins: builtins, Version: "1.0.0", PluginDirs: []string{}})
 		}}))
 	var out bytes.Buffer
