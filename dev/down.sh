@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
-STATE="$ROOT/.dev"
+STATE="${RISE_DEV_STATE:-$ROOT/.dev}"
 # shellcheck source=dev/local/lib.sh
 . "$ROOT/dev/local/lib.sh"
 [ -d "$STATE" ] || exit 0

@@ -11,13 +11,14 @@
 # Ports (override with the environment):
 #   RISE_DEV_PORT=3000  RISE_DEV_PG_PORT=5433  RISE_DEV_REGISTRY_PORT=5000  RISE_DEV_DEX_PORT=5556
 # The admin password is generated once into .dev/admin-password (or set
-# RISE_DEV_PASSWORD on the first run).
+# RISE_DEV_PASSWORD on the first run). RISE_DEV_STATE (default .dev) and
+# RISE_DEV_BIN (default bin/rise) are for tests (dev/local/up_test.go).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
 export PATH="/usr/local/go/bin:$PATH"
-STATE="$ROOT/.dev"
-RISE="$ROOT/bin/rise"
+STATE="${RISE_DEV_STATE:-$ROOT/.dev}"
+RISE="${RISE_DEV_BIN:-$ROOT/bin/rise}"
 PORT="${RISE_DEV_PORT:-3000}"
 PG_PORT="${RISE_DEV_PG_PORT:-5433}"
 REG_PORT="${RISE_DEV_REGISTRY_PORT:-5000}"
@@ -69,7 +70,7 @@ The container engine is Podman; builds need its Docker API socket and configurat
 EOF
 fi
 cat <<EOF
-rise is running at $PUBLIC_URL (log: .dev/server.log; stop it all with \`make dev-down\`).
+rise is running at $PUBLIC_URL (log: $(rel "$STATE/server.log"); stop it all with \`make dev-down\`).
 Apps are served at http://<project>.localhost:$PORT. Log in as $EMAIL, password $PASSWORD:
 
   bin/rise login --url $PUBLIC_URL --email $EMAIL --password '$PASSWORD'   # or without --email: the browser login through Dex

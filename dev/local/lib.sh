@@ -4,6 +4,9 @@
 
 die() { printf 'make dev: %s\n' "$*" >&2; exit 1; }
 
+# rel PATH: PATH relative to the repository when inside it.
+rel() { printf '%s' "${1#"$ROOT"/}"; }
+
 # alive PIDFILE NAME: the pid in PIDFILE runs a program whose command line
 # contains NAME (guards against a reused pid).
 alive() {
@@ -29,11 +32,11 @@ wait_http() {
     if body="$(curl -s --max-time 2 "$1" 2>/dev/null)" && [ -n "$body" ] && { [ -z "${5:-}" ] || grep -q -- "$5" <<<"$body"; }; then
       return 0
     fi
-    alive "$2" "$3" || { tail -n 30 "$4" >&2; die "$3 exited during start-up (log: ${4#"$ROOT"/})"; }
+    alive "$2" "$3" || { tail -n 30 "$4" >&2; die "$3 exited during start-up (log: $(rel "$4"))"; }
     sleep 0.2
   done
   tail -n 30 "$4" >&2
-  die "$3 did not answer $1 within 60s (log: ${4#"$ROOT"/})"
+  die "$3 did not answer $1 within 60s (log: $(rel "$4"))"
 }
 
 # launch PIDFILE LOG CMD...: run CMD in its own session, detached from this
@@ -86,13 +89,13 @@ start_postgres() {
   [ "$(id -u)" -eq 0 ] && chown postgres: "$STATE/pg" "$run"
   if [ ! -s "$data/PG_VERSION" ]; then
     as_pg "$bin/initdb" -D "$data" -U "$(pg_user)" --auth=trust -E UTF8 --no-instructions >"$STATE/pg/initdb.log" 2>&1 ||
-      { tail -n 20 "$STATE/pg/initdb.log" >&2; die "initdb failed (log: .dev/pg/initdb.log)"; }
+      { tail -n 20 "$STATE/pg/initdb.log" >&2; die "initdb failed (log: $(rel "$STATE/pg/initdb.log"))"; }
   fi
   if ! as_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
     need_port "$PG_PORT" PostgreSQL RISE_DEV_PG_PORT
     as_pg "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 \
       -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $run -c fsync=off" start >/dev/null ||
-      { tail -n 20 "$log" >&2; die "PostgreSQL did not start (log: .dev/pg/postgres.log)"; }
+      { tail -n 20 "$log" >&2; die "PostgreSQL did not start (log: $(rel "$log"))"; }
   fi
   if ! as_pg "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U "$(pg_user)" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'rise'" | grep -q 1; then
     as_pg "$bin/createdb" -h 127.0.0.1 -p "$PG_PORT" -U "$(pg_user)" rise || die "createdb rise failed"
@@ -229,7 +232,7 @@ start_podman() {
     sleep 0.2
   done
   tail -n 20 "$dir/service.log" >&2
-  die "podman system service did not start (log: .dev/podman/service.log)"
+  die "podman system service did not start (log: $(rel "$dir/service.log"))"
 }
 
 # ---- rise server --------------------------------------------------------------
@@ -290,7 +293,7 @@ start_server() {
   mv "$cfg.new" "$cfg"
   chmod 600 "$cfg"
   "$RISE" server check --config "$cfg" >"$STATE/server-check.log" 2>&1 ||
-    { cat "$STATE/server-check.log" >&2; die "rise server check failed for .dev/server.hcl"; }
+    { cat "$STATE/server-check.log" >&2; die "rise server check failed for $(rel "$cfg")"; }
   need_port "$PORT" "the rise server" RISE_DEV_PORT
   launch "$pid" "$log" "$RISE" server --config "$cfg"
   echo "$sum" >"$STATE/server.sha256"
