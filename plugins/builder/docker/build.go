@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/riseplatform/rise/sdk"
+	"github.com/riseplatform/rise/sdk/buildtool"
 )
 
 var pushDigestRE = regexp.MustCompile(`digest: (sha256:[a-f0-9]{64})`)
@@ -27,7 +28,7 @@ func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest, ui sdk.UI) (
 	if err != nil {
 		return nil, err
 	}
-	podman := baseName(cliPath) == "podman"
+	podman := filepath.Base(cliPath) == "podman"
 	dockerfile, err := b.dockerfile(req.Dir)
 	static := ""
 	if err != nil {
@@ -65,7 +66,7 @@ func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest, ui sdk.UI) (
 		}
 		// The credentials go straight into the temporary config (the format
 		// docker login writes and podman reads); no separate login round trip.
-		if err := writeDockerConfig(cfgDir, req.Target.Credentials); err != nil {
+		if err := buildtool.WriteDockerConfig(cfgDir, req.Target.Credentials); err != nil {
 			return nil, fmt.Errorf("docker builder: %w", err)
 		}
 		if podman {
@@ -76,7 +77,7 @@ func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest, ui sdk.UI) (
 			linkCLIPlugins(cfgDir, req.Env)
 		}
 	}
-	t := tool{path: cliPath, env: environ(req.Env, overrides...), dir: req.Dir}
+	t := buildtool.Tool{Path: cliPath, Env: buildtool.Environ(req.Env, overrides...), Dir: req.Dir}
 	bb, buildDir := b, req.Dir
 	if static != "" {
 		// A static site: build a generated context (Dockerfile + site/).
@@ -89,7 +90,7 @@ func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest, ui sdk.UI) (
 	}
 
 	metadata := filepath.Join(work, "buildx-metadata.json")
-	how := baseName(cliPath) + " build"
+	how := filepath.Base(cliPath) + " build"
 	if b.Buildx {
 		how = "docker buildx build"
 	}
@@ -98,7 +99,7 @@ func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest, ui sdk.UI) (
 	}
 	step := ui.Step(fmt.Sprintf("Building image '%s' with %s", tags[0], how))
 	argv := bb.buildCommand(buildDir, dockerfile, tags, platform, mergeArgs(b.BuildArgs, req.BuildArgs), req.NoCache || b.NoCache, push, metadata)
-	if _, err := t.run(ctx, step, argv...); err != nil {
+	if _, err := t.Run(ctx, step, argv...); err != nil {
 		return nil, step.Fail(fmt.Errorf("docker builder: build failed: %w", err))
 	}
 	step.Done()
@@ -127,24 +128,24 @@ func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest, ui sdk.UI) (
 		if insecureRegistry(registryHost(ref)) {
 			pushArgs = append(pushArgs, "--tls-verify=false")
 		}
-		if _, err := t.run(ctx, step, append(pushArgs, ref)...); err != nil {
+		if _, err := t.Run(ctx, step, append(pushArgs, ref)...); err != nil {
 			return nil, step.Fail(fmt.Errorf("docker builder: push failed: %w", err))
 		}
 		d, err := os.ReadFile(digestFile)
 		if err != nil || !strings.HasPrefix(string(d), "sha256:") {
-			return nil, step.Fail(fmt.Errorf("docker builder: %w (podman wrote no digest file)", errNoDigest))
+			return nil, step.Fail(fmt.Errorf("docker builder: %w (podman wrote no digest file)", buildtool.ErrNoDigest))
 		}
 		art.Digest = strings.TrimSpace(string(d))
 		step.Done()
 		return art, nil
 	}
-	out, err := t.run(ctx, step, append(pushArgs, ref)...)
+	out, err := t.Run(ctx, step, append(pushArgs, ref)...)
 	if err != nil {
 		return nil, step.Fail(fmt.Errorf("docker builder: push failed: %w", err))
 	}
 	m := pushDigestRE.FindStringSubmatch(out)
 	if m == nil {
-		return nil, step.Fail(fmt.Errorf("docker builder: %w: %s", errNoDigest, lastLines(out, 3)))
+		return nil, step.Fail(fmt.Errorf("docker builder: %w: %s", buildtool.ErrNoDigest, buildtool.LastLines(out, 3)))
 	}
 	art.Digest = m[1]
 	step.Done()
@@ -174,15 +175,15 @@ func linkCLIPlugins(cfgDir string, env map[string]string) {
 func buildxDigest(metadata string) (string, error) {
 	b, err := os.ReadFile(metadata)
 	if err != nil {
-		return "", fmt.Errorf("docker builder: %w: read buildx metadata: %v", errNoDigest, err)
+		return "", fmt.Errorf("docker builder: %w: read buildx metadata: %v", buildtool.ErrNoDigest, err)
 	}
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
-		return "", fmt.Errorf("docker builder: %w: parse buildx metadata: %v", errNoDigest, err)
+		return "", fmt.Errorf("docker builder: %w: parse buildx metadata: %v", buildtool.ErrNoDigest, err)
 	}
 	d, _ := m["containerimage.digest"].(string)
 	if !strings.HasPrefix(d, "sha256:") {
-		return "", fmt.Errorf("docker builder: %w: no containerimage.digest in buildx metadata", errNoDigest)
+		return "", fmt.Errorf("docker builder: %w: no containerimage.digest in buildx metadata", buildtool.ErrNoDigest)
 	}
 	return d, nil
 }

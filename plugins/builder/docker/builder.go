@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -124,7 +125,7 @@ func (b *Builder) dockerfile(dir string) (string, error) {
 func (b *Builder) cli() (string, error) {
 	look := b.lookPath
 	if look == nil {
-		look = execLookPath
+		look = exec.LookPath
 	}
 	if b.ContainerCLI != "" {
 		p, err := look(b.ContainerCLI)

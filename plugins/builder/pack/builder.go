@@ -9,10 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 
 	"github.com/riseplatform/rise/sdk"
+	"github.com/riseplatform/rise/sdk/buildtool"
 )
 
 // DefaultBuilder is the builder image used when none is configured.
@@ -79,7 +81,7 @@ func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest, ui sdk.UI) (
 	}
 	look := b.lookPath
 	if look == nil {
-		look = execLookPath
+		look = exec.LookPath
 	}
 	packPath, err := look("pack")
 	if err != nil {
@@ -100,14 +102,14 @@ func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest, ui sdk.UI) (
 	defer os.RemoveAll(work)
 	var overrides []string
 	if push && req.Target.Credentials != nil {
-		if err := writeDockerConfig(work, req.Target.Credentials); err != nil {
+		if err := buildtool.WriteDockerConfig(work, req.Target.Credentials); err != nil {
 			return nil, fmt.Errorf("pack builder: %w", err)
 		}
 		overrides = append(overrides, "DOCKER_CONFIG="+work)
 	}
-	t := tool{path: packPath, env: environ(req.Env, overrides...), dir: req.Dir}
+	t := buildtool.Tool{Path: packPath, Env: buildtool.Environ(req.Env, overrides...), Dir: req.Dir}
 	step := ui.Step(fmt.Sprintf("Building image '%s' with buildpacks (%s)", image, b.builder()))
-	out, err := t.run(ctx, step, b.command(req, image, push)...)
+	out, err := t.Run(ctx, step, b.command(req, image, push)...)
 	if err != nil {
 		return nil, step.Fail(fmt.Errorf("pack builder: build failed: %w", err))
 	}
@@ -117,7 +119,7 @@ func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest, ui sdk.UI) (
 	if push {
 		m := digestRE.FindStringSubmatch(out)
 		if m == nil {
-			return nil, fmt.Errorf("pack builder: %w", errNoDigest)
+			return nil, fmt.Errorf("pack builder: %w", buildtool.ErrNoDigest)
 		}
 		art.Digest = m[1]
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/riseplatform/rise/sdk"
+	"github.com/riseplatform/rise/sdk/buildtool"
 )
 
 // Build prepares a plan with railpack and builds it with BuildKit.
@@ -53,15 +54,15 @@ func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest, ui sdk.UI) (
 	defer os.RemoveAll(work)
 	var overrides []string
 	if push && req.Target.Credentials != nil {
-		if err := writeDockerConfig(work, req.Target.Credentials); err != nil {
+		if err := buildtool.WriteDockerConfig(work, req.Target.Credentials); err != nil {
 			return nil, fmt.Errorf("railpack builder: %w", err)
 		}
 		overrides = append(overrides, "DOCKER_CONFIG="+work)
 	}
-	env := environ(req.Env, overrides...)
+	env := buildtool.Environ(req.Env, overrides...)
 
 	step := ui.Step("Preparing railpack build plan")
-	if _, err := (tool{path: railpack, env: env, dir: req.Dir}).run(ctx, step, b.prepareCommand(req, work)...); err != nil {
+	if _, err := (buildtool.Tool{Path: railpack, Env: env, Dir: req.Dir}).Run(ctx, step, b.prepareCommand(req, work)...); err != nil {
 		return nil, step.Fail(fmt.Errorf("railpack builder: prepare failed: %w", err))
 	}
 	step.Done()
@@ -71,11 +72,11 @@ func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest, ui sdk.UI) (
 	if b.Buildctl {
 		argv = b.buildctlCommand(req, image, push, work)
 	}
-	if _, err := (tool{path: clientPath, env: env, dir: req.Dir}).run(ctx, step, argv...); err != nil {
+	if _, err := (buildtool.Tool{Path: clientPath, Env: env, Dir: req.Dir}).Run(ctx, step, argv...); err != nil {
 		return nil, step.Fail(fmt.Errorf("railpack builder: build failed: %w", err))
 	}
 	if b.Buildctl && !push {
-		if _, err := (tool{path: dockerPath, env: env, dir: req.Dir}).run(ctx, step, "load", "--input", filepath.Join(work, imageTar)); err != nil {
+		if _, err := (buildtool.Tool{Path: dockerPath, Env: env, Dir: req.Dir}).Run(ctx, step, "load", "--input", filepath.Join(work, imageTar)); err != nil {
 			return nil, step.Fail(fmt.Errorf("railpack builder: load image: %w", err))
 		}
 	}
@@ -93,15 +94,15 @@ func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest, ui sdk.UI) (
 func metadataDigest(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return "", fmt.Errorf("railpack builder: %w: %v", errNoDigest, err)
+		return "", fmt.Errorf("railpack builder: %w: %v", buildtool.ErrNoDigest, err)
 	}
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
-		return "", fmt.Errorf("railpack builder: %w: %v", errNoDigest, err)
+		return "", fmt.Errorf("railpack builder: %w: %v", buildtool.ErrNoDigest, err)
 	}
 	d, _ := m["containerimage.digest"].(string)
 	if !strings.HasPrefix(d, "sha256:") {
-		return "", fmt.Errorf("railpack builder: %w: no containerimage.digest in build metadata", errNoDigest)
+		return "", fmt.Errorf("railpack builder: %w: no containerimage.digest in build metadata", buildtool.ErrNoDigest)
 	}
 	return d, nil
 }

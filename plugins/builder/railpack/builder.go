@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -85,7 +86,7 @@ var install = map[string]string{
 func (b *Builder) find(tool string) (string, error) {
 	look := b.lookPath
 	if look == nil {
-		look = execLookPath
+		look = exec.LookPath
 	}
 	p, err := look(tool)
 	if err != nil {
