@@ -41,7 +41,8 @@ proto: ## regenerate sdk/pluginpb from sdk/proto
 bench: ## performance budgets (DESIGN §7); prints figures and ratios
 	go test -run '^$$' -bench . -benchtime 200x ./...
 
-dev: deps build ## start the local platform under .dev/
+dev: build ## start the local platform under .dev/
+	@RISE_DEPS=dev ./dev/deps.sh
 	@./dev/up.sh
 
 dev-down: ## stop the local platform
