@@ -31,11 +31,11 @@ lint: ## gofmt, go vet, staticcheck
 	go vet ./...
 	staticcheck ./...
 
-proto: ## regenerate sdk/pluginpb from sdk/proto
-	@./dev/deps.sh
-	protoc -I sdk/proto \
-	  --go_out=sdk/pluginpb --go_opt=paths=source_relative \
-	  --go-grpc_out=sdk/pluginpb --go-grpc_opt=paths=source_relative \
+proto: ## regenerate sdk/pluginpb from sdk/proto (protoc from Debian, plugins pinned in dev/deps.sh)
+	@RISE_DEPS=dev ./dev/deps.sh
+	protoc -I sdk/proto -I /usr/include \
+	  --go_out=. --go_opt=module=github.com/riseplatform/rise \
+	  --go-grpc_out=. --go-grpc_opt=module=github.com/riseplatform/rise \
 	  rise/plugin/v1/plugin.proto
 
 bench: ## performance budgets (DESIGN §7); prints figures and ratios

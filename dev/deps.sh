@@ -11,6 +11,7 @@ declare -A PKGS=(
   [curl]=curl
   [openssl]=openssl
   [protoc]=protobuf-compiler
+  [/usr/include/google/protobuf/timestamp.proto]=libprotobuf-dev
   [docker-registry]=docker-registry
   [etcd]=etcd-server
   [busybox]=busybox-static
@@ -22,7 +23,11 @@ if [ "${RISE_DEPS:-test}" != dev ]; then
 fi
 missing=()
 for bin in "${!PKGS[@]}"; do
-  command -v "$bin" >/dev/null 2>&1 || missing+=("${PKGS[$bin]}")
+  if [[ $bin == /* ]]; then
+    [ -e "$bin" ] || missing+=("${PKGS[$bin]}")
+  else
+    command -v "$bin" >/dev/null 2>&1 || missing+=("${PKGS[$bin]}")
+  fi
 done
 # PostgreSQL: initdb on PATH or in the Debian layout, and the postgres user.
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
