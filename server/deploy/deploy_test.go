@@ -28,7 +28,7 @@ func TestDeploySupersedeRollbackStop(t *testing.T) {
 	if code, body, _ := e.get(p, "/", nil); code != 200 || body != "v1" {
 		t.Fatalf("edge GET = %d %q", code, body)
 	}
-	if pr, _ := c.GetProject(ctx, p); pr == nil || pr.Status != "running" {
+	if pr, _ := c.GetProject(ctx, p); pr == nil || pr.Status != "running" || pr.ActiveDeployment != d1.ID {
 		t.Fatalf("project = %+v", pr)
 	}
 

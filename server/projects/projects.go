@@ -59,12 +59,13 @@ func (o Options) URL(name string) string { return o.Scheme + "://" + name + "." 
 // ToAPI converts a stored project to its API form.
 func (o Options) ToAPI(p *store.Project) api.Project {
 	return api.Project{
-		Name:       p.Name,
-		Status:     p.Status,
-		URL:        o.URL(p.Name),
-		Visibility: p.Visibility,
-		Owner:      p.Owner,
-		CreatedAt:  p.CreatedAt,
-		UpdatedAt:  p.UpdatedAt,
+		Name:             p.Name,
+		Status:           p.Status,
+		URL:              o.URL(p.Name),
+		Visibility:       p.Visibility,
+		Owner:            p.Owner,
+		CreatedAt:        p.CreatedAt,
+		ActiveDeployment: p.ActiveDeployment,
+		UpdatedAt:        p.UpdatedAt,
 	}
 }

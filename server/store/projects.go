@@ -29,6 +29,7 @@ var ErrOwnerDenied = errors.New("owner does not exist or you may not use it")
 // Project is a row of projects with its owner's name.
 type Project struct {
 	ID, Name, Visibility, Status, Owner string // Owner is "user:<name>" or "team:<name>"
+	ActiveDeployment                    string // the default group's serving deployment id, or ""
 	OwnerUserID, OwnerTeamID            *string
 	CreatedAt, UpdatedAt                time.Time
 }
@@ -46,7 +47,9 @@ type ProjectChange struct {
 }
 
 const projectCols = `p.id, p.name, p.visibility, p.status, p.owner_user_id, p.owner_team_id, p.created_at, p.updated_at,
-	CASE WHEN p.owner_user_id IS NOT NULL THEN 'user:' || u.name ELSE 'team:' || t.name END`
+	CASE WHEN p.owner_user_id IS NOT NULL THEN 'user:' || u.name ELSE 'team:' || t.name END,
+	COALESCE((SELECT d.deployment_id FROM deployments d
+		WHERE d.project_id = p.id AND d.active AND d.deployment_group = 'default'), '')`
 
 const projectFrom = ` FROM projects p
 	LEFT JOIN users u ON u.id = p.owner_user_id
@@ -55,7 +58,7 @@ const projectFrom = ` FROM projects p
 func scanProject(row pgx.Row, extra ...any) (*Project, error) {
 	var p Project
 	dest := append([]any{&p.ID, &p.Name, &p.Visibility, &p.Status, &p.OwnerUserID, &p.OwnerTeamID,
-		&p.CreatedAt, &p.UpdatedAt, &p.Owner}, extra...)
+		&p.CreatedAt, &p.UpdatedAt, &p.Owner, &p.ActiveDeployment}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, ErrNotFound
