@@ -69,7 +69,7 @@ func (c *Cluster) startControllers(bin string) error {
 		fmt.Sprintf("--server-address=127.0.0.1:%d", kwokPort),
 		"--tls-cert-file", cert,
 		"--tls-private-key-file", key,
-		"--cidr", "10.0.2.0/24",
+		"--cidr", "10.244.0.0/16",
 		"--v", "0")
 	if err != nil {
 		return err

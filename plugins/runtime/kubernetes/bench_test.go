@@ -73,17 +73,17 @@ func forEachProject(b *testing.B, prefix string, fn func(ctx context.Context, pr
 	defer cancel()
 	projects := make(chan string)
 	var wg sync.WaitGroup
-	var failed atomic.Value
+	var failed atomic.Pointer[error]
 	start := time.Now()
 	for range benchWorkers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for p := range projects {
-				for i := range benchPerProject {
+			for p := range projects { // keep draining after a failure
+				for i := 0; i < benchPerProject && ctx.Err() == nil; i++ {
 					if err := fn(ctx, p, i); err != nil {
-						failed.Store(err)
-						return
+						failed.CompareAndSwap(nil, &err)
+						cancel()
 					}
 				}
 			}
@@ -95,8 +95,8 @@ func forEachProject(b *testing.B, prefix string, fn func(ctx context.Context, pr
 	close(projects)
 	wg.Wait()
 	took := time.Since(start)
-	if err, ok := failed.Load().(error); ok {
-		b.Fatal(err)
+	if err := failed.Load(); err != nil {
+		b.Fatal(*err)
 	}
 	return took
 }
