@@ -68,6 +68,7 @@ type RuntimeClient interface {
 	Runtime
 	LogStreamer
 	Destroyer
+	Rollbacker
 }
 
 // Builder returns the named builder component with config cfg (HCL-JSON).
@@ -201,9 +202,25 @@ func (r *runtimeClient) Deploy(ctx context.Context, req *DeployRequest, ui UI) (
 	if err != nil {
 		return nil, fromStatus(err)
 	}
+	return r.deployment(stream, ui, "deploy")
+}
+
+func (r *runtimeClient) Rollback(ctx context.Context, req *RollbackRequest, ui UI) (*Deployment, error) {
+	stream, err := r.c.runtime.Rollback(ctx, rollbackReqToPB(r.call, req))
+	if err != nil {
+		return nil, fromStatus(err)
+	}
+	return r.deployment(stream, ui, "rollback")
+}
+
+// deployment drains a Deploy or Rollback stream: events to ui, the last
+// message is the deployment.
+func (r *runtimeClient) deployment(stream interface {
+	Recv() (*pluginpb.DeployResponse, error)
+}, ui UI, op string) (*Deployment, error) {
 	replay := newUIReplay(ui)
 	var dep *Deployment
-	err = recvAll(stream, func(m *pluginpb.DeployResponse) bool {
+	err := recvAll(stream, func(m *pluginpb.DeployResponse) bool {
 		if ev := m.GetEvent(); ev != nil {
 			replay.handle(ev)
 		}
@@ -216,7 +233,7 @@ func (r *runtimeClient) Deploy(ctx context.Context, req *DeployRequest, ui UI) (
 		return nil, err
 	}
 	if dep == nil {
-		return nil, fmt.Errorf("deploy with %s: %w", r.call.GetComponent(), errNoResult)
+		return nil, fmt.Errorf("%s with %s: %w", op, r.call.GetComponent(), errNoResult)
 	}
 	return dep, nil
 }

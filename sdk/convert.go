@@ -240,6 +240,27 @@ func deployReqFromPB(r *pluginpb.DeployRequest) *DeployRequest {
 	return out
 }
 
+func rollbackReqToPB(call *pluginpb.Call, r *RollbackRequest) *pluginpb.RollbackRequest {
+	a := r.Artifact
+	return &pluginpb.RollbackRequest{
+		Call: call, DeploymentId: r.DeploymentID, Project: r.Project, Group: r.Group, Visibility: r.Visibility,
+		Target: deploymentToPB(r.Target), Artifact: artifactToPB(&a), Workload: workloadToPB(r.Workload),
+		PullCredentials: credsToPB(r.PullCredentials), Current: deploymentToPB(r.Current),
+	}
+}
+
+func rollbackReqFromPB(r *pluginpb.RollbackRequest) *RollbackRequest {
+	out := &RollbackRequest{
+		DeploymentID: r.GetDeploymentId(), Project: r.GetProject(), Group: r.GetGroup(), Visibility: r.GetVisibility(),
+		Target: deploymentFromPB(r.GetTarget()), Workload: workloadFromPB(r.GetWorkload()),
+		PullCredentials: credsFromPB(r.GetPullCredentials()), Current: deploymentFromPB(r.GetCurrent()),
+	}
+	if a := artifactFromPB(r.GetArtifact()); a != nil {
+		out.Artifact = *a
+	}
+	return out
+}
+
 func buildReqToPB(call *pluginpb.Call, r *BuildRequest) *pluginpb.BuildRequest {
 	out := &pluginpb.BuildRequest{
 		Call: call, Project: r.Project, Dir: r.Dir, Image: r.Image, Platform: r.Platform,

@@ -191,6 +191,7 @@ const (
 	CapToken      = "token"      // TokenIssuer
 	CapLogs       = "logs"       // LogStreamer
 	CapDestroy    = "destroy"    // Destroyer
+	CapRollback   = "rollback"   // Rollbacker
 )
 
 // CapabilitiesOf lists the optional capabilities a component value implements.
@@ -213,6 +214,9 @@ func CapabilitiesOf(v any) []string {
 		}
 		if _, ok := v.(Destroyer); ok {
 			caps = append(caps, CapDestroy)
+		}
+		if _, ok := v.(Rollbacker); ok {
+			caps = append(caps, CapRollback)
 		}
 	}
 	return caps

@@ -323,6 +323,44 @@ type Destroyer interface {
 	Destroy(ctx context.Context, project string, ui UI) error
 }
 
+// Rollbacker is an optional runtime capability: roll a deployment group back
+// to an earlier deployment by reusing what the runtime kept of it (e.g. an
+// ECS task definition), instead of deploying its image afresh. Without it the
+// host rolls back by Deploying the target's artifact and workload under the
+// new deployment id.
+//
+// Rollback is idempotent per req.DeploymentID, like Deploy: the host retries
+// it after a crash. It returns the new deployment's handle, which Status and
+// Stop later receive; stopping req.Current afterwards must not stop it.
+// Returning ErrUnsupported, or ErrNotFound when the target's resources are
+// gone, makes the host fall back to Deploy.
+type Rollbacker interface {
+	Rollback(ctx context.Context, req *RollbackRequest, ui UI) (*Deployment, error)
+}
+
+// RollbackRequest is a rollback: a new deployment (DeploymentID) that serves
+// what Target served.
+type RollbackRequest struct {
+	DeploymentID    string // the new deployment's id
+	Project         string
+	Group           string
+	Visibility      string
+	Target          *Deployment // the deployment rolled back to, with its opaque state
+	Artifact        Artifact    // Target's digest-pinned image
+	Workload        Workload    // Target's workload
+	PullCredentials *Credentials
+	Current         *Deployment // the group's currently active deployment, if any
+}
+
+// DeployRequest returns the Deploy equivalent of the rollback: deploy the
+// target's artifact and workload under the new id.
+func (r *RollbackRequest) DeployRequest() *DeployRequest {
+	return &DeployRequest{
+		DeploymentID: r.DeploymentID, Project: r.Project, Group: r.Group, Visibility: r.Visibility,
+		Artifact: r.Artifact, PullCredentials: r.PullCredentials, Workload: r.Workload, Previous: r.Current,
+	}
+}
+
 // ---- Progress --------------------------------------------------------------
 
 // Stream names an output stream.

@@ -212,15 +212,37 @@ func (s *runtimeServer) Deploy(req *pluginpb.DeployRequest, stream grpc.ServerSt
 		return stream.Send(&pluginpb.DeployResponse{Msg: &pluginpb.DeployResponse_Event{Event: ev}})
 	})
 	d, err := v.(Runtime).Deploy(ctx, deployReqFromPB(req), ui)
+	return sendDeployment(stream, ui, d, err, req.GetDeploymentId())
+}
+
+// sendDeployment ends a Deploy or Rollback stream with the result.
+func sendDeployment(stream grpc.ServerStreamingServer[pluginpb.DeployResponse], ui *streamUI, d *Deployment, err error, id string) error {
 	if err != nil {
 		return toStatus(err)
 	}
 	if d == nil {
-		d = &Deployment{ID: req.GetDeploymentId()}
+		d = &Deployment{ID: id}
 	}
 	ui.mu.Lock()
 	defer ui.mu.Unlock()
 	return stream.Send(&pluginpb.DeployResponse{Msg: &pluginpb.DeployResponse_Deployment{Deployment: deploymentToPB(d)}})
+}
+
+func (s *runtimeServer) Rollback(req *pluginpb.RollbackRequest, stream grpc.ServerStreamingServer[pluginpb.DeployResponse]) error {
+	ctx := stream.Context()
+	v, err := s.in.get(ctx, KindRuntime, req.GetCall())
+	if err != nil {
+		return err
+	}
+	rb, ok := v.(Rollbacker)
+	if !ok {
+		return toStatus(ErrUnsupported)
+	}
+	ui := newStreamUI(func(ev *pluginpb.Event) error {
+		return stream.Send(&pluginpb.DeployResponse{Msg: &pluginpb.DeployResponse_Event{Event: ev}})
+	})
+	d, err := rb.Rollback(ctx, rollbackReqFromPB(req), ui)
+	return sendDeployment(stream, ui, d, err, req.GetDeploymentId())
 }
 
 func (s *runtimeServer) Status(ctx context.Context, req *pluginpb.StatusRequest) (*pluginpb.StatusResponse, error) {

@@ -171,3 +171,14 @@ func (r *runtime) Destroy(ctx context.Context, project string, ui sdk.UI) error 
 		return r.rt(cl).Destroy(ctx, project, ui)
 	})
 }
+
+func (r *runtime) Rollback(ctx context.Context, req *sdk.RollbackRequest, ui sdk.UI) (d *sdk.Deployment, err error) {
+	if !r.c.info.Has(sdk.CapRollback) {
+		return nil, r.c.unsupported("rollback")
+	}
+	err = r.c.bin.call(ctx, "Rollback", r.h.opts.OperationTimeout, func(ctx context.Context, cl *sdk.Client) error {
+		d, err = r.rt(cl).Rollback(ctx, req, ui)
+		return err
+	})
+	return d, err
+}

@@ -454,7 +454,8 @@ type Component struct {
 	Description  string                 `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
 	ConfigSchema *Schema                `protobuf:"bytes,4,opt,name=config_schema,json=configSchema,proto3" json:"config_schema,omitempty"`
 	// Optional RPCs this component serves: "repository" (EnsureRepository,
-	// DeleteRepository), "resolve", "token" (IssueToken), "logs", "destroy".
+	// DeleteRepository), "resolve", "token" (IssueToken), "logs", "destroy",
+	// "rollback".
 	Capabilities  []string `protobuf:"bytes,5,rep,name=capabilities,proto3" json:"capabilities,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2851,6 +2852,127 @@ func (x *DestroyRequest) GetProject() string {
 	return ""
 }
 
+type RollbackRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Call  *Call                  `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"`
+	// The new deployment's id: the rollback is a deployment of its own.
+	DeploymentId string `protobuf:"bytes,2,opt,name=deployment_id,json=deploymentId,proto3" json:"deployment_id,omitempty"`
+	Project      string `protobuf:"bytes,3,opt,name=project,proto3" json:"project,omitempty"`
+	Group        string `protobuf:"bytes,4,opt,name=group,proto3" json:"group,omitempty"`
+	Visibility   string `protobuf:"bytes,5,opt,name=visibility,proto3" json:"visibility,omitempty"`
+	// The deployment rolled back to, with the opaque state its Deploy (or
+	// Rollback) returned. It may have been stopped or superseded since.
+	Target *Deployment `protobuf:"bytes,6,opt,name=target,proto3" json:"target,omitempty"`
+	// The target's digest-pinned artifact and its workload.
+	Artifact        *Artifact    `protobuf:"bytes,7,opt,name=artifact,proto3" json:"artifact,omitempty"`
+	Workload        *Workload    `protobuf:"bytes,8,opt,name=workload,proto3" json:"workload,omitempty"`
+	PullCredentials *Credentials `protobuf:"bytes,9,opt,name=pull_credentials,json=pullCredentials,proto3" json:"pull_credentials,omitempty"`
+	// The group's currently active deployment, if any (the one replaced).
+	Current       *Deployment `protobuf:"bytes,10,opt,name=current,proto3" json:"current,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RollbackRequest) Reset() {
+	*x = RollbackRequest{}
+	mi := &file_rise_plugin_v1_plugin_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RollbackRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RollbackRequest) ProtoMessage() {}
+
+func (x *RollbackRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rise_plugin_v1_plugin_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RollbackRequest.ProtoReflect.Descriptor instead.
+func (*RollbackRequest) Descriptor() ([]byte, []int) {
+	return file_rise_plugin_v1_plugin_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *RollbackRequest) GetCall() *Call {
+	if x != nil {
+		return x.Call
+	}
+	return nil
+}
+
+func (x *RollbackRequest) GetDeploymentId() string {
+	if x != nil {
+		return x.DeploymentId
+	}
+	return ""
+}
+
+func (x *RollbackRequest) GetProject() string {
+	if x != nil {
+		return x.Project
+	}
+	return ""
+}
+
+func (x *RollbackRequest) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *RollbackRequest) GetVisibility() string {
+	if x != nil {
+		return x.Visibility
+	}
+	return ""
+}
+
+func (x *RollbackRequest) GetTarget() *Deployment {
+	if x != nil {
+		return x.Target
+	}
+	return nil
+}
+
+func (x *RollbackRequest) GetArtifact() *Artifact {
+	if x != nil {
+		return x.Artifact
+	}
+	return nil
+}
+
+func (x *RollbackRequest) GetWorkload() *Workload {
+	if x != nil {
+		return x.Workload
+	}
+	return nil
+}
+
+func (x *RollbackRequest) GetPullCredentials() *Credentials {
+	if x != nil {
+		return x.PullCredentials
+	}
+	return nil
+}
+
+func (x *RollbackRequest) GetCurrent() *Deployment {
+	if x != nil {
+		return x.Current
+	}
+	return nil
+}
+
 var File_rise_plugin_v1_plugin_proto protoreflect.FileDescriptor
 
 const file_rise_plugin_v1_plugin_proto_rawDesc = "" +
@@ -3082,7 +3204,21 @@ const file_rise_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x04text\x18\x03 \x01(\tR\x04text\"T\n" +
 	"\x0eDestroyRequest\x12(\n" +
 	"\x04call\x18\x01 \x01(\v2\x14.rise.plugin.v1.CallR\x04call\x12\x18\n" +
-	"\aproject\x18\x02 \x01(\tR\aproject*S\n" +
+	"\aproject\x18\x02 \x01(\tR\aproject\"\xce\x03\n" +
+	"\x0fRollbackRequest\x12(\n" +
+	"\x04call\x18\x01 \x01(\v2\x14.rise.plugin.v1.CallR\x04call\x12#\n" +
+	"\rdeployment_id\x18\x02 \x01(\tR\fdeploymentId\x12\x18\n" +
+	"\aproject\x18\x03 \x01(\tR\aproject\x12\x14\n" +
+	"\x05group\x18\x04 \x01(\tR\x05group\x12\x1e\n" +
+	"\n" +
+	"visibility\x18\x05 \x01(\tR\n" +
+	"visibility\x122\n" +
+	"\x06target\x18\x06 \x01(\v2\x1a.rise.plugin.v1.DeploymentR\x06target\x124\n" +
+	"\bartifact\x18\a \x01(\v2\x18.rise.plugin.v1.ArtifactR\bartifact\x124\n" +
+	"\bworkload\x18\b \x01(\v2\x18.rise.plugin.v1.WorkloadR\bworkload\x12F\n" +
+	"\x10pull_credentials\x18\t \x01(\v2\x1b.rise.plugin.v1.CredentialsR\x0fpullCredentials\x124\n" +
+	"\acurrent\x18\n" +
+	" \x01(\v2\x1a.rise.plugin.v1.DeploymentR\acurrent*S\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fKIND_BUILDER\x10\x01\x12\x11\n" +
@@ -3110,13 +3246,14 @@ const file_rise_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x10DeleteRepository\x12!.rise.plugin.v1.RepositoryRequest\x1a\x15.rise.plugin.v1.Empty\x12C\n" +
 	"\aResolve\x12\x1e.rise.plugin.v1.ResolveRequest\x1a\x18.rise.plugin.v1.Artifact\x12A\n" +
 	"\n" +
-	"IssueToken\x12\x1c.rise.plugin.v1.TokenRequest\x1a\x15.rise.plugin.v1.Token2\xef\x02\n" +
+	"IssueToken\x12\x1c.rise.plugin.v1.TokenRequest\x1a\x15.rise.plugin.v1.Token2\xbe\x03\n" +
 	"\aRuntime\x12I\n" +
 	"\x06Deploy\x12\x1d.rise.plugin.v1.DeployRequest\x1a\x1e.rise.plugin.v1.DeployResponse0\x01\x12G\n" +
 	"\x06Status\x12\x1d.rise.plugin.v1.StatusRequest\x1a\x1e.rise.plugin.v1.StatusResponse\x12D\n" +
 	"\x04Stop\x12\x1b.rise.plugin.v1.StopRequest\x1a\x1d.rise.plugin.v1.EventResponse0\x01\x12>\n" +
 	"\x04Logs\x12\x1b.rise.plugin.v1.LogsRequest\x1a\x17.rise.plugin.v1.LogLine0\x01\x12J\n" +
-	"\aDestroy\x12\x1e.rise.plugin.v1.DestroyRequest\x1a\x1d.rise.plugin.v1.EventResponse0\x01B+Z)github.com/riseplatform/rise/sdk/pluginpbb\x06proto3"
+	"\aDestroy\x12\x1e.rise.plugin.v1.DestroyRequest\x1a\x1d.rise.plugin.v1.EventResponse0\x01\x12M\n" +
+	"\bRollback\x12\x1f.rise.plugin.v1.RollbackRequest\x1a\x1e.rise.plugin.v1.DeployResponse0\x01B+Z)github.com/riseplatform/rise/sdk/pluginpbb\x06proto3"
 
 var (
 	file_rise_plugin_v1_plugin_proto_rawDescOnce sync.Once
@@ -3131,7 +3268,7 @@ func file_rise_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_rise_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_rise_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
+var file_rise_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_rise_plugin_v1_plugin_proto_goTypes = []any{
 	(Kind)(0),                      // 0: rise.plugin.v1.Kind
 	(Stream)(0),                    // 1: rise.plugin.v1.Stream
@@ -3177,13 +3314,14 @@ var file_rise_plugin_v1_plugin_proto_goTypes = []any{
 	(*LogsRequest)(nil),            // 41: rise.plugin.v1.LogsRequest
 	(*LogLine)(nil),                // 42: rise.plugin.v1.LogLine
 	(*DestroyRequest)(nil),         // 43: rise.plugin.v1.DestroyRequest
-	nil,                            // 44: rise.plugin.v1.Artifact.LabelsEntry
-	nil,                            // 45: rise.plugin.v1.Workload.EnvEntry
-	nil,                            // 46: rise.plugin.v1.Workload.SecretEnvEntry
-	nil,                            // 47: rise.plugin.v1.BuildRequest.BuildArgsEntry
-	nil,                            // 48: rise.plugin.v1.BuildRequest.EnvEntry
-	(*timestamppb.Timestamp)(nil),  // 49: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),    // 50: google.protobuf.Duration
+	(*RollbackRequest)(nil),        // 44: rise.plugin.v1.RollbackRequest
+	nil,                            // 45: rise.plugin.v1.Artifact.LabelsEntry
+	nil,                            // 46: rise.plugin.v1.Workload.EnvEntry
+	nil,                            // 47: rise.plugin.v1.Workload.SecretEnvEntry
+	nil,                            // 48: rise.plugin.v1.BuildRequest.BuildArgsEntry
+	nil,                            // 49: rise.plugin.v1.BuildRequest.EnvEntry
+	(*timestamppb.Timestamp)(nil),  // 50: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),    // 51: google.protobuf.Duration
 }
 var file_rise_plugin_v1_plugin_proto_depIdxs = []int32{
 	8,  // 0: rise.plugin.v1.PluginInfo.components:type_name -> rise.plugin.v1.Component
@@ -3196,32 +3334,32 @@ var file_rise_plugin_v1_plugin_proto_depIdxs = []int32{
 	15, // 7: rise.plugin.v1.ValidateConfigRequest.call:type_name -> rise.plugin.v1.Call
 	14, // 8: rise.plugin.v1.ValidateConfigResponse.diagnostics:type_name -> rise.plugin.v1.Diagnostic
 	4,  // 9: rise.plugin.v1.Diagnostic.severity:type_name -> rise.plugin.v1.Diagnostic.Severity
-	49, // 10: rise.plugin.v1.Event.time:type_name -> google.protobuf.Timestamp
+	50, // 10: rise.plugin.v1.Event.time:type_name -> google.protobuf.Timestamp
 	17, // 11: rise.plugin.v1.Event.step:type_name -> rise.plugin.v1.Step
 	18, // 12: rise.plugin.v1.Event.output:type_name -> rise.plugin.v1.Output
 	42, // 13: rise.plugin.v1.Event.log:type_name -> rise.plugin.v1.LogLine
 	5,  // 14: rise.plugin.v1.Step.state:type_name -> rise.plugin.v1.Step.State
 	1,  // 15: rise.plugin.v1.Output.stream:type_name -> rise.plugin.v1.Stream
-	49, // 16: rise.plugin.v1.Credentials.expires_at:type_name -> google.protobuf.Timestamp
-	44, // 17: rise.plugin.v1.Artifact.labels:type_name -> rise.plugin.v1.Artifact.LabelsEntry
-	45, // 18: rise.plugin.v1.Workload.env:type_name -> rise.plugin.v1.Workload.EnvEntry
-	46, // 19: rise.plugin.v1.Workload.secret_env:type_name -> rise.plugin.v1.Workload.SecretEnvEntry
+	50, // 16: rise.plugin.v1.Credentials.expires_at:type_name -> google.protobuf.Timestamp
+	45, // 17: rise.plugin.v1.Artifact.labels:type_name -> rise.plugin.v1.Artifact.LabelsEntry
+	46, // 18: rise.plugin.v1.Workload.env:type_name -> rise.plugin.v1.Workload.EnvEntry
+	47, // 19: rise.plugin.v1.Workload.secret_env:type_name -> rise.plugin.v1.Workload.SecretEnvEntry
 	21, // 20: rise.plugin.v1.Workload.resources:type_name -> rise.plugin.v1.Resources
 	15, // 21: rise.plugin.v1.BuildRequest.call:type_name -> rise.plugin.v1.Call
 	26, // 22: rise.plugin.v1.BuildRequest.target:type_name -> rise.plugin.v1.PushTarget
-	47, // 23: rise.plugin.v1.BuildRequest.build_args:type_name -> rise.plugin.v1.BuildRequest.BuildArgsEntry
-	48, // 24: rise.plugin.v1.BuildRequest.env:type_name -> rise.plugin.v1.BuildRequest.EnvEntry
+	48, // 23: rise.plugin.v1.BuildRequest.build_args:type_name -> rise.plugin.v1.BuildRequest.BuildArgsEntry
+	49, // 24: rise.plugin.v1.BuildRequest.env:type_name -> rise.plugin.v1.BuildRequest.EnvEntry
 	19, // 25: rise.plugin.v1.PushTarget.credentials:type_name -> rise.plugin.v1.Credentials
 	16, // 26: rise.plugin.v1.BuildResponse.event:type_name -> rise.plugin.v1.Event
 	20, // 27: rise.plugin.v1.BuildResponse.artifact:type_name -> rise.plugin.v1.Artifact
 	15, // 28: rise.plugin.v1.DetectRequest.call:type_name -> rise.plugin.v1.Call
 	15, // 29: rise.plugin.v1.CredentialsRequest.call:type_name -> rise.plugin.v1.Call
-	50, // 30: rise.plugin.v1.CredentialsRequest.ttl:type_name -> google.protobuf.Duration
+	51, // 30: rise.plugin.v1.CredentialsRequest.ttl:type_name -> google.protobuf.Duration
 	15, // 31: rise.plugin.v1.RepositoryRequest.call:type_name -> rise.plugin.v1.Call
 	15, // 32: rise.plugin.v1.ResolveRequest.call:type_name -> rise.plugin.v1.Call
 	15, // 33: rise.plugin.v1.TokenRequest.call:type_name -> rise.plugin.v1.Call
-	50, // 34: rise.plugin.v1.Token.expires_in:type_name -> google.protobuf.Duration
-	49, // 35: rise.plugin.v1.Token.issued_at:type_name -> google.protobuf.Timestamp
+	51, // 34: rise.plugin.v1.Token.expires_in:type_name -> google.protobuf.Duration
+	50, // 35: rise.plugin.v1.Token.issued_at:type_name -> google.protobuf.Timestamp
 	15, // 36: rise.plugin.v1.DeployRequest.call:type_name -> rise.plugin.v1.Call
 	20, // 37: rise.plugin.v1.DeployRequest.artifact:type_name -> rise.plugin.v1.Artifact
 	19, // 38: rise.plugin.v1.DeployRequest.pull_credentials:type_name -> rise.plugin.v1.Credentials
@@ -3237,43 +3375,51 @@ var file_rise_plugin_v1_plugin_proto_depIdxs = []int32{
 	16, // 48: rise.plugin.v1.EventResponse.event:type_name -> rise.plugin.v1.Event
 	15, // 49: rise.plugin.v1.LogsRequest.call:type_name -> rise.plugin.v1.Call
 	23, // 50: rise.plugin.v1.LogsRequest.deployment:type_name -> rise.plugin.v1.Deployment
-	49, // 51: rise.plugin.v1.LogsRequest.since:type_name -> google.protobuf.Timestamp
-	49, // 52: rise.plugin.v1.LogLine.time:type_name -> google.protobuf.Timestamp
+	50, // 51: rise.plugin.v1.LogsRequest.since:type_name -> google.protobuf.Timestamp
+	50, // 52: rise.plugin.v1.LogLine.time:type_name -> google.protobuf.Timestamp
 	1,  // 53: rise.plugin.v1.LogLine.stream:type_name -> rise.plugin.v1.Stream
 	15, // 54: rise.plugin.v1.DestroyRequest.call:type_name -> rise.plugin.v1.Call
-	6,  // 55: rise.plugin.v1.Plugin.GetInfo:input_type -> rise.plugin.v1.GetInfoRequest
-	12, // 56: rise.plugin.v1.Plugin.ValidateConfig:input_type -> rise.plugin.v1.ValidateConfigRequest
-	25, // 57: rise.plugin.v1.Builder.Build:input_type -> rise.plugin.v1.BuildRequest
-	28, // 58: rise.plugin.v1.Builder.Detect:input_type -> rise.plugin.v1.DetectRequest
-	30, // 59: rise.plugin.v1.Registry.Credentials:input_type -> rise.plugin.v1.CredentialsRequest
-	31, // 60: rise.plugin.v1.Registry.EnsureRepository:input_type -> rise.plugin.v1.RepositoryRequest
-	31, // 61: rise.plugin.v1.Registry.DeleteRepository:input_type -> rise.plugin.v1.RepositoryRequest
-	32, // 62: rise.plugin.v1.Registry.Resolve:input_type -> rise.plugin.v1.ResolveRequest
-	33, // 63: rise.plugin.v1.Registry.IssueToken:input_type -> rise.plugin.v1.TokenRequest
-	35, // 64: rise.plugin.v1.Runtime.Deploy:input_type -> rise.plugin.v1.DeployRequest
-	37, // 65: rise.plugin.v1.Runtime.Status:input_type -> rise.plugin.v1.StatusRequest
-	39, // 66: rise.plugin.v1.Runtime.Stop:input_type -> rise.plugin.v1.StopRequest
-	41, // 67: rise.plugin.v1.Runtime.Logs:input_type -> rise.plugin.v1.LogsRequest
-	43, // 68: rise.plugin.v1.Runtime.Destroy:input_type -> rise.plugin.v1.DestroyRequest
-	7,  // 69: rise.plugin.v1.Plugin.GetInfo:output_type -> rise.plugin.v1.PluginInfo
-	13, // 70: rise.plugin.v1.Plugin.ValidateConfig:output_type -> rise.plugin.v1.ValidateConfigResponse
-	27, // 71: rise.plugin.v1.Builder.Build:output_type -> rise.plugin.v1.BuildResponse
-	29, // 72: rise.plugin.v1.Builder.Detect:output_type -> rise.plugin.v1.Detection
-	19, // 73: rise.plugin.v1.Registry.Credentials:output_type -> rise.plugin.v1.Credentials
-	24, // 74: rise.plugin.v1.Registry.EnsureRepository:output_type -> rise.plugin.v1.Empty
-	24, // 75: rise.plugin.v1.Registry.DeleteRepository:output_type -> rise.plugin.v1.Empty
-	20, // 76: rise.plugin.v1.Registry.Resolve:output_type -> rise.plugin.v1.Artifact
-	34, // 77: rise.plugin.v1.Registry.IssueToken:output_type -> rise.plugin.v1.Token
-	36, // 78: rise.plugin.v1.Runtime.Deploy:output_type -> rise.plugin.v1.DeployResponse
-	38, // 79: rise.plugin.v1.Runtime.Status:output_type -> rise.plugin.v1.StatusResponse
-	40, // 80: rise.plugin.v1.Runtime.Stop:output_type -> rise.plugin.v1.EventResponse
-	42, // 81: rise.plugin.v1.Runtime.Logs:output_type -> rise.plugin.v1.LogLine
-	40, // 82: rise.plugin.v1.Runtime.Destroy:output_type -> rise.plugin.v1.EventResponse
-	69, // [69:83] is the sub-list for method output_type
-	55, // [55:69] is the sub-list for method input_type
-	55, // [55:55] is the sub-list for extension type_name
-	55, // [55:55] is the sub-list for extension extendee
-	0,  // [0:55] is the sub-list for field type_name
+	15, // 55: rise.plugin.v1.RollbackRequest.call:type_name -> rise.plugin.v1.Call
+	23, // 56: rise.plugin.v1.RollbackRequest.target:type_name -> rise.plugin.v1.Deployment
+	20, // 57: rise.plugin.v1.RollbackRequest.artifact:type_name -> rise.plugin.v1.Artifact
+	22, // 58: rise.plugin.v1.RollbackRequest.workload:type_name -> rise.plugin.v1.Workload
+	19, // 59: rise.plugin.v1.RollbackRequest.pull_credentials:type_name -> rise.plugin.v1.Credentials
+	23, // 60: rise.plugin.v1.RollbackRequest.current:type_name -> rise.plugin.v1.Deployment
+	6,  // 61: rise.plugin.v1.Plugin.GetInfo:input_type -> rise.plugin.v1.GetInfoRequest
+	12, // 62: rise.plugin.v1.Plugin.ValidateConfig:input_type -> rise.plugin.v1.ValidateConfigRequest
+	25, // 63: rise.plugin.v1.Builder.Build:input_type -> rise.plugin.v1.BuildRequest
+	28, // 64: rise.plugin.v1.Builder.Detect:input_type -> rise.plugin.v1.DetectRequest
+	30, // 65: rise.plugin.v1.Registry.Credentials:input_type -> rise.plugin.v1.CredentialsRequest
+	31, // 66: rise.plugin.v1.Registry.EnsureRepository:input_type -> rise.plugin.v1.RepositoryRequest
+	31, // 67: rise.plugin.v1.Registry.DeleteRepository:input_type -> rise.plugin.v1.RepositoryRequest
+	32, // 68: rise.plugin.v1.Registry.Resolve:input_type -> rise.plugin.v1.ResolveRequest
+	33, // 69: rise.plugin.v1.Registry.IssueToken:input_type -> rise.plugin.v1.TokenRequest
+	35, // 70: rise.plugin.v1.Runtime.Deploy:input_type -> rise.plugin.v1.DeployRequest
+	37, // 71: rise.plugin.v1.Runtime.Status:input_type -> rise.plugin.v1.StatusRequest
+	39, // 72: rise.plugin.v1.Runtime.Stop:input_type -> rise.plugin.v1.StopRequest
+	41, // 73: rise.plugin.v1.Runtime.Logs:input_type -> rise.plugin.v1.LogsRequest
+	43, // 74: rise.plugin.v1.Runtime.Destroy:input_type -> rise.plugin.v1.DestroyRequest
+	44, // 75: rise.plugin.v1.Runtime.Rollback:input_type -> rise.plugin.v1.RollbackRequest
+	7,  // 76: rise.plugin.v1.Plugin.GetInfo:output_type -> rise.plugin.v1.PluginInfo
+	13, // 77: rise.plugin.v1.Plugin.ValidateConfig:output_type -> rise.plugin.v1.ValidateConfigResponse
+	27, // 78: rise.plugin.v1.Builder.Build:output_type -> rise.plugin.v1.BuildResponse
+	29, // 79: rise.plugin.v1.Builder.Detect:output_type -> rise.plugin.v1.Detection
+	19, // 80: rise.plugin.v1.Registry.Credentials:output_type -> rise.plugin.v1.Credentials
+	24, // 81: rise.plugin.v1.Registry.EnsureRepository:output_type -> rise.plugin.v1.Empty
+	24, // 82: rise.plugin.v1.Registry.DeleteRepository:output_type -> rise.plugin.v1.Empty
+	20, // 83: rise.plugin.v1.Registry.Resolve:output_type -> rise.plugin.v1.Artifact
+	34, // 84: rise.plugin.v1.Registry.IssueToken:output_type -> rise.plugin.v1.Token
+	36, // 85: rise.plugin.v1.Runtime.Deploy:output_type -> rise.plugin.v1.DeployResponse
+	38, // 86: rise.plugin.v1.Runtime.Status:output_type -> rise.plugin.v1.StatusResponse
+	40, // 87: rise.plugin.v1.Runtime.Stop:output_type -> rise.plugin.v1.EventResponse
+	42, // 88: rise.plugin.v1.Runtime.Logs:output_type -> rise.plugin.v1.LogLine
+	40, // 89: rise.plugin.v1.Runtime.Destroy:output_type -> rise.plugin.v1.EventResponse
+	36, // 90: rise.plugin.v1.Runtime.Rollback:output_type -> rise.plugin.v1.DeployResponse
+	76, // [76:91] is the sub-list for method output_type
+	61, // [61:76] is the sub-list for method input_type
+	61, // [61:61] is the sub-list for extension type_name
+	61, // [61:61] is the sub-list for extension extendee
+	0,  // [0:61] is the sub-list for field type_name
 }
 
 func init() { file_rise_plugin_v1_plugin_proto_init() }
@@ -3300,7 +3446,7 @@ func file_rise_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rise_plugin_v1_plugin_proto_rawDesc), len(file_rise_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   43,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

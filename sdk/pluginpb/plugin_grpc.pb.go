@@ -588,11 +588,12 @@ var Registry_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	Runtime_Deploy_FullMethodName  = "/rise.plugin.v1.Runtime/Deploy"
-	Runtime_Status_FullMethodName  = "/rise.plugin.v1.Runtime/Status"
-	Runtime_Stop_FullMethodName    = "/rise.plugin.v1.Runtime/Stop"
-	Runtime_Logs_FullMethodName    = "/rise.plugin.v1.Runtime/Logs"
-	Runtime_Destroy_FullMethodName = "/rise.plugin.v1.Runtime/Destroy"
+	Runtime_Deploy_FullMethodName   = "/rise.plugin.v1.Runtime/Deploy"
+	Runtime_Status_FullMethodName   = "/rise.plugin.v1.Runtime/Status"
+	Runtime_Stop_FullMethodName     = "/rise.plugin.v1.Runtime/Stop"
+	Runtime_Logs_FullMethodName     = "/rise.plugin.v1.Runtime/Logs"
+	Runtime_Destroy_FullMethodName  = "/rise.plugin.v1.Runtime/Destroy"
+	Runtime_Rollback_FullMethodName = "/rise.plugin.v1.Runtime/Rollback"
 )
 
 // RuntimeClient is the client API for Runtime service.
@@ -610,6 +611,12 @@ type RuntimeClient interface {
 	Logs(ctx context.Context, in *LogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[LogLine], error)
 	// capability "destroy": remove everything created for a project.
 	Destroy(ctx context.Context, in *DestroyRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[EventResponse], error)
+	// capability "rollback": make deployment_id serve what target served,
+	// reusing the target's runtime resources (e.g. its ECS task definition).
+	// Idempotent per deployment_id, like Deploy. Events, then exactly one
+	// Deployment (the new deployment's handle) as the last message. Without
+	// the capability the host re-Deploys the target's artifact and workload.
+	Rollback(ctx context.Context, in *RollbackRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[DeployResponse], error)
 }
 
 type runtimeClient struct {
@@ -706,6 +713,25 @@ func (c *runtimeClient) Destroy(ctx context.Context, in *DestroyRequest, opts ..
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Runtime_DestroyClient = grpc.ServerStreamingClient[EventResponse]
 
+func (c *runtimeClient) Rollback(ctx context.Context, in *RollbackRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[DeployResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Runtime_ServiceDesc.Streams[4], Runtime_Rollback_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[RollbackRequest, DeployResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Runtime_RollbackClient = grpc.ServerStreamingClient[DeployResponse]
+
 // RuntimeServer is the server API for Runtime service.
 // All implementations must embed UnimplementedRuntimeServer
 // for forward compatibility.
@@ -721,6 +747,12 @@ type RuntimeServer interface {
 	Logs(*LogsRequest, grpc.ServerStreamingServer[LogLine]) error
 	// capability "destroy": remove everything created for a project.
 	Destroy(*DestroyRequest, grpc.ServerStreamingServer[EventResponse]) error
+	// capability "rollback": make deployment_id serve what target served,
+	// reusing the target's runtime resources (e.g. its ECS task definition).
+	// Idempotent per deployment_id, like Deploy. Events, then exactly one
+	// Deployment (the new deployment's handle) as the last message. Without
+	// the capability the host re-Deploys the target's artifact and workload.
+	Rollback(*RollbackRequest, grpc.ServerStreamingServer[DeployResponse]) error
 	mustEmbedUnimplementedRuntimeServer()
 }
 
@@ -745,6 +777,9 @@ func (UnimplementedRuntimeServer) Logs(*LogsRequest, grpc.ServerStreamingServer[
 }
 func (UnimplementedRuntimeServer) Destroy(*DestroyRequest, grpc.ServerStreamingServer[EventResponse]) error {
 	return status.Errorf(codes.Unimplemented, "method Destroy not implemented")
+}
+func (UnimplementedRuntimeServer) Rollback(*RollbackRequest, grpc.ServerStreamingServer[DeployResponse]) error {
+	return status.Errorf(codes.Unimplemented, "method Rollback not implemented")
 }
 func (UnimplementedRuntimeServer) mustEmbedUnimplementedRuntimeServer() {}
 func (UnimplementedRuntimeServer) testEmbeddedByValue()                 {}
@@ -829,6 +864,17 @@ func _Runtime_Destroy_Handler(srv interface{}, stream grpc.ServerStream) error {
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Runtime_DestroyServer = grpc.ServerStreamingServer[EventResponse]
 
+func _Runtime_Rollback_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(RollbackRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(RuntimeServer).Rollback(m, &grpc.GenericServerStream[RollbackRequest, DeployResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Runtime_RollbackServer = grpc.ServerStreamingServer[DeployResponse]
+
 // Runtime_ServiceDesc is the grpc.ServiceDesc for Runtime service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -860,6 +906,11 @@ var Runtime_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "Destroy",
 			Handler:       _Runtime_Destroy_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "Rollback",
+			Handler:       _Runtime_Rollback_Handler,
 			ServerStreams: true,
 		},
 	},
