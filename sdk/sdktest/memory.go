@@ -31,6 +31,7 @@ var (
 	_ sdk.Validator   = (*memRuntime)(nil)
 	_ sdk.LogStreamer = (*memRuntime)(nil)
 	_ sdk.Destroyer   = (*memRuntime)(nil)
+	_ sdk.Rollbacker  = (*memRuntime)(nil)
 )
 
 type memDeployment struct {
@@ -40,8 +41,9 @@ type memDeployment struct {
 }
 
 type memState struct {
-	Namespace string `json:"namespace"`
-	Key       string `json:"key"`
+	Namespace  string `json:"namespace"`
+	Key        string `json:"key"`
+	RollbackOf string `json:"rollback_of,omitempty"` // set by Rollback: the target's id
 }
 
 var memStore = struct {
@@ -78,18 +80,49 @@ func (r *memRuntime) Deploy(ctx context.Context, req *sdk.DeployRequest, ui sdk.
 	if err := ctx.Err(); err != nil {
 		return nil, step.Fail(err)
 	}
-	key := r.key(req.Project, req.DeploymentID)
+	d, err := r.start(req.Project, req.DeploymentID, "")
+	if err != nil {
+		return nil, step.Fail(err)
+	}
+	step.Done()
+	return d, nil
+}
+
+// start records a running deployment (idempotent per id) and returns its handle.
+func (r *memRuntime) start(project, id, rollbackOf string) (*sdk.Deployment, error) {
+	key := r.key(project, id)
 	memStore.Lock()
 	if d, ok := memStore.m[key]; !ok || d.stopped {
-		memStore.m[key] = &memDeployment{project: req.Project, deployed: time.Now()}
+		memStore.m[key] = &memDeployment{project: project, deployed: time.Now()}
 	}
 	memStore.Unlock()
-	step.Done()
-	d, err := sdk.NewDeployment(req.DeploymentID, memState{Namespace: r.Namespace, Key: key}, "http://"+req.Project+".memory.invalid")
+	d, err := sdk.NewDeployment(id, memState{Namespace: r.Namespace, Key: key, RollbackOf: rollbackOf}, "http://"+project+".memory.invalid")
 	if err != nil {
 		return nil, err
 	}
-	d.Project = req.Project
+	d.Project = project
+	return d, nil
+}
+
+// Rollback starts req.DeploymentID from what the target left behind; its
+// state records the target's id (rollback_of). A target the runtime no longer
+// knows is ErrNotFound, so the host falls back to Deploy.
+func (r *memRuntime) Rollback(ctx context.Context, req *sdk.RollbackRequest, ui sdk.UI) (*sdk.Deployment, error) {
+	if req.DeploymentID == "" || req.Target == nil {
+		return nil, sdk.Permanent(errors.New("rollback needs a deployment id and a target"))
+	}
+	if _, err := r.lookup(req.Target); err != nil {
+		return nil, err
+	}
+	step := ui.Step(fmt.Sprintf("Rolling back to %s in memory", req.Target.ID))
+	if err := ctx.Err(); err != nil {
+		return nil, step.Fail(err)
+	}
+	d, err := r.start(req.Project, req.DeploymentID, req.Target.ID)
+	if err != nil {
+		return nil, step.Fail(err)
+	}
+	step.Done()
 	return d, nil
 }
 

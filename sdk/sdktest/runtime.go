@@ -18,7 +18,8 @@ import (
 // round trip through JSON (as the host stores it); Stop is idempotent and
 // Status after Stop is Stopped or ErrNotFound; cancelled calls return
 // promptly with context.Canceled and a retried Deploy after a cancelled one
-// works; optional Logs/Destroy capabilities work or say ErrUnsupported; and
+// works; optional Logs/Destroy/Rollback capabilities work or say
+// ErrUnsupported (Rollback: see checkRollback); and
 // the plugin never writes to stdout.
 func RuntimeConformanceConn(t *testing.T, conn Conn, component string, cfg any, opts ...Option) {
 	t.Helper()
@@ -134,6 +135,8 @@ func RuntimeConformanceConn(t *testing.T, conn Conn, component string, cfg any, 
 			t.Fatalf("second Stop (must be idempotent): %v", err)
 		}
 	})
+
+	s.run(t, "rollback", func(t *testing.T) { s.checkRollback(t, conn, component, rt) })
 
 	s.run(t, "destroy", func(t *testing.T) {
 		var err error
