@@ -65,8 +65,8 @@ func TestBinary(t *testing.T) {
 		t.Fatalf("describe = %+v", info)
 	}
 	caps := info.Components[0].Capabilities
-	if !slices.Contains(caps, "logs") || !slices.Contains(caps, "destroy") {
-		t.Errorf("capabilities = %q, want logs and destroy", caps)
+	if !slices.Contains(caps, "logs") || !slices.Contains(caps, "destroy") || !slices.Contains(caps, "rollback") {
+		t.Errorf("capabilities = %q, want logs, destroy and rollback", caps)
 	}
 
 	f := newFakeAWS(t)
