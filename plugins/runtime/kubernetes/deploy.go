@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/riseplatform/rise/sdk"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -197,6 +198,10 @@ func checkRequest(req *sdk.DeployRequest) error {
 // classify marks errors that retrying cannot fix (the API server rejected
 // the object) as permanent.
 func classify(err error) error {
+	if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+		// The project was just destroyed; the namespace goes away shortly.
+		return fmt.Errorf("namespace is still being deleted, retry shortly: %w", err)
+	}
 	if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || apierrors.IsForbidden(err) {
 		return sdk.Permanent(err)
 	}

@@ -192,6 +192,12 @@ func TestStopAndDestroy(t *testing.T) {
 	if err := r.Destroy(ctx(t), project, nil); err != nil {
 		t.Fatalf("second Destroy: %v", err)
 	}
+	// No namespace controller here: the namespace stays Terminating, and a
+	// Deploy into it fails retryably (it would work once it is gone).
+	_, err = r.Deploy(ctx(t), request(project, "2"), nil)
+	if err == nil || sdk.IsPermanent(err) || !strings.Contains(err.Error(), "being deleted") {
+		t.Fatalf("Deploy into a terminating namespace: %v, want a retryable error", err)
+	}
 }
 
 // TestDestroySharedNamespace: with one namespace for all projects, Destroy
