@@ -157,7 +157,11 @@ func (c *Controller) deployRuntime(ctx context.Context, rt sdk.Runtime, d *row) 
 		}
 		req.PullCredentials = creds
 	}
-	h, err := rt.Deploy(ctx, req, logUI{c.log.With("project", d.Project, "deployment", d.ID)})
+	ui := logUI{c.log.With("project", d.Project, "deployment", d.ID)}
+	h, err := c.rollbackRuntime(ctx, rt, d, req, ui)
+	if err == nil && h == nil {
+		h, err = rt.Deploy(ctx, req, ui)
+	}
 	if err != nil {
 		return nil, err
 	}
