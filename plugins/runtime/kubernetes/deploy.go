@@ -144,6 +144,9 @@ func (r *Runtime) applyAll(ctx context.Context, c kubernetes.Interface, req *sdk
 	}); err != nil {
 		return fmt.Errorf("apply ingress %s/%s: %w", ns, st.Service, err)
 	}
+	if err := r.applyEdge(ctx, c, req, ns, opts); err != nil {
+		return err
+	}
 	if !r.DisableNetworkPolicy {
 		np := r.networkPolicy(ns, req.Project)
 		if err := r.applyCached(ns+"/networkpolicy", np, func() error {
@@ -154,6 +157,39 @@ func (r *Runtime) applyAll(ctx context.Context, c kubernetes.Interface, req *sdk
 		}
 	}
 	return nil
+}
+
+// applyEdge routes a private app's /.rise/ paths to rise (edge_service),
+// and removes that route when the app is not private (any more).
+func (r *Runtime) applyEdge(ctx context.Context, c kubernetes.Interface, req *sdk.DeployRequest, ns string, opts metav1.ApplyOptions) error {
+	if r.EdgeService == "" {
+		return nil
+	}
+	name := edgeName(req.Project, req.Group)
+	key := ns + "/edge/" + name
+	if req.Visibility == "private" {
+		svc, ing := r.edgeService(ns, req.Project, req.Group), r.edgeIngress(ns, req.Project, req.Group)
+		return r.applyCached(key, []any{svc, ing}, func() error {
+			if _, err := c.CoreV1().Services(ns).Apply(ctx, svc, opts); err != nil {
+				return fmt.Errorf("apply service %s/%s: %w", ns, name, err)
+			}
+			if _, err := c.NetworkingV1().Ingresses(ns).Apply(ctx, ing, opts); err != nil {
+				return fmt.Errorf("apply ingress %s/%s: %w", ns, name, err)
+			}
+			return nil
+		})
+	}
+	return r.applyCached(key, "absent", func() error {
+		err := c.NetworkingV1().Ingresses(ns).Delete(ctx, name, metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("delete ingress %s/%s: %w", ns, name, err)
+		}
+		err = c.CoreV1().Services(ns).Delete(ctx, name, metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("delete service %s/%s: %w", ns, name, err)
+		}
+		return nil
+	})
 }
 
 // applyCached runs apply unless this process already applied the same

@@ -22,6 +22,7 @@ func TestDeployObjects(t *testing.T) {
 		r.CertManagerIssuer = "letsencrypt"
 		r.Labels = map[string]string{"team": "platform"}
 		r.Annotations = map[string]string{"example.com/owner": "platform"}
+		r.EdgeService = "rise.rise-system.svc.cluster.local"
 	})
 	project := uniqueProject("full")
 	req := request(project, "20261123-142501")
@@ -144,8 +145,27 @@ func TestDeployObjects(t *testing.T) {
 	if got := ing.Annotations["nginx.ingress.kubernetes.io/auth-url"]; got != "https://rise.example.com/api/v1/ingress/auth?project="+project {
 		t.Errorf("private ingress auth-url = %q", got)
 	}
-	if got := ing.Annotations["nginx.ingress.kubernetes.io/auth-signin"]; !strings.HasPrefix(got, "https://rise.example.com/login") {
+	if got := ing.Annotations["nginx.ingress.kubernetes.io/auth-signin"]; !strings.HasPrefix(got, "https://rise.example.com/auth/login?rd=") {
 		t.Errorf("private ingress auth-signin = %q", got)
+	}
+
+	// The app host's /.rise/ paths (login callback) go to rise, unauthenticated.
+	edge, err := cs.NetworkingV1().Ingresses(ns).Get(ctx(t), project+"-rise-edge", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("edge ingress: %v", err)
+	}
+	if p := edge.Spec.Rules[0].HTTP.Paths[0]; edge.Spec.Rules[0].Host != host || p.Path != "/.rise/" ||
+		p.Backend.Service.Name != project+"-rise-edge" || p.Backend.Service.Port.Number != 80 {
+		t.Errorf("edge ingress rule = %+v", edge.Spec.Rules[0])
+	}
+	for k := range edge.Annotations {
+		if strings.Contains(k, "auth-") {
+			t.Errorf("edge ingress has auth annotation %s: the login callback would loop", k)
+		}
+	}
+	edgeSvc, err := cs.CoreV1().Services(ns).Get(ctx(t), project+"-rise-edge", metav1.GetOptions{})
+	if err != nil || edgeSvc.Spec.Type != corev1.ServiceTypeExternalName || edgeSvc.Spec.ExternalName != "rise.rise-system.svc.cluster.local" {
+		t.Fatalf("edge service: %v %+v", err, edgeSvc)
 	}
 
 	nps, err := cs.NetworkingV1().NetworkPolicies(ns).List(ctx(t), metav1.ListOptions{LabelSelector: LabelProject + "=" + project})
@@ -162,11 +182,15 @@ func TestDeployObjects(t *testing.T) {
 func TestPrivateToPublic(t *testing.T) {
 	c := kubetest.Start(t)
 	cs := c.Client(t)
-	r := newRuntime(t, c)
+	r := newRuntime(t, c, func(r *Runtime) { r.EdgeService = "rise.rise-system.svc:8080" })
 	project := uniqueProject("vis")
 	req := request(project, "1")
 	req.Visibility = "private"
 	deploy(t, r, req)
+	edge, err := cs.NetworkingV1().Ingresses("rise-"+project).Get(ctx(t), project+"-rise-edge", metav1.GetOptions{})
+	if err != nil || edge.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Port.Number != 8080 {
+		t.Fatalf("private project's edge ingress: %v", err)
+	}
 	req = request(project, "2")
 	req.Previous = nil
 	deploy(t, r, req)
@@ -178,6 +202,9 @@ func TestPrivateToPublic(t *testing.T) {
 		if strings.Contains(k, "auth-") {
 			t.Errorf("public project's ingress still has %s", k)
 		}
+	}
+	if _, err := cs.NetworkingV1().Ingresses("rise-"+project).Get(ctx(t), project+"-rise-edge", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("public project still routes /.rise/ to rise (err %v)", err)
 	}
 }
 

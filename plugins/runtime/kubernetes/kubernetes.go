@@ -73,6 +73,11 @@ type Runtime struct {
 	// default to endpoints under it. AuthAnnotations replaces the
 	// ingress-nginx annotations for other controllers; in all of them
 	// "{project}", "{auth_url}" and "{signin_url}" are substituted.
+	// EdgeService is rise's Service as seen from the cluster
+	// ("rise.rise-system.svc.cluster.local" or "host:port"). When set, a
+	// private app's host also routes /.rise/ (the login callback that sets
+	// the app's session cookie, and logout) to rise.
+	EdgeService     string            `hcl:"edge_service,optional"`
 	PublicURL       string            `hcl:"public_url,optional"`
 	AuthURL         string            `hcl:"auth_url,optional"`
 	SigninURL       string            `hcl:"signin_url,optional"`
@@ -130,7 +135,7 @@ func (r *Runtime) Provision(context.Context) error {
 	if r.PublicURL != "" {
 		base := strings.TrimRight(r.PublicURL, "/")
 		def(&r.AuthURL, base+"/api/v1/ingress/auth?project={project}")
-		def(&r.SigninURL, base+"/login?rd=$scheme://$host$escaped_request_uri")
+		def(&r.SigninURL, base+"/auth/login?rd=$scheme://$host$escaped_request_uri")
 	}
 	return nil
 }
@@ -171,6 +176,12 @@ func (r *Runtime) Validate() error {
 	}
 	if ns := r.namespaceFor("x"); len(validation.IsDNS1123Label(ns)) > 0 {
 		add("namespace_format %q does not give a valid namespace name (got %q)", r.NamespaceFormat, ns)
+	}
+	if r.EdgeService != "" {
+		host, port := r.edgeHostPort()
+		if msgs := validation.IsDNS1123Subdomain(host); len(msgs) > 0 || port <= 0 || port > 65535 {
+			add("edge_service %q must be a DNS name with an optional :port", r.EdgeService)
+		}
 	}
 	if len(r.AuthAnnotations) == 0 && (r.AuthURL == "") != (r.SigninURL == "") {
 		add("set both auth_url and signin_url (or public_url for both defaults)")

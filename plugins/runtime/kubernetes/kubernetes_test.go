@@ -53,6 +53,7 @@ func TestValidate(t *testing.T) {
 		{"bad scheme", &Runtime{Domain: "a.b", Scheme: "ftp"}, "scheme"},
 		{"auth half set", &Runtime{Domain: "a.b", AuthURL: "http://x/auth"}, "auth_url and signin_url"},
 		{"bad label", &Runtime{Domain: "a.b", Labels: map[string]string{"a b": "c"}}, "label key"},
+		{"bad edge service", &Runtime{Domain: "a.b", EdgeService: "rise:http"}, "edge_service"},
 		{"bad pull policy", &Runtime{Domain: "a.b", ImagePullPolicy: "Sometimes"}, "image_pull_policy"},
 	}
 	for _, tt := range tests {
@@ -126,7 +127,7 @@ func TestAuthAnnotations(t *testing.T) {
 	if got := a["nginx.ingress.kubernetes.io/auth-url"]; got != "https://rise.example.com/api/v1/ingress/auth?project=secret-app" {
 		t.Errorf("auth-url = %q", got)
 	}
-	if got := a["nginx.ingress.kubernetes.io/auth-signin"]; !strings.HasPrefix(got, "https://rise.example.com/login?rd=") {
+	if got := a["nginx.ingress.kubernetes.io/auth-signin"]; !strings.HasPrefix(got, "https://rise.example.com/auth/login?rd=") {
 		t.Errorf("auth-signin = %q", got)
 	}
 	r = provisioned(t, &Runtime{Domain: "a.b", AuthURL: "http://auth/{project}", SigninURL: "http://login",

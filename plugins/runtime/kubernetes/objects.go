@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/riseplatform/rise/sdk"
@@ -266,4 +267,61 @@ func (r *Runtime) networkPolicy(ns, project string) *netv1ac.NetworkPolicyApplyC
 				netv1ac.NetworkPolicyPeer().WithNamespaceSelector(metav1ac.LabelSelector().
 					WithMatchLabels(map[string]string{"kubernetes.io/metadata.name": ns})),
 			)))
+}
+
+// edgeName names the ExternalName Service and the Ingress that route a
+// private app's /.rise/ paths to rise.
+func edgeName(project, group string) string {
+	return safeName(serviceName(project, group)+"-rise-edge", 63)
+}
+
+func (r *Runtime) edgeHostPort() (string, int) {
+	host, port, ok := strings.Cut(r.EdgeService, ":")
+	if !ok {
+		return host, 80
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		return host, -1
+	}
+	return host, n
+}
+
+// edgeService points at rise's own Service (in another namespace).
+func (r *Runtime) edgeService(ns, project, group string) *corev1ac.ServiceApplyConfiguration {
+	host, port := r.edgeHostPort()
+	return corev1ac.Service(edgeName(project, group), ns).
+		WithLabels(r.projectLabels(project, group)).
+		WithAnnotations(r.annotations(nil)).
+		WithSpec(corev1ac.ServiceSpec().
+			WithType(corev1.ServiceTypeExternalName).
+			WithExternalName(host).
+			WithPorts(corev1ac.ServicePort().WithName("http").WithPort(int32(port)).WithProtocol(corev1.ProtocolTCP)))
+}
+
+// edgeIngress routes <host>/.rise/ to rise, without the auth annotations
+// (the login callback is what establishes the app session).
+func (r *Runtime) edgeIngress(ns, project, group string) *netv1ac.IngressApplyConfiguration {
+	host := r.host(project, group)
+	_, port := r.edgeHostPort()
+	pathType := networkingv1.PathTypePrefix
+	spec := netv1ac.IngressSpec().WithRules(netv1ac.IngressRule().WithHost(host).
+		WithHTTP(netv1ac.HTTPIngressRuleValue().WithPaths(netv1ac.HTTPIngressPath().
+			WithPath("/.rise/").WithPathType(pathType).
+			WithBackend(netv1ac.IngressBackend().WithService(netv1ac.IngressServiceBackend().
+				WithName(edgeName(project, group)).
+				WithPort(netv1ac.ServiceBackendPort().WithNumber(int32(port))))))))
+	if r.IngressClass != "" {
+		spec = spec.WithIngressClassName(r.IngressClass)
+	}
+	switch {
+	case r.TLSSecret != "":
+		spec = spec.WithTLS(netv1ac.IngressTLS().WithHosts(host).WithSecretName(r.TLSSecret))
+	case r.CertManagerIssuer != "":
+		spec = spec.WithTLS(netv1ac.IngressTLS().WithHosts(host).WithSecretName(serviceName(project, group) + "-tls"))
+	}
+	return netv1ac.Ingress(edgeName(project, group), ns).
+		WithLabels(r.projectLabels(project, group)).
+		WithAnnotations(r.annotations(nil)).
+		WithSpec(spec)
 }
