@@ -18,11 +18,14 @@ import (
 // capability is advertised, and a runtime without it answers ErrUnsupported.
 func TestRollbackOverTheWire(t *testing.T) {
 	ctx := context.Background()
-	mem, _ := sdk.DescribeComponent(sdktest.MemoryRuntime())
-	if !mem.Has(sdk.CapRollback) {
-		t.Fatalf("memory runtime capabilities = %v, want rollback", mem.Capabilities)
+	mem, _ := sdk.DescribeComponent(sdktest.MemoryRollbackRuntime())
+	if !mem.Has(sdk.CapRollback) || !mem.Has(sdk.CapLogs) || mem.Schema == nil || len(mem.Schema.Attributes) != 2 {
+		t.Fatalf("memory-rollback runtime = %+v, want memory's schema and capabilities plus rollback", mem)
 	}
-	rt := sdktest.Runtime(t, sdktest.MemoryRuntime(), map[string]any{"namespace": "wire"})
+	if plain, _ := sdk.DescribeComponent(sdktest.MemoryRuntime()); plain.Has(sdk.CapRollback) {
+		t.Fatalf("memory runtime capabilities = %v, want no rollback", plain.Capabilities)
+	}
+	rt := sdktest.Runtime(t, sdktest.MemoryRollbackRuntime(), map[string]any{"namespace": "wire"})
 	a, err := rt.Deploy(ctx, &sdk.DeployRequest{DeploymentID: "a", Project: "wire", Group: "default"}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -53,6 +56,10 @@ func TestRollbackOverTheWire(t *testing.T) {
 	if _, err := noCap.Rollback(ctx, &sdk.RollbackRequest{DeploymentID: "r", Target: a}, nil); !errors.Is(err, sdk.ErrUnsupported) {
 		t.Fatalf("Rollback on a runtime without the capability: want ErrUnsupported, got %v", err)
 	}
+}
+
+func TestMemoryRollbackRuntimeConformance(t *testing.T) {
+	sdktest.RuntimeConformance(t, sdktest.MemoryRollbackRuntime(), map[string]any{"healthy_after": "100ms"})
 }
 
 func TestRollbackRequestAsDeploy(t *testing.T) {

@@ -31,7 +31,6 @@ var (
 	_ sdk.Validator   = (*memRuntime)(nil)
 	_ sdk.LogStreamer = (*memRuntime)(nil)
 	_ sdk.Destroyer   = (*memRuntime)(nil)
-	_ sdk.Rollbacker  = (*memRuntime)(nil)
 )
 
 type memDeployment struct {
@@ -101,28 +100,6 @@ func (r *memRuntime) start(project, id, rollbackOf string) (*sdk.Deployment, err
 		return nil, err
 	}
 	d.Project = project
-	return d, nil
-}
-
-// Rollback starts req.DeploymentID from what the target left behind; its
-// state records the target's id (rollback_of). A target the runtime no longer
-// knows is ErrNotFound, so the host falls back to Deploy.
-func (r *memRuntime) Rollback(ctx context.Context, req *sdk.RollbackRequest, ui sdk.UI) (*sdk.Deployment, error) {
-	if req.DeploymentID == "" || req.Target == nil {
-		return nil, sdk.Permanent(errors.New("rollback needs a deployment id and a target"))
-	}
-	if _, err := r.lookup(req.Target); err != nil {
-		return nil, err
-	}
-	step := ui.Step(fmt.Sprintf("Rolling back to %s in memory", req.Target.ID))
-	if err := ctx.Err(); err != nil {
-		return nil, step.Fail(err)
-	}
-	d, err := r.start(req.Project, req.DeploymentID, req.Target.ID)
-	if err != nil {
-		return nil, step.Fail(err)
-	}
-	step.Done()
 	return d, nil
 }
 

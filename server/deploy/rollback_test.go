@@ -129,10 +129,10 @@ func TestRollbackCapability(t *testing.T) {
 }
 
 // TestRollbackOverPluginProtocol drives the controller with the SDK's memory
-// runtime over real gRPC: the rollback deployment's handle is the one the
+// runtime with rollback over real gRPC: the rollback deployment's handle is the one the
 // plugin's Rollback made (its state names the target).
 func TestRollbackOverPluginProtocol(t *testing.T) {
-	rt := sdktest.Runtime(t, sdktest.MemoryRuntime(), map[string]any{"namespace": t.Name()})
+	rt := sdktest.Runtime(t, sdktest.MemoryRollbackRuntime(), map[string]any{"namespace": t.Name()})
 	e := newEnv(t, func(o *deploy.Options) {
 		o.Runtime = func(context.Context) (sdk.Runtime, error) { return rt, nil }
 	})
