@@ -122,27 +122,8 @@ func newProjectListCmd() *cobra.Command {
 }
 
 func printProjects(env *clictx.Env, ps []api.Project) error {
-	if env.Printer.JSONMode() {
-		if ps == nil {
-			ps = []api.Project{}
-		}
-		return env.Printer.JSON(ps)
-	}
-	if env.Printer.Quiet { // names only, one per line, for scripts
-		for _, p := range ps {
-			env.Printer.Println(p.Name)
-		}
-		return nil
-	}
-	if len(ps) == 0 {
-		env.Printer.Infof("No projects yet. Create one with `rise project create NAME`.")
-		return nil
-	}
-	t := projectTable()
-	for _, p := range ps {
-		t.Row(p.Name, p.Status, p.URL, p.Visibility, p.Owner)
-	}
-	return t.Render(env.Printer.Out)
+	return printList(env, ps, "No projects yet. Create one with `rise project create NAME`.", projectTable(),
+		func(p api.Project) []string { return []string{p.Name, p.Status, p.URL, p.Visibility, p.Owner} })
 }
 
 func newProjectShowCmd() *cobra.Command {

@@ -97,27 +97,10 @@ func newTeamListCmd() *cobra.Command {
 }
 
 func printTeams(env *clictx.Env, ts []api.Team) error {
-	if env.Printer.JSONMode() {
-		if ts == nil {
-			ts = []api.Team{}
-		}
-		return env.Printer.JSON(ts)
-	}
-	if env.Printer.Quiet { // names only, one per line, for scripts
-		for _, t := range ts {
-			env.Printer.Println(t.Name)
-		}
-		return nil
-	}
-	if len(ts) == 0 {
-		env.Printer.Infof("No teams yet. Create one with `rise team create NAME`.")
-		return nil
-	}
-	t := teamTable()
-	for _, tm := range ts {
-		t.Row(tm.Name, strings.Join(tm.Owners, ","), strings.Join(tm.Members, ","))
-	}
-	return t.Render(env.Printer.Out)
+	return printList(env, ts, "No teams yet. Create one with `rise team create NAME`.", teamTable(),
+		func(t api.Team) []string {
+			return []string{t.Name, strings.Join(t.Owners, ","), strings.Join(t.Members, ",")}
+		})
 }
 
 func newTeamShowCmd() *cobra.Command {
