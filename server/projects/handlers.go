@@ -71,14 +71,8 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 		httpx.Err(w, r, err)
 		return
 	}
-	out := api.ProjectList{Projects: make([]api.Project, 0, min(len(ps), limit))}
-	for i := range ps {
-		if i == limit {
-			out.NextCursor = web.Cursor(ps[i-1].Name)
-			break
-		}
-		out.Projects = append(out.Projects, h.opts.ToAPI(&ps[i]))
-	}
+	var out api.ProjectList
+	out.Projects, out.NextCursor = web.PageOf(ps, limit, func(p *store.Project) string { return p.Name }, h.opts.ToAPI)
 	httpx.JSON(w, http.StatusOK, out)
 }
 

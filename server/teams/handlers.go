@@ -65,14 +65,8 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 		httpx.Err(w, r, err)
 		return
 	}
-	out := api.TeamList{Teams: make([]api.Team, 0, min(len(ts), limit))}
-	for i := range ts {
-		if i == limit {
-			out.NextCursor = web.Cursor(ts[i-1].Name)
-			break
-		}
-		out.Teams = append(out.Teams, toAPI(&ts[i]))
-	}
+	var out api.TeamList
+	out.Teams, out.NextCursor = web.PageOf(ts, limit, func(t *store.Team) string { return t.Name }, toAPI)
 	httpx.JSON(w, http.StatusOK, out)
 }
 

@@ -67,6 +67,19 @@ func Page(r *http.Request) (after string, limit int, err error) {
 // Cursor is the opaque cursor continuing after name.
 func Cursor(name string) string { return base64.RawURLEncoding.EncodeToString([]byte(name)) }
 
+// PageOf turns rows fetched with limit+1 into one page: the first limit rows
+// converted, and the cursor of the next page when there is one.
+func PageOf[T, U any](rows []T, limit int, name func(*T) string, conv func(*T) U) (page []U, next string) {
+	page = make([]U, 0, min(len(rows), limit))
+	for i := range rows {
+		if i == limit {
+			return page, Cursor(name(&rows[i-1]))
+		}
+		page = append(page, conv(&rows[i]))
+	}
+	return page, ""
+}
+
 // PlausibleName reports whether s could be a stored project, team or user
 // name: 1-63 characters of a-z, 0-9 and '-'. Names that cannot exist are
 // answered without a query (and bytes PostgreSQL refuses, like NUL, never
