@@ -68,7 +68,8 @@ func (e *env) runtimeState(project, id string) []byte {
 // TestRollbackCapability: with a runtime that can roll back, a rollback
 // deployment goes through Rollback (with the target's recorded handle and
 // the replaced deployment as current), not Deploy, and its result serves.
-// When the runtime answers ErrNotFound the controller deploys instead.
+// When the runtime answers ErrNotFound or ErrUnsupported the controller
+// deploys instead.
 func TestRollbackCapability(t *testing.T) {
 	rt := &rollbackDocker{}
 	e := newEnv(t, func(o *deploy.Options) {
@@ -125,6 +126,23 @@ func TestRollbackCapability(t *testing.T) {
 	}
 	if rollbacks, deploys := rt.calls(); !slices.Contains(deploys, rb2.ID) || rollbacks[len(rollbacks)-1].DeploymentID != rb2.ID {
 		t.Errorf("fallback: rollbacks %d, deploys %v; want Rollback tried, then Deploy of %s", len(rollbacks), deploys, rb2.ID)
+	}
+
+	// A runtime that cannot do this one in place (or lacks the capability,
+	// as the plugin host answers for it): deploy too.
+	rt.mu.Lock()
+	rt.refuse = fmt.Errorf("runtime: %w", sdk.ErrUnsupported)
+	rt.mu.Unlock()
+	rb3, err := c.RollbackDeployment(ctx, p, d1.ID)
+	if err != nil {
+		t.Fatalf("third rollback: %v", err)
+	}
+	e.wait(p, rb3.ID, api.StateHealthy)
+	if code, body, _ := e.get(p, "/", nil); code != 200 || body != "v1" {
+		t.Fatalf("edge GET after the unsupported rollback = %d %q", code, body)
+	}
+	if _, deploys := rt.calls(); !slices.Contains(deploys, rb3.ID) {
+		t.Errorf("unsupported: deploys %v lack %s", deploys, rb3.ID)
 	}
 }
 
