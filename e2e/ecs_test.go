@@ -193,7 +193,7 @@ auth {
 	delete(cli.Vars, "ECS_PLUGIN")
 	delete(cli.Vars, "ECS_PLUGIN_SHA256")
 
-	row := regexp.MustCompile(`(?m)^runtime +ecs +0\.1\.0 +` + regexp.QuoteMeta(plugin) + ` +logs,destroy$`)
+	row := regexp.MustCompile(`(?m)^runtime +ecs +0\.1\.0 +` + regexp.QuoteMeta(plugin) + ` +logs,destroy,rollback$`)
 	t.Run("plugin dir", func(t *testing.T) {
 		cli.Vars["RISE_PLUGIN_DIR"] = filepath.Dir(plugin)
 		defer delete(cli.Vars, "RISE_PLUGIN_DIR")
