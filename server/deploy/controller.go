@@ -30,6 +30,8 @@ type Controller struct {
 	dirty    map[string]bool // an event arrived while in flight
 	resync   bool
 	wake     chan struct{}
+
+	pulls pullCredentials // when each running deployment's pull credentials need renewing
 }
 
 // NewController returns a deployments controller.

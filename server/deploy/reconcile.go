@@ -140,7 +140,7 @@ func (c *Controller) retryOrFail(ctx context.Context, d *row, what string, err e
 	return 2 * c.o.DeployPoll, nil
 }
 
-func (c *Controller) deployRuntime(ctx context.Context, rt sdk.Runtime, d *row) (*sdk.Deployment, error) {
+func (c *Controller) deployRuntime(ctx context.Context, rt sdk.Runtime, d *row) (_ *sdk.Deployment, err error) {
 	req := &sdk.DeployRequest{
 		DeploymentID: d.ID, Project: d.Project, Group: d.Group, Visibility: d.Visibility,
 		Artifact: artifactOf(d.pinnedRef()), Workload: sdkWorkload(d.Workload),
@@ -156,6 +156,11 @@ func (c *Controller) deployRuntime(ctx context.Context, rt sdk.Runtime, d *row) 
 			return nil, fmt.Errorf("pull credentials: %w", err)
 		}
 		req.PullCredentials = creds
+		defer func() {
+			if err == nil {
+				c.pulls.issued(d.UUID, creds)
+			}
+		}()
 	}
 	ui := logUI{c.log.With("project", d.Project, "deployment", d.ID)}
 	h, err := c.rollbackRuntime(ctx, rt, d, req, ui)
@@ -251,6 +256,19 @@ func (c *Controller) running(ctx context.Context, d *row) (time.Duration, error)
 		c.log.Warn("health check failed", "project", d.Project, "deployment", d.ID, "error", err)
 		return after, nil
 	}
+	if renew, ok := c.pulls.renewAt(d.UUID); c.o.PullCredentials != nil && (!ok || !time.Now().Before(renew)) {
+		// The runtime may need to pull again (a restarted pod on another
+		// node): hand it fresh credentials. Deploy is idempotent.
+		if h, err := c.deployRuntime(ctx, rt, d); err != nil {
+			c.log.Warn("renewing pull credentials failed; retrying", "project", d.Project, "deployment", d.ID, "error", err)
+			after = min(after, c.o.DeployPoll*2)
+		} else if err := saveHandle(ctx, c.st.Pool(), d, h); err != nil {
+			return 0, err
+		}
+	}
+	if renew, ok := c.pulls.renewAt(d.UUID); ok {
+		after = min(after, max(time.Until(renew), c.o.DeployPoll))
+	}
 	switch st.Health {
 	case sdk.HealthHealthy:
 		if d.State != deploy.Healthy {
@@ -269,6 +287,7 @@ func (c *Controller) running(ctx context.Context, d *row) (time.Duration, error)
 
 // stop removes d's runtime resources, if it has any.
 func (c *Controller) stop(ctx context.Context, d *row) error {
+	c.pulls.forget(d.UUID)
 	rt, err := c.o.runtime(ctx)
 	if err != nil {
 		return err
