@@ -1,17 +1,14 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/riseplatform/rise/dev/devnet"
 	"github.com/riseplatform/rise/dev/pgtest"
 )
 
@@ -26,24 +24,7 @@ import (
 type riseServer struct {
 	URL   string
 	DBURL string
-	logs  *lockedBuffer
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	logs  *devnet.Buffer
 }
 
 // startRiseServer runs `rise server` with a generated server.hcl (local
@@ -72,7 +53,7 @@ auth {
 	cfg := filepath.Join(dir, "server.hcl")
 	writeFile(t, cfg, hcl)
 
-	s := &riseServer{URL: base, DBURL: dbURL, logs: &lockedBuffer{}}
+	s := &riseServer{URL: base, DBURL: dbURL, logs: &devnet.Buffer{}}
 	cmd := exec.Command(bin, "server", "--config", cfg)
 	cmd.Dir = dir
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
@@ -113,12 +94,11 @@ auth {
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := devnet.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // TestSeedSessionWithRiseServer is the seed's whole session on the real

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/riseplatform/rise/dev/baseimage"
+	"github.com/riseplatform/rise/dev/devnet"
 	"github.com/riseplatform/rise/dev/dextest"
 	"github.com/riseplatform/rise/dev/pgtest"
 	"github.com/riseplatform/rise/dev/registrytest"
@@ -205,7 +206,7 @@ runtime "docker" {
 // sessionServer is `rise server` from the built binary.
 type sessionServer struct {
 	URL  string
-	logs *lockedBuffer
+	logs *devnet.Buffer
 }
 
 // startSessionServer runs `rise server` on port with a fresh database, the
@@ -228,7 +229,7 @@ data_dir   = %q
 database { url = %q }
 %s`, port, public, port, filepath.Join(dir, "data"), pgtest.URL(t), blocks))
 
-	s := &sessionServer{URL: public, logs: &lockedBuffer{}}
+	s := &sessionServer{URL: public, logs: &devnet.Buffer{}}
 	cmd := exec.Command(bin, "server", "--config", cfg)
 	cmd.Dir = dir
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}

@@ -14,7 +14,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -28,6 +27,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/riseplatform/rise/dev/devnet"
 )
 
 // Options customize the Dex instance.
@@ -60,7 +61,7 @@ type Dex struct {
 	Username     string
 	cmd          *exec.Cmd
 	exited       chan struct{}
-	out          *syncBuffer
+	out          *devnet.Buffer
 }
 
 // Logs returns what Dex printed so far.
@@ -131,7 +132,7 @@ func Launch(bin string, o Options) (*Dex, error) {
 	}
 	addr := o.Addr
 	if addr == "" {
-		port, err := freePort()
+		port, err := devnet.FreePort()
 		if err != nil {
 			return nil, err
 		}
@@ -144,7 +145,7 @@ func Launch(bin string, o Options) (*Dex, error) {
 		Email:        o.Email,
 		Password:     o.Password,
 		Username:     strings.SplitN(o.Email, "@", 2)[0],
-		out:          &syncBuffer{},
+		out:          &devnet.Buffer{},
 	}
 	redirects := []string{}
 	for _, h := range []string{"localhost", "127.0.0.1"} {
@@ -232,30 +233,4 @@ func waitReady(u string, exited <-chan struct{}, timeout time.Duration) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/riseplatform/rise/dev/devnet"
 )
 
 // FakeNode is the node KWOK manages in a full cluster.
@@ -53,7 +55,7 @@ func (c *Cluster) startControllers(bin string) error {
 	if err != nil {
 		return err
 	}
-	kwokPort, err := freePort()
+	kwokPort, err := devnet.FreePort()
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"time"
+
+	"github.com/riseplatform/rise/dev/devnet"
 )
 
 // ensureBinaries builds what is missing with dev/kube/build.sh.
@@ -66,11 +68,11 @@ func startCluster(withControllers bool) (c *Cluster, err error) {
 	}()
 
 	// etcd
-	etcdPort, err := freePort()
+	etcdPort, err := devnet.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	peerPort, err := freePort()
+	peerPort, err := devnet.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +101,7 @@ func startCluster(withControllers bool) (c *Cluster, err error) {
 	if err := os.WriteFile(filepath.Join(dir, "tokens.csv"), []byte(tokens), 0o600); err != nil {
 		return nil, fmt.Errorf("write tokens.csv: %w", err)
 	}
-	port, err := freePort()
+	port, err := devnet.FreePort()
 	if err != nil {
 		return nil, err
 	}

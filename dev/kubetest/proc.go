@@ -3,7 +3,6 @@ package kubetest
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,15 +76,6 @@ func (p *proc) tail() string {
 		lines = lines[len(lines)-20:]
 	}
 	return p.name + " log (" + p.log + "):\n" + strings.Join(lines, "\n")
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // waitFor polls check until it returns nil, the process exits or timeout.

@@ -6,7 +6,6 @@
 package registrytest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,10 +15,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/riseplatform/rise/dev/devnet"
 )
 
 // Binary is the registry executable (package docker-registry).
@@ -39,7 +39,7 @@ type Registry struct {
 	Dir  string // storage root
 
 	cmd  *exec.Cmd
-	logs *syncBuffer
+	logs *devnet.Buffer
 	done chan struct{}
 }
 
@@ -108,7 +108,7 @@ func start(bin, dir string, opts Options) (*Registry, error) {
 	if err := os.WriteFile(cfgPath, []byte(config(addr, storage, opts)), 0o600); err != nil {
 		return nil, fmt.Errorf("write registry config: %w", err)
 	}
-	r := &Registry{Addr: addr, Dir: storage, logs: &syncBuffer{}, done: make(chan struct{})}
+	r := &Registry{Addr: addr, Dir: storage, logs: &devnet.Buffer{}, done: make(chan struct{})}
 	r.cmd = exec.Command(bin, "serve", cfgPath)
 	r.cmd.Stdout, r.cmd.Stderr = r.logs, r.logs
 	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -172,21 +172,4 @@ func lastLines(b []byte) string {
 		lines = lines[len(lines)-20:]
 	}
 	return strings.Join(lines, "\n")
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
