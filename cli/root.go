@@ -45,6 +45,14 @@ func Main(extra ...*cobra.Command) int {
 	return Run(ctx, os.Args[1:], io, extra...)
 }
 
+// Help groups of the root command; extra commands passed to Main may set
+// their GroupID to one of these.
+const (
+	GroupApps     = "apps"
+	GroupAccount  = "account"
+	GroupPlatform = "platform" // running rise itself: server, plugins
+)
+
 // globals are the root's persistent flags.
 type globals struct {
 	format  string
@@ -159,13 +167,14 @@ and runs it at https://<project>.<domain>.`,
 	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return exitcode.Wrap(exitcode.Usage, err) })
 
-	root.AddGroup(&cobra.Group{ID: "apps", Title: "Apps:"}, &cobra.Group{ID: "account", Title: "Account:"})
+	root.AddGroup(&cobra.Group{ID: GroupApps, Title: "Apps:"}, &cobra.Group{ID: GroupAccount, Title: "Account:"},
+		&cobra.Group{ID: GroupPlatform, Title: "Platform:"})
 	for _, c := range []*cobra.Command{newProjectCmd(), newDeploymentCmd(), newDeployCmd(), newServiceAccountCmd()} {
-		c.GroupID = "apps"
+		c.GroupID = GroupApps
 		root.AddCommand(c)
 	}
 	for _, c := range []*cobra.Command{newLoginCmd(), newLogoutCmd(), newTeamCmd(), newWhoamiCmd()} {
-		c.GroupID = "account"
+		c.GroupID = GroupAccount
 		root.AddCommand(c)
 	}
 	root.AddCommand(newVersionCmd(), newCompletionCmd())

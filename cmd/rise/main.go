@@ -8,6 +8,8 @@ import (
 	"os"
 	"sync"
 
+	"github.com/spf13/cobra"
+
 	"github.com/riseplatform/rise/cli"
 	"github.com/riseplatform/rise/cli/build"
 	"github.com/riseplatform/rise/cli/plugincmd"
@@ -49,15 +51,20 @@ func run() int {
 
 	cli.SetBuilder(build.DeployFunc(builders.Builder))
 	return cli.Main(
-		server.NewCommand(server.CommandOptions{
+		grouped(cli.GroupApps, build.NewCommand(builders.Builder)),
+		grouped(cli.GroupPlatform, server.NewCommand(server.CommandOptions{
 			Version: version.Version,
 			Commit:  version.Commit(),
 			Wire:    wire.Server(w),
 			Check:   wire.Check(w),
-		}),
-		plugincmd.New(plugincmd.Options{Builtins: builtins, Version: version.Version}),
-		build.NewCommand(builders.Builder),
+		})),
+		grouped(cli.GroupPlatform, plugincmd.New(plugincmd.Options{Builtins: builtins, Version: version.Version})),
 	)
+}
+
+func grouped(group string, c *cobra.Command) *cobra.Command {
+	c.GroupID = group
+	return c
 }
 
 // cliHost starts the CLI's plugin host (builders) on first use, so commands
