@@ -118,7 +118,11 @@ really at with --force VERSION.`,
 		Short: "Validate the server configuration and exit",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := newLogger(opts, logLevel, logJSON)
+			level := logLevel
+			if !cmd.Flags().Changed("log-level") && os.Getenv("RISE_LOG_LEVEL") == "" {
+				level = "warn" // a check prints its verdict, not the plugins' lifecycle
+			}
+			log, err := newLogger(opts, level, logJSON)
 			if err != nil {
 				return err
 			}
