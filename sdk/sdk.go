@@ -397,7 +397,7 @@ var ErrNotFound = errors.New("not found")
 // ErrUnsupported is returned when a component lacks an optional capability.
 var ErrUnsupported = errors.New("not supported by this plugin")
 
-// ErrNotImplemented marks an operation that a built-in plugin does not
+// ErrNotImplemented marks an operation that a plugin does not
 // implement yet.
 var ErrNotImplemented = errors.New("not implemented yet")
 
