@@ -43,7 +43,7 @@ func (s *Service) project(r *http.Request, a store.Access) (*store.Project, *ide
 	p, err := s.o.Store.ProjectFor(r.Context(), id, name, a)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return nil, nil, httpx.NewError(http.StatusNotFound, fmt.Sprintf("Project '%s' does not exist or you do not have access to it.", name),
+		return nil, nil, httpx.NewError(http.StatusNotFound, fmt.Sprintf("Project '%s' not found.", name),
 			"Run 'rise project list' to see your projects.")
 	case errors.Is(err, store.ErrDeleting):
 		return nil, nil, httpx.Errorf(http.StatusConflict, "Project '%s' is being deleted.", name)

@@ -159,6 +159,9 @@ func TestDeployHealthyIdempotentStop(t *testing.T) {
 	if _, err := r.Status(ctx, d); !errors.Is(err, sdk.ErrNotFound) {
 		t.Fatalf("status after stop: %v", err)
 	}
+	if err := r.Logs(ctx, d, sdk.LogOptions{}, func(sdk.LogLine) error { return nil }); !errors.Is(err, sdk.ErrNotFound) {
+		t.Fatalf("logs after stop: %v, want ErrNotFound (the API answers 410)", err)
+	}
 	if err := r.Stop(ctx, d, nil); err != nil {
 		t.Fatalf("second stop: %v", err)
 	}

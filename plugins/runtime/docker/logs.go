@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 
 	"github.com/riseplatform/rise/sdk"
@@ -35,6 +36,9 @@ func (r *Runtime) Logs(ctx context.Context, d *sdk.Deployment, opts sdk.LogOptio
 		lo.Since = opts.Since.UTC().Format(time.RFC3339Nano)
 	}
 	rc, err := r.cli.ContainerLogs(ctx, target, lo)
+	if cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("logs of %s: the container is gone: %w", target, sdk.ErrNotFound)
+	}
 	if err != nil {
 		return fmt.Errorf("logs of %s: %w", target, err)
 	}
