@@ -70,5 +70,14 @@ install_tool protoc-gen-go-grpc google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1
 ./dev/dex/build.sh >/dev/null
 if [ "${RISE_DEPS:-test}" != dev ]; then
   ./dev/kube/build.sh >/dev/null
+  # docker buildx (not in Debian's docker CLI) for the docker:buildx builder test.
+  buildx="$HOME/.cache/rise-test/docker-buildx"
+  if [ ! -x "$buildx" ] && ! docker buildx version >/dev/null 2>&1; then
+    log "building docker buildx"
+    tmp="$(mktemp -d)"
+    GOBIN="$tmp" go install github.com/docker/buildx/cmd/buildx@v0.19.3
+    install -D "$tmp/buildx" "$buildx"
+    rm -rf "$tmp"
+  fi
 fi
 exit 0
