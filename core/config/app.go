@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+
 	"github.com/riseplatform/rise/core/names"
 )
 
@@ -113,7 +114,7 @@ func (a *App) check(at locate) hcl.Diagnostics {
 			"%q is not a builder plugin name; use e.g. build \"docker\", build \"pack\" or build \"railpack\", or omit the build block to auto-detect.", a.Build.Builder)
 	}
 	if d := a.Deploy; d != nil {
-		if d.Group != "" && !labelRE.MatchString(d.Group) {
+		if d.Group != "" && !names.IsLabel(d.Group) {
 			c.errorf(at("deploy", "group"), "Invalid group", "%q: a deployment group is 1-63 lowercase letters, digits or '-', e.g. \"default\" or \"mr-42\".", d.Group)
 		}
 		if d.Port < 0 || d.Port > 65535 {

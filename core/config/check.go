@@ -13,6 +13,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/riseplatform/rise/core/names"
 )
 
 // checker collects diagnostics.
@@ -83,7 +85,6 @@ var (
 	sha256RE     = regexp.MustCompile(`^(sha256:)?[0-9a-fA-F]{64}$`)
 	pluginNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 	envNameRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	labelRE      = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 )
 
 // checkURL returns why s is not an absolute URL with one of schemes, or "".
@@ -133,7 +134,7 @@ func checkDomain(s string) string {
 		return fmt.Sprintf("%q must be a DNS name of 1 to 253 characters", s)
 	}
 	for _, l := range strings.Split(s, ".") {
-		if !labelRE.MatchString(l) {
+		if !names.IsLabel(l) {
 			return fmt.Sprintf("%q is not a DNS name: label %q must be 1-63 lowercase letters, digits or '-', not starting or ending with '-'", s, l)
 		}
 	}

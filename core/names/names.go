@@ -150,3 +150,19 @@ func Sanitize(s string) string {
 	}
 	return strings.TrimRight(b.String()[:min(b.Len(), MaxLength)], "-")
 }
+
+// IsLabel reports whether s is an RFC 1123 DNS label: 1 to 63 lowercase
+// letters, digits and '-', not starting or ending with '-'. It is the rule
+// for deployment groups and domain labels; names of projects and teams are
+// stricter (Validate).
+func IsLabel(s string) bool {
+	if s == "" || len(s) > MaxLength || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}

@@ -200,3 +200,12 @@ func FuzzDistance(f *testing.F) {
 		}
 	})
 }
+
+func TestIsLabel(t *testing.T) {
+	re := regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	for _, s := range []string{"", "a", "0", "default", "blue-green", "-a", "a-", "A", "a_b", "a.b", strings.Repeat("a", 63), strings.Repeat("a", 64), "1abc"} {
+		if got, want := IsLabel(s), re.MatchString(s); got != want {
+			t.Errorf("IsLabel(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strconv"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 
 	"github.com/riseplatform/rise/core/api"
 	"github.com/riseplatform/rise/core/deploy"
+	"github.com/riseplatform/rise/core/names"
 	"github.com/riseplatform/rise/server"
 	"github.com/riseplatform/rise/server/httpx"
 	"github.com/riseplatform/rise/server/identity"
@@ -75,7 +75,7 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) {
 	if n.Group == "" {
 		n.Group = api.DefaultGroup
 	}
-	if !groupRE.MatchString(n.Group) {
+	if !names.IsLabel(n.Group) {
 		httpx.Err(w, r, httpx.Errorf(http.StatusBadRequest, "Invalid group %q: use lowercase letters, digits and '-' (at most 63).", n.Group))
 		return
 	}
@@ -110,8 +110,6 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Location", "/api/v1/projects/"+d.Project+"/deployments/"+d.ID)
 	httpx.JSON(w, http.StatusCreated, s.toAPI(d))
 }
-
-var groupRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 func validateWorkload(wl *api.Workload) error {
 	switch {
