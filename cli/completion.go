@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/riseplatform/rise/cli/exitcode"
+	"github.com/riseplatform/rise/core/api"
 )
 
 func newCompletionCmd() *cobra.Command {
@@ -57,28 +58,15 @@ func completeNames(cmd *cobra.Command, toComplete string, list func(ctx context.
 }
 
 func projectNames(cmd *cobra.Command) func(ctx context.Context) ([]string, error) {
-	return func(ctx context.Context) ([]string, error) {
-		env := envOf(cmd)
-		if env == nil {
-			return nil, nil
-		}
-		c, err := env.Client()
-		if err != nil {
-			return nil, err
-		}
-		ps, err := c.AllProjects(ctx)
-		if err != nil {
-			return nil, err
-		}
-		names := make([]string, len(ps))
-		for i, p := range ps {
-			names[i] = p.Name
-		}
-		return names, nil
-	}
+	return completionNames(cmd, (*api.Client).AllProjects, func(p api.Project) string { return p.Name })
 }
 
 func teamNames(cmd *cobra.Command) func(ctx context.Context) ([]string, error) {
+	return completionNames(cmd, (*api.Client).AllTeams, func(t api.Team) string { return t.Name })
+}
+
+// completionNames lists the names of what list returns, for completion.
+func completionNames[T any](cmd *cobra.Command, list func(*api.Client, context.Context) ([]T, error), name func(T) string) func(ctx context.Context) ([]string, error) {
 	return func(ctx context.Context) ([]string, error) {
 		env := envOf(cmd)
 		if env == nil {
@@ -88,13 +76,13 @@ func teamNames(cmd *cobra.Command) func(ctx context.Context) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		ts, err := c.AllTeams(ctx)
+		items, err := list(c, ctx)
 		if err != nil {
 			return nil, err
 		}
-		names := make([]string, len(ts))
-		for i, t := range ts {
-			names[i] = t.Name
+		names := make([]string, len(items))
+		for i, it := range items {
+			names[i] = name(it)
 		}
 		return names, nil
 	}
