@@ -30,12 +30,7 @@ func (s *Service) handleDeviceStart(w http.ResponseWriter, r *http.Request) {
 		httpx.Err(w, r, err)
 		return
 	}
-	p, err := s.pickProvider(req.Provider)
-	if err != nil {
-		httpx.Err(w, r, err)
-		return
-	}
-	op, err := s.discovered(r.Context(), p)
+	p, op, err := s.discover(r.Context(), req.Provider)
 	if err != nil {
 		httpx.Err(w, r, err)
 		return
@@ -104,12 +99,7 @@ func (s *Service) handleDevicePoll(w http.ResponseWriter, r *http.Request) {
 		httpx.Err(w, r, fmt.Errorf("auth: device login: %w", err))
 		return
 	}
-	p, err := s.pickProvider(provName)
-	if err != nil {
-		httpx.Err(w, r, err)
-		return
-	}
-	op, err := s.discovered(r.Context(), p)
+	p, op, err := s.discover(r.Context(), provName)
 	if err != nil {
 		httpx.Err(w, r, err)
 		return

@@ -110,14 +110,19 @@ func (s *Service) pickProvider(name string) (*provider, error) {
 	return nil, httpx.NewError(http.StatusBadRequest, fmt.Sprintf("unknown OIDC provider %q", name), "Configured providers: "+strings.Join(names, ", "))
 }
 
-// discovered returns the provider's discovery or a 502 for the caller.
-func (s *Service) discovered(ctx context.Context, p *provider) (*oidc.Provider, error) {
+// discover picks the named provider (see pickProvider) and returns it with
+// its discovery, or an error for the caller (502 when the IdP is down).
+func (s *Service) discover(ctx context.Context, name string) (*provider, *oidc.Provider, error) {
+	p, err := s.pickProvider(name)
+	if err != nil {
+		return nil, nil, err
+	}
 	op, err := p.get(ctx)
 	if err != nil {
 		s.log.Error("OIDC provider unavailable", "provider", p.cfg.Name, "error", err)
-		return nil, httpx.NewError(http.StatusBadGateway, fmt.Sprintf("identity provider %q is unavailable", p.cfg.Name), "Try again later or ask the rise operator to check the server log.")
+		return nil, nil, httpx.NewError(http.StatusBadGateway, fmt.Sprintf("identity provider %q is unavailable", p.cfg.Name), "Try again later or ask the rise operator to check the server log.")
 	}
-	return op, nil
+	return p, op, nil
 }
 
 // allowedCLIRedirect reports whether uri is one of the loopback callback
@@ -164,12 +169,7 @@ func (s *Service) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		httpx.Err(w, r, httpx.NewError(http.StatusBadRequest, "code_challenge must be the 43-character base64url SHA-256 of the code verifier"))
 		return
 	}
-	p, err := s.pickProvider(req.Provider)
-	if err != nil {
-		httpx.Err(w, r, err)
-		return
-	}
-	op, err := s.discovered(r.Context(), p)
+	p, op, err := s.discover(r.Context(), req.Provider)
 	if err != nil {
 		httpx.Err(w, r, err)
 		return
@@ -217,12 +217,7 @@ func (s *Service) handleExchange(w http.ResponseWriter, r *http.Request) {
 		s.refuseLogin(w, r, fmt.Errorf("%w: redirect_uri differs from the one authorized", ErrInvalidCredentials))
 		return
 	}
-	p, err := s.pickProvider(pr.Provider)
-	if err != nil {
-		httpx.Err(w, r, err)
-		return
-	}
-	resp, err := s.exchange(r, p, pr, req.Code, oauth2.VerifierOption(req.CodeVerifier))
+	resp, err := s.exchange(r, pr, req.Code, oauth2.VerifierOption(req.CodeVerifier))
 	if err != nil {
 		s.refuseLogin(w, r, err)
 		return
@@ -230,10 +225,10 @@ func (s *Service) handleExchange(w http.ResponseWriter, r *http.Request) {
 	httpx.JSON(w, http.StatusOK, resp)
 }
 
-// exchange redeems code at the IdP, verifies the ID token (signature,
+// exchange redeems code at pr's IdP, verifies the ID token (signature,
 // issuer, audience, expiry, nonce) and logs the user in.
-func (s *Service) exchange(r *http.Request, p *provider, pr *pendingLogin, code string, opts ...oauth2.AuthCodeOption) (*api.TokenResponse, error) {
-	op, err := s.discovered(r.Context(), p)
+func (s *Service) exchange(r *http.Request, pr *pendingLogin, code string, opts ...oauth2.AuthCodeOption) (*api.TokenResponse, error) {
+	p, op, err := s.discover(r.Context(), pr.Provider)
 	if err != nil {
 		return nil, err
 	}

@@ -119,10 +119,7 @@ func (s *Service) handleBrowserCallback(w http.ResponseWriter, r *http.Request) 
 	}
 	var resp *api.TokenResponse
 	if err == nil {
-		var p *provider
-		if p, err = s.pickProvider(pr.Provider); err == nil {
-			resp, err = s.exchange(r, p, pr, q.Get("code"), oauth2.VerifierOption(pr.CodeVerifier))
-		}
+		resp, err = s.exchange(r, pr, q.Get("code"), oauth2.VerifierOption(pr.CodeVerifier))
 	}
 	if err != nil {
 		s.log.Warn("refused browser login", "remote", clientIP(r), "reason", err)
