@@ -21,8 +21,7 @@ type Controller struct {
 	o   Options
 	st  *store.Store
 	log hclog.Logger
-	n   *notifier
-	own bool // n is ours to run
+	n   *notifier // run by the Service
 
 	mu       sync.Mutex
 	due      map[string]time.Time // key → when to reconcile
@@ -34,34 +33,16 @@ type Controller struct {
 	pulls pullCredentials // when each running deployment's pull credentials need renewing
 }
 
-// NewController returns a deployments controller.
-func NewController(o Options) (*Controller, error) {
-	if err := o.defaults(); err != nil {
-		return nil, err
-	}
-	return newController(o, nil), nil
-}
-
 func newController(o Options, n *notifier) *Controller {
-	c := &Controller{o: o, st: o.Store, log: o.Log.Named("deployments"), n: n,
+	return &Controller{o: o, st: o.Store, log: o.Log.Named("deployments"), n: n,
 		due: map[string]time.Time{}, inflight: map[string]bool{}, dirty: map[string]bool{},
 		wake: make(chan struct{}, 1), resync: true}
-	if c.n == nil {
-		c.n = newNotifier(o.Store.Pool(), c.log)
-		c.own = true
-	}
-	return c
 }
 
 // Run reconciles while this replica holds the lease, until ctx ends.
 func (c *Controller) Run(ctx context.Context) error {
-	var wg sync.WaitGroup
-	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if c.own {
-		wg.Go(func() { _ = c.n.Run(ctx) })
-	}
 	unsub := c.n.subscribe(c.onEvent)
 	defer unsub()
 
