@@ -4,7 +4,7 @@
 // applies them on demand.
 //
 // Numbering: 0001 core (users, teams, projects), 0002 auth, 0003 deployments,
-// 0004 app tickets (single-use private-app login tickets).
+// 0004 app tickets (single-use private-app login tickets), 0006 audit (audit log).
 // Never edit a released migration; add a new one.
 package migrations
 

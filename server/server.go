@@ -30,7 +30,9 @@
 //	type Controller interface{ Run(ctx context.Context) error }
 //
 // The server itself serves GET /api/v1/health, GET /api/v1/version, the
-// projects API (server/projects) and the teams and users API (server/teams).
+// projects API (server/projects), the teams and users API (server/teams) and
+// the audit log (server/audit: every state-changing /api/v1 call is recorded,
+// GET /api/v1/audit lists them).
 // Every request gets a request id (X-Request-Id, kept from the caller when
 // well-formed), a structured log line and panic recovery; errors use the one
 // shape {"error": "...", "suggestions": [...]} (server/httpx).
@@ -42,6 +44,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -50,6 +53,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/riseplatform/rise/core/config"
+	"github.com/riseplatform/rise/server/audit"
 	"github.com/riseplatform/rise/server/projects"
 	"github.com/riseplatform/rise/server/store"
 	"github.com/riseplatform/rise/server/teams"
@@ -97,6 +101,10 @@ type Deps struct {
 	RootMounts  []Mount // on /
 	Controllers []Controller
 	Edge        Edge // optional: app traffic by Host
+	// Audit records state-changing API calls and serves GET /api/v1/audit.
+	// Nil: the server builds one on Store with the config's retention.
+	// Pass the one the auth package records its events with.
+	Audit *audit.Recorder
 	Log         hclog.Logger
 	Version     string // shown by GET /api/v1/version
 	Commit      string
@@ -148,6 +156,10 @@ func New(cfg *config.Server, deps Deps) (*Server, error) {
 	if deps.ShutdownGrace <= 0 {
 		deps.ShutdownGrace = 20 * time.Second
 	}
+	if deps.Audit == nil {
+		deps.Audit = audit.New(deps.Store, audit.Options{Log: deps.Log, Retention: c.AuditRetention()})
+	}
+	deps.Controllers = append(slices.Clip(deps.Controllers), deps.Audit)
 	s := &Server{cfg: &c, deps: deps, log: deps.Log, drain: make(chan struct{})}
 	s.handler = s.routes()
 	return s, nil
@@ -160,12 +172,14 @@ func (s *Server) routes() http.Handler {
 	root := mux.NewRouter()
 	nf := notFound(root)
 	root.NotFoundHandler, root.MethodNotAllowedHandler = nf, nf
-	api := root.PathPrefix("/api/v1").Subrouter()
+	api := root.PathPrefix(audit.APIPrefix).Subrouter()
+	api.Use(s.deps.Audit.Middleware)
 
 	api.HandleFunc("/health", s.health).Methods(http.MethodGet)
 	api.HandleFunc("/version", s.version).Methods(http.MethodGet)
 	projects.New(s.deps.Store, projects.Options{Domain: s.cfg.Domain, Scheme: s.cfg.AppScheme}).Routes(api)
 	teams.New(s.deps.Store).Routes(api)
+	s.deps.Audit.Routes(api)
 	if s.deps.Auth != nil {
 		s.deps.Auth.Routes(api)
 	}

@@ -1,10 +1,12 @@
 package config
 
 import (
+	"fmt"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +19,48 @@ const (
 	DefaultDomain   = "localhost"
 	DefaultTokenTTL = "12h"
 )
+
+// DefaultAuditRetention is how long audit events are kept by default.
+const DefaultAuditRetention = 90 * 24 * time.Hour
+
+// ParseRetention reads an audit retention: a number of days ("90d"), a Go
+// duration of at least an hour ("720h"), or "0" for forever (returned as
+// -1). Empty is the default.
+func ParseRetention(v string) (time.Duration, error) {
+	switch v = strings.TrimSpace(v); v {
+	case "":
+		return DefaultAuditRetention, nil
+	case "0", "0d", "forever":
+		return -1, nil
+	}
+	var d time.Duration
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 1 || n > 36500 {
+			return 0, fmt.Errorf("retention %q must be a number of days like \"90d\", a duration like \"720h\", or \"0\" to keep events forever", v)
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(v); err != nil || d < time.Hour {
+			return 0, fmt.Errorf("retention %q must be a number of days like \"90d\", a duration of at least 1h like \"720h\", or \"0\" to keep events forever", v)
+		}
+	}
+	return d, nil
+}
+
+// AuditRetention is audit.retention parsed (LoadServer has validated it).
+func (s *Server) AuditRetention() time.Duration {
+	var v string
+	if s != nil && s.Audit != nil {
+		v = s.Audit.Retention
+	}
+	d, err := ParseRetention(v)
+	if err != nil {
+		return DefaultAuditRetention
+	}
+	return d
+}
 
 // DefaultOIDCScopes are requested when an oidc block sets no scopes.
 var DefaultOIDCScopes = []string{"openid", "email", "profile"}
@@ -85,6 +129,11 @@ func (s *Server) finish(body hcl.Body) hcl.Diagnostics {
 		}
 	}
 	s.checkPlugins(c, root)
+	if s.Audit != nil {
+		if _, err := ParseRetention(s.Audit.Retention); err != nil {
+			c.errorf(root.block("audit", 0).attr("retention"), "Invalid retention", "%s.", err)
+		}
+	}
 	return c.diags
 }
 

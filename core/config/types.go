@@ -22,10 +22,18 @@ type Server struct {
 	Registry *Component `hcl:"registry,block"`
 	Runtime  *Component `hcl:"runtime,block"`
 	Plugins  []*Plugin  `hcl:"plugin,block"`
+	Audit    *Audit     `hcl:"audit,block"`
 
 	// Filename is where the config was read from. (No hcl tag: gohcl reads
 	// `hcl:"-"` as an attribute named "-".)
 	Filename string
+}
+
+// Audit configures the audit log.
+type Audit struct {
+	// Retention: events older than this are deleted, e.g. "90d", "720h";
+	// "0" keeps them forever. Default "90d".
+	Retention string `hcl:"retention,optional"`
 }
 
 // Database is the PostgreSQL connection.

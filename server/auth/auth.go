@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/riseplatform/rise/core/config"
+	"github.com/riseplatform/rise/server/audit"
 	"github.com/riseplatform/rise/server/httpx"
 	"github.com/riseplatform/rise/server/identity"
 )
@@ -45,6 +46,9 @@ type Options struct {
 	HTTPClient *http.Client
 	// Now is the clock (tests). Default time.Now.
 	Now func() time.Time
+	// Audit records auth events (logins, failed logins, refused tokens);
+	// nil records none.
+	Audit *audit.Recorder
 }
 
 // Service authenticates requests and serves the auth routes. It implements
@@ -60,6 +64,7 @@ type Service struct {
 	ttl        time.Duration
 	now        func() time.Time
 	httpClient *http.Client
+	auditor    *audit.Recorder
 
 	local     map[string]*config.LocalUser // by lower-case email
 	limiter   *limiter
@@ -79,6 +84,7 @@ func newService(ctx context.Context, cfg *config.Auth, users userStore, db dbtx,
 		log:        opts.Log,
 		now:        opts.Now,
 		httpClient: opts.HTTPClient,
+		auditor:    opts.Audit,
 		local:      map[string]*config.LocalUser{},
 		appsDomain: strings.TrimPrefix(strings.ToLower(opts.AppsDomain), "."),
 	}
@@ -236,6 +242,7 @@ func (s *Service) deny(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	s.log.Warn("refused credentials", "method", r.Method, "path", r.URL.Path,
 		"remote", clientIP(r), "request_id", httpx.RequestID(r), "reason", err)
+	s.audit(r, audit.Event{Action: audit.ActionTokenRejected, Status: http.StatusUnauthorized})
 	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 	httpx.Err(w, r, httpx.NewError(http.StatusUnauthorized, errInvalidToken.Error(), "Run 'rise login' to get a new token."))
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/riseplatform/rise/core/api"
 	"github.com/riseplatform/rise/core/config"
+	"github.com/riseplatform/rise/server/audit"
 	"github.com/riseplatform/rise/server/httpx"
 )
 
@@ -69,6 +70,7 @@ func (s *Service) checkLocal(r *http.Request, email, password string) (*config.L
 	email = strings.ToLower(strings.TrimSpace(email))
 	if ok, wait := s.limiter.allow(clientIP(r) + "|" + email); !ok {
 		s.log.Warn("local login rate limited", "email", email, "remote", clientIP(r))
+		s.auditLoginFailed(r, http.StatusTooManyRequests, "")
 		e := httpx.NewError(http.StatusTooManyRequests, "too many login attempts; try again later")
 		e.Suggestions = []string{"Wait " + strconv.Itoa(int(wait.Seconds())+1) + " seconds."}
 		return nil, e
@@ -80,6 +82,11 @@ func (s *Service) checkLocal(r *http.Request, email, password string) (*config.L
 	}
 	if err := bcrypt.CompareHashAndPassword(hash, []byte(password)); err != nil || u == nil {
 		s.log.Warn("local login failed", "email", email, "remote", clientIP(r), "known_user", u != nil)
+		known := ""
+		if u != nil {
+			known = u.Email
+		}
+		s.auditLoginFailed(r, http.StatusUnauthorized, known)
 		return nil, httpx.NewError(http.StatusUnauthorized, "invalid email or password")
 	}
 	return u, nil
@@ -120,5 +127,6 @@ func (s *Service) login(r *http.Request, email, name string, admin bool) (*api.T
 		return nil, err
 	}
 	s.log.Info("user logged in", "user", u.Name, "remote", clientIP(r))
+	s.audit(r, audit.Event{Action: audit.ActionLogin, Actor: "user:" + u.Name, Status: http.StatusOK})
 	return &api.TokenResponse{Token: tok, ExpiresAt: exp, User: u.api()}, nil
 }

@@ -282,5 +282,6 @@ func (s *Service) refuseLogin(w http.ResponseWriter, r *http.Request, err error)
 		return
 	}
 	s.log.Warn("refused login", "path", r.URL.Path, "remote", clientIP(r), "request_id", httpx.RequestID(r), "reason", err)
+	s.auditLoginFailed(r, http.StatusUnauthorized, "")
 	httpx.Err(w, r, httpx.NewError(http.StatusUnauthorized, "login failed: the authorization is invalid, expired or already used", "Run 'rise login' again."))
 }

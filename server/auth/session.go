@@ -123,6 +123,7 @@ func (s *Service) handleBrowserCallback(w http.ResponseWriter, r *http.Request) 
 	}
 	if err != nil {
 		s.log.Warn("refused browser login", "remote", clientIP(r), "reason", err)
+		s.auditLoginFailed(r, http.StatusUnauthorized, "")
 		http.Error(w, "login failed: the authorization is invalid, expired or already used", http.StatusUnauthorized)
 		return
 	}

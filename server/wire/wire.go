@@ -1,5 +1,6 @@
 // Package wire assembles a complete rise server from its parts: the plugin
-// host (registry and runtime plugins), authentication, the deployments
+// host (registry and runtime plugins), authentication and the audit log it
+// records logins in, the deployments
 // service and its controller, registry credentials and token routes, and the
 // edge router that serves apps. cmd/rise hands its functions to
 // server.NewCommand.
@@ -10,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"slices"
 
 	"github.com/gorilla/mux"
@@ -20,6 +22,7 @@ import (
 	"github.com/riseplatform/rise/core/pluginhost"
 	"github.com/riseplatform/rise/sdk"
 	"github.com/riseplatform/rise/server"
+	"github.com/riseplatform/rise/server/audit"
 	"github.com/riseplatform/rise/server/auth"
 	"github.com/riseplatform/rise/server/deploy"
 	"github.com/riseplatform/rise/server/edge"
@@ -143,12 +146,21 @@ func assemble(ctx context.Context, cfg *config.Server, st *store.Store, log hclo
 	if authCfg == nil {
 		authCfg = &config.Auth{}
 	}
+	// One audit log for the API middleware and auth's events; it takes
+	// client addresses by auth's rule.
+	var authSvc *auth.Service
+	auditLog := audit.New(st, audit.Options{
+		Log:       log,
+		Retention: cfg.AuditRetention(),
+		ClientIP:  func(r *http.Request) string { return authSvc.ClientIP(r) },
+	})
 	authSvc, err := auth.New(ctx, authCfg, st, auth.Options{
 		PublicURL:  cfg.PublicURL,
 		DataDir:    cfg.DataDir,
 		Listen:     cfg.Listen,
 		AppsDomain: hostOnly(cfg.Domain),
 		Log:        log.Named("auth"),
+		Audit:      auditLog,
 	})
 	if err != nil {
 		return server.Deps{}, fmt.Errorf("authentication: %w", err)
@@ -198,6 +210,7 @@ func assemble(ctx context.Context, cfg *config.Server, st *store.Store, log hclo
 		RootMounts:  []server.Mount{server.MountFunc(authSvc.RootRoutes)},
 		Controllers: []server.Controller{deploySvc},
 		Edge:        edgeRouter,
+		Audit:       auditLog,
 	}, nil
 }
 
