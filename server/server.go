@@ -104,10 +104,10 @@ type Deps struct {
 	// Audit records state-changing API calls and serves GET /api/v1/audit.
 	// Nil: the server builds one on Store with the config's retention.
 	// Pass the one the auth package records its events with.
-	Audit *audit.Recorder
-	Log         hclog.Logger
-	Version     string // shown by GET /api/v1/version
-	Commit      string
+	Audit   *audit.Recorder
+	Log     hclog.Logger
+	Version string // shown by GET /api/v1/version
+	Commit  string
 	// ShutdownGrace bounds graceful shutdown (default 20s).
 	ShutdownGrace time.Duration
 }

@@ -20,9 +20,9 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // row is an audit_events row as stored.
 type row struct {
 	Actor, ActorKind, Action, Project, Target, RequestID, SourceIP, Outcome string
-	ProjectID                                                                *string
-	Status                                                                   int
-	Details                                                                  map[string]any
+	ProjectID                                                               *string
+	Status                                                                  int
+	Details                                                                 map[string]any
 }
 
 func rows(t *testing.T, env *servertest.Env) []row {

@@ -133,7 +133,7 @@ func ActionFor(method, tpl string) string {
 		switch {
 		case seg == "":
 		case strings.HasPrefix(seg, "{"):
-			lastWasVar = true
+			lastWasVar, verbAfterVar = true, ""
 		default:
 			verbAfterVar = ""
 			if lastWasVar && !strings.HasSuffix(seg, "s") { // a verb, not a collection
