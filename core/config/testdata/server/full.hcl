@@ -67,3 +67,7 @@ plugin "ecs" {
 plugin "local" {
   path = "bin/rise-plugin-local"
 }
+
+audit {
+  retention = "365d"
+}

@@ -43,3 +43,6 @@ plugin "ecs" {
   env    = { "1BAD" = "x" }
 }
 plugin "ecs" {}
+audit {
+  retention = "soon"
+}
