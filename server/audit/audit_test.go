@@ -9,8 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/mux"
+
 	"github.com/riseplatform/rise/core/api"
+	"github.com/riseplatform/rise/core/config"
 	"github.com/riseplatform/rise/dev/pgtest"
+	"github.com/riseplatform/rise/server"
 	"github.com/riseplatform/rise/server/audit"
 	"github.com/riseplatform/rise/server/servertest"
 )
@@ -397,5 +401,24 @@ func TestActionFor(t *testing.T) {
 		if got := audit.ActionFor(c.method, c.tpl); got != c.want {
 			t.Errorf("ActionFor(%s %s) = %q, want %q", c.method, c.tpl, got, c.want)
 		}
+	}
+}
+
+// TestPanickingHandlerRecorded: a handler that panics is recorded as a 500;
+// a route no table names gets a derived action.
+func TestPanickingHandlerRecorded(t *testing.T) {
+	env := servertest.New(t, func(_ *config.Server, d *server.Deps) {
+		d.Mounts = append(d.Mounts, server.MountFunc(func(r *mux.Router) {
+			r.HandleFunc("/widgets/{id}/poke", func(http.ResponseWriter, *http.Request) { panic("boom") }).Methods("POST")
+		}))
+	})
+	alice := env.User(t, "alice@example.com", false)
+	if code, _ := send(t, env, alice, "POST", "/widgets/w1/poke", "", ""); code != http.StatusInternalServerError {
+		t.Fatalf("panic: %d", code)
+	}
+	rs := rows(t, env)
+	if len(rs) != 1 || rs[0].Action != "widget.poke" || rs[0].Status != 500 || rs[0].Outcome != "failure" ||
+		rs[0].Details["id"] != "w1" || rs[0].Target != "/widgets/w1/poke" {
+		t.Fatalf("events: %+v", rs)
 	}
 }

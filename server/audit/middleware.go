@@ -26,7 +26,8 @@ const APIPrefix = "/api/v1"
 // The insert runs synchronously after the handler: the response is
 // complete but the connection waits for one INSERT (well under a
 // millisecond on a local database), so an acknowledged change is always in
-// the log. A failed insert is logged and does not change the response.
+// the log. A failed insert is logged and does not change the response. A
+// handler that panics is recorded with status 500.
 func (rc *Recorder) Middleware(next http.Handler) http.Handler {
 	if rc == nil {
 		return next
@@ -38,12 +39,20 @@ func (rc *Recorder) Middleware(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
 		tpl := routeTemplate(r)
 		if strings.HasPrefix(tpl, "/auth/") {
+			next.ServeHTTP(w, r)
 			return
 		}
+		sw := &statusWriter{ResponseWriter: w}
+		done := false
+		defer func() {
+			if !done { // the handler panicked: the server answers 500
+				rc.RecordRequest(r, rc.requestEvent(r, w, tpl, http.StatusInternalServerError))
+			}
+		}()
+		next.ServeHTTP(sw, r)
+		done = true
 		if !changing && !rc.saSeen.first(id.ServiceAccount.ID+"|"+rc.clientIP(r), time.Now()) {
 			return
 		}
