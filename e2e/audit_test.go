@@ -3,9 +3,14 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/riseplatform/rise/core/api"
 )
@@ -65,5 +70,67 @@ func TestAuditCLI(t *testing.T) {
 	root := newCLIEnv(t, map[string]string{"RISE_URL": srv.URL, "RISE_TOKEN": admin.Token})
 	if r = root.rise(t, "audit", "--all", "-q"); r.Code != 0 || len(strings.Split(strings.TrimSpace(r.Out), "\n")) != 2 {
 		t.Errorf("admin --all: %d %q %q", r.Code, r.Out, r.Err)
+	}
+}
+
+// TestAuditRealServer checks the wiring of `rise server` (server/wire): the
+// auth service records logins and failed logins in the same audit log the
+// API middleware writes, with source address and request id, and neither
+// the password nor the token is in it.
+func TestAuditRealServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a rise server")
+	}
+	const password = "audit-me-not-42"
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := startSessionServer(t, freePort(t), fmt.Sprintf(`auth {
+  local {
+    user "ops@rise.dev" {
+      password_hash = %q
+      admin         = true
+    }
+  }
+}
+audit { retention = "30d" }
+`, hash))
+	cli := newCLIEnv(t, nil)
+	if r := cli.rise(t, "login", "--url", srv.URL, "--email", "ops@rise.dev", "--password", "not-"+password); r.Code != 4 {
+		t.Fatalf("wrong password: %d %q", r.Code, r.Err)
+	}
+	if r := cli.rise(t, "login", "--url", srv.URL, "--email", "ops@rise.dev", "--password", password); r.Code != 0 {
+		t.Fatalf("login: %d %q", r.Code, r.Err)
+	}
+	if r := cli.rise(t, "p", "c", "audited"); r.Code != 0 {
+		t.Fatalf("create: %d %q", r.Code, r.Err)
+	}
+	r := cli.rise(t, "audit", "--all", "-o", "json")
+	var evs []api.AuditEvent
+	if r.Code != 0 || json.Unmarshal([]byte(r.Out), &evs) != nil {
+		t.Fatalf("audit --all: %d %q %q", r.Code, r.Out, r.Err)
+	}
+	var got []string
+	for _, e := range evs {
+		got = append(got, e.Action+" "+e.Actor)
+		if e.SourceIP != "127.0.0.1" || e.RequestID == "" {
+			t.Errorf("incomplete event: %+v", e)
+		}
+	}
+	want := "project.create user:ops,auth.login user:ops,auth.login_failed anonymous"
+	if strings.Join(got, ",") != want {
+		t.Errorf("events %q, want %q", strings.Join(got, ","), want)
+	}
+	b, err := os.ReadFile(filepath.Join(cli.Config, "rise", "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saved struct{ Token string }
+	if err := json.Unmarshal(b, &saved); err != nil || saved.Token == "" {
+		t.Fatalf("config.json: %s", b)
+	}
+	if strings.Contains(r.Out, password) || strings.Contains(r.Out, saved.Token) {
+		t.Errorf("the audit log shows a secret:\n%s", r.Out)
 	}
 }
