@@ -7,7 +7,8 @@
 //     (project.create, deployment.stop, ...), and each use of a service
 //     account's credentials.
 //   - RecordRequest is the hook the auth package calls for auth.login,
-//     auth.login_failed, auth.token_rejected, auth.token_revoked.
+//     auth.login_failed and auth.token_rejected (auth.token_revoked is
+//     reserved for token revocation, which auth does not have yet).
 //   - Routes serves GET /api/v1/audit: admins see everything, a project's
 //     owners see their project's events.
 //   - Run is a controller that deletes events older than the retention.
