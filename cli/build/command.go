@@ -55,6 +55,7 @@ railpack.json means railpack, anything else Cloud Native Buildpacks (pack).`,
 			}
 			o.Launch = launch
 			o.Warn = cmd.ErrOrStderr()
+			o.AppWarnings = true
 			ui := StreamUI(cmd.ErrOrStderr())
 			o.OnBackend = func(b Backend) {
 				ui.Logf("Building with %s (%s)", b.Method(), b.Source)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/riseplatform/rise/core/config"
@@ -27,6 +28,9 @@ type Options struct {
 	ManagedBuildkit bool              // --managed-buildkit; RISE_MANAGED_BUILDKIT also enables it
 
 	Launch Launcher // starts builder plugins (required)
+	// AppWarnings prints the app config's warnings (ignored sections,
+	// several app files) to Warn; `rise deploy` prints them itself.
+	AppWarnings bool
 
 	// Hooks for callers that show their own progress; all optional.
 	OnBackend func(Backend)       // once the builder is chosen
@@ -52,6 +56,11 @@ func Run(ctx context.Context, opts Options, ui sdk.UI) (*sdk.Artifact, error) {
 	app, err := config.LoadApp(dir)
 	if err != nil && !errors.Is(err, config.ErrNoAppConfig) {
 		return nil, err
+	}
+	if app != nil {
+		if err := appOptions(&opts, app); err != nil {
+			return nil, err
+		}
 	}
 	b, err := Choose(ctx, opts.Launch, opts.Backend, app, dir)
 	if err != nil {
@@ -144,4 +153,39 @@ func Choose(ctx context.Context, l Launcher, backend string, app *config.App, di
 		b.Config[k] = v
 	}
 	return b, nil
+}
+
+// appOptions applies the app config's build options (a TOML [build]'s env,
+// build_args, platform, no_cache, managed_buildkit) where opts (the flags)
+// leave them unset.
+func appOptions(opts *Options, app *config.App) error {
+	if opts.AppWarnings {
+		w := opts.Warn
+		if w == nil {
+			w = os.Stderr
+		}
+		for _, d := range app.Warnings {
+			fmt.Fprintf(w, "Warning: %s: %s\n", d.Subject, d.Detail)
+		}
+	}
+	ab := app.Build
+	if ab == nil {
+		return nil
+	}
+	if len(ab.BuildArgs) > 0 {
+		args, err := parseBuildArgs(ab.BuildArgs)
+		if err != nil {
+			return fmt.Errorf("%s: [build] env: %w", filepath.Base(app.Path), err)
+		}
+		for k, v := range opts.BuildArgs {
+			args[k] = v
+		}
+		opts.BuildArgs = args
+	}
+	if opts.Platform == "" {
+		opts.Platform = ab.Platform
+	}
+	opts.NoCache = opts.NoCache || ab.NoCache
+	opts.ManagedBuildkit = opts.ManagedBuildkit || ab.ManagedBuildkit
+	return nil
 }
