@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/stdcopy"
@@ -188,7 +189,7 @@ func runLocal(cmd *cobra.Command, dir string, f runFlags) error {
 		defer cancel()
 		secs := 5
 		_ = dc.ContainerStop(cctx, id, container.StopOptions{Timeout: &secs})
-		if err := dc.ContainerRemove(cctx, id, container.RemoveOptions{Force: true}); err != nil && !client.IsErrNotFound(err) {
+		if err := dc.ContainerRemove(cctx, id, container.RemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
 			p.Warnf("could not remove container %s: %v", name, err)
 		}
 	}()

@@ -128,18 +128,14 @@ func (a *App) check(at locate) hcl.Diagnostics {
 	c := &checker{}
 	if a.Project != "" {
 		if err := names.ValidateProject(a.Project); err != nil {
-			c.errorf(at("", "project"), "Invalid project", "%v.", err)
+			c.errorf(at(a.projectAt()), "Invalid project", "%v.", err)
 		}
 	}
 	if a.Visibility != "" && a.Visibility != "public" && a.Visibility != "private" {
-		table, key := a.projectAt()
-		if table != "" {
-			key = "access_class"
-			if a.accessKey != "" {
-				key = a.accessKey
-			}
-		} else {
-			key = "visibility"
+		table, _ := a.ownerAt()
+		key := "visibility"
+		if a.accessKey != "" {
+			key = a.accessKey
 		}
 		c.errorf(at(table, key), "Invalid visibility", "%q: use \"public\" or \"private\".", a.Visibility)
 	}

@@ -39,12 +39,12 @@ func TestDocsExamples(t *testing.T) {
 			_, diags = ParseServer(block, name)
 		case "hcl rise.hcl":
 			_, diags = ParseApp(block, name)
-		case "toml .rise.toml":
+		case "toml .rise.toml", "toml rise.toml":
 			_, diags = ParseAppTOML(block, name)
 		case "text":
 			continue
 		default:
-			t.Errorf("%s: code block %q: say which file it is (```hcl server.hcl, ```hcl rise.hcl, ```toml .rise.toml, ```text)", name, info)
+			t.Errorf("%s: code block %q: say which file it is (```hcl server.hcl, ```hcl rise.hcl, ```toml rise.toml, ```text)", name, info)
 			continue
 		}
 		n++
