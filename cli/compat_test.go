@@ -193,3 +193,31 @@ func TestDeployReadsReferenceTOML(t *testing.T) {
 		t.Fatalf("unknown key: exit %d\n%s", r.code, r.err)
 	}
 }
+
+// TestRunRefusals: rise run refuses what rise cannot do yet, or bad
+// input, before building anything.
+func TestRunRefusals(t *testing.T) {
+	t.Chdir(t.TempDir())
+	built := false
+	SetBuilder(func(context.Context, clictx.BuildRequest) (*clictx.BuildResult, error) {
+		built = true
+		return nil, nil
+	})
+	t.Cleanup(func() { SetBuilder(nil) })
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--with-secrets"}, "--with-secrets is not supported yet"},
+		{[]string{"run", "-e", "NOVALUE"}, `invalid --env "NOVALUE"`},
+		{[]string{"run", "--http-port", "70000"}, "ports are 1 to 65535"},
+		{[]string{"run", "-p", "Bad_Name"}, "invalid project"},
+	} {
+		if r := run(t, nil, c.args...); r.code != exitcode.Usage || !strings.Contains(r.err, c.want) {
+			t.Errorf("%v: exit %d %q, want usage error %q", c.args, r.code, r.err, c.want)
+		}
+	}
+	if built {
+		t.Error("built despite a refusal")
+	}
+}
