@@ -102,7 +102,11 @@ func runLocal(cmd *cobra.Command, dir string, f runFlags) error {
 		project = app.Project
 	}
 	if project == "" {
+		// Only names the local image and container: any valid name will do.
 		project = strings.Trim(nonName.ReplaceAllString(strings.ToLower(filepath.Base(abs)), "-"), "-")
+		if names.ValidateProject(project) != nil {
+			project = "app"
+		}
 	}
 	if err := names.ValidateProject(project); err != nil {
 		return exitcode.Usagef("invalid project %q: %v", project, err)
