@@ -105,7 +105,7 @@ func runLocal(cmd *cobra.Command, dir string, f runFlags) error {
 		// Only names the local image and container: any valid name will do.
 		project = strings.Trim(nonName.ReplaceAllString(strings.ToLower(filepath.Base(abs)), "-"), "-")
 		if names.ValidateProject(project) != nil {
-			project = "app"
+			project = "local-app"
 		}
 	}
 	if err := names.ValidateProject(project); err != nil {
