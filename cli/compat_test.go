@@ -64,7 +64,7 @@ func TestFlagAliases(t *testing.T) {
 	t.Cleanup(srv.Close)
 	var builds []string
 	SetBuilder(func(_ context.Context, req clictx.BuildRequest) (*clictx.BuildResult, error) {
-		builds = append(builds, req.Builder+" "+filepath.Base(req.Dir)+" "+req.Image)
+		builds = append(builds, req.Builder+" "+req.BuilderImage+" "+filepath.Base(req.Dir)+" "+req.Image)
 		return &clictx.BuildResult{Image: req.Image, Digest: "sha256:abc"}, nil
 	})
 	t.Cleanup(func() { SetBuilder(nil) })
@@ -87,6 +87,10 @@ func TestFlagAliases(t *testing.T) {
 		{"deploy build", [][]string{
 			{"deploy", "shop", "--path", app, "--builder", "docker", "--detach"},
 			{"deploy", app, "-p", "shop", "--backend", "docker", "--detach"},
+		}},
+		{"deploy pack builder image", [][]string{
+			{"deploy", "shop", "--path", app, "--builder", "pack", "--detach"},
+			{"deploy", "shop", "--path", app, "--backend", "pack", "--detach"},
 		}},
 		{"deployment list", [][]string{{"d", "ls", "shop"}, {"d", "ls", "-p", "shop"}}},
 		{"deployment show", [][]string{{"d", "s", "shop", id}, {"d", "s", "-p", "shop", id}, {"d", "s", "shop:" + id}}},
@@ -219,5 +223,38 @@ func TestRunRefusals(t *testing.T) {
 	}
 	if built {
 		t.Error("built despite a refusal")
+	}
+}
+
+// TestBuilderFlag: the reference rise's --builder is the buildpacks builder
+// image, this CLI's the builder plugin; both readings reach the build.
+func TestBuilderFlag(t *testing.T) {
+	for _, c := range []struct {
+		f                buildFlags
+		backend, builder string
+	}{
+		{buildFlags{builder: "docker"}, "docker", ""},
+		{buildFlags{builder: "railpack:buildctl"}, "railpack:buildctl", ""},
+		{buildFlags{backend: "pack"}, "pack", ""},
+		{buildFlags{backend: "pack", builder: "heroku/builder:24"}, "pack", "heroku/builder:24"},
+		{buildFlags{builder: "paketobuildpacks/builder-jammy-base"}, "", "paketobuildpacks/builder-jammy-base"},
+	} {
+		if b, img := c.f.resolve(); b != c.backend || img != c.builder {
+			t.Errorf("%+v: backend %q image %q, want %q %q", c.f, b, img, c.backend, c.builder)
+		}
+	}
+	rc := &recorder{}
+	srv := httptest.NewServer(rc)
+	t.Cleanup(srv.Close)
+	var got clictx.BuildRequest
+	SetBuilder(func(_ context.Context, req clictx.BuildRequest) (*clictx.BuildResult, error) {
+		got = req
+		return &clictx.BuildResult{Image: req.Image}, nil
+	})
+	t.Cleanup(func() { SetBuilder(nil) })
+	t.Chdir(t.TempDir())
+	r := run(t, map[string]string{"RISE_URL": srv.URL, "RISE_TOKEN": "t"}, "deploy", "-p", "shop", "--backend", "pack", "--builder", "heroku/builder:24", "--detach")
+	if r.code != 0 || got.Builder != "pack" || got.BuilderImage != "heroku/builder:24" {
+		t.Fatalf("exit %d %s: build request %+v", r.code, r.err, got)
 	}
 }

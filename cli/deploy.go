@@ -40,6 +40,29 @@ type buildFlags struct {
 	dockerfile, platform string
 	buildArgs            []string
 	noCache              bool
+	backend, builder     string // --backend and --builder as given (see resolve)
+}
+
+// bindBuilder adds --builder and --backend (see resolve).
+func (b *buildFlags) bindBuilder(fl *pflag.FlagSet) {
+	fl.StringVar(&b.builder, "builder", "", "builder: docker, docker:buildx, podman, pack, railpack, railpack:buildctl or a builder plugin (default: the app config or auto-detect); an image with '/' is a buildpacks builder image as in the reference rise")
+	fl.StringVar(&b.backend, "backend", "", "same as --builder (the reference rise's name); with it, --builder is the buildpacks builder image")
+}
+
+// resolve returns the builder plugin selection and the buildpacks builder
+// image. The reference rise spells the plugin --backend and the pack
+// builder image --builder; this CLI's --builder is the plugin. So: with
+// --backend, --builder is the image; alone, a --builder with '/' (an image
+// reference, never a backend name) is the image too.
+func (b buildFlags) resolve() (backend, image string) {
+	switch {
+	case b.backend != "":
+		return b.backend, b.builder
+	case strings.Contains(b.builder, "/"):
+		return "", b.builder
+	default:
+		return b.builder, ""
+	}
 }
 
 func (b *buildFlags) bind(fl *pflag.FlagSet) {
@@ -53,6 +76,7 @@ func (b *buildFlags) bind(fl *pflag.FlagSet) {
 func (b buildFlags) apply(req *clictx.BuildRequest) {
 	req.Dockerfile, req.Platform, req.NoCache = b.dockerfile, b.platform, b.noCache
 	req.BuildArgs = b.buildArgs
+	_, req.BuilderImage = b.resolve()
 }
 
 func newDeployCmd() *cobra.Command {
@@ -113,8 +137,7 @@ rise.toml or .rise.toml. An argument containing '/' or '.' is the app directory
 	fl := c.Flags()
 	fl.StringVarP(&f.image, "image", "i", "", "deploy this pre-built image instead of building")
 	fl.StringVar(&f.dir, "path", ".", "app directory to build")
-	fl.StringVar(&f.builder, "builder", "", "builder: docker, docker:buildx, podman, pack, railpack, railpack:buildctl or a builder plugin (default: the app config or auto-detect)")
-	fl.StringVar(&f.builder, "backend", "", "same as --builder (the reference rise's name)")
+	f.build.bindBuilder(fl)
 	fl.StringVar(&f.group, "group", "", "deployment group (default \"default\")")
 	fl.IntVar(&f.port, "port", 0, "container port the app listens on (default: the app config or 8080)")
 	fl.IntVar(&f.port, "http-port", 0, "same as --port (the reference rise's name)")
@@ -173,6 +196,7 @@ func (f deployFlags) request(app *config.App) (*api.CreateDeploymentRequest, err
 }
 
 func runDeploy(ctx context.Context, env *clictx.Env, project string, app *config.App, f deployFlags) error {
+	f.builder, _ = f.build.resolve()
 	req, err := f.request(app)
 	if err != nil {
 		return err

@@ -60,7 +60,7 @@ func newProjectCreateCmd() *cobra.Command {
 		Aliases: []string{"c", "new"},
 		Short:   "Create a project",
 		Long: `Create a project. Its app is served at https://<name>.<domain>.
-NAME defaults to the project in ./rise.hcl or ./.rise.toml.`,
+NAME defaults to -p/--project, else the project in ./rise.hcl, ./rise.toml or ./.rise.toml.`,
 		Example: `  rise project create my-app
   rise p c secret-app --visibility private --owner team:devops`,
 		Args: cobra.MaximumNArgs(1),
@@ -142,7 +142,7 @@ func newProjectShowCmd() *cobra.Command {
 		Use:     "show [NAME]",
 		Aliases: []string{"s"},
 		Short:   "Show a project",
-		Long:    "Show a project. NAME defaults to the project in ./rise.hcl or ./.rise.toml.",
+		Long:    "Show a project. NAME defaults to -p/--project, else the project in ./rise.hcl, ./rise.toml or ./.rise.toml.",
 		Example: `  rise project show secret-app
   rise p s -o json`,
 		Args:              cobra.MaximumNArgs(1),

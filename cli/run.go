@@ -67,8 +67,7 @@ is refused.`,
 	}
 	fl := c.Flags()
 	fl.StringVarP(&f.project, "project", "p", "", "project name (default: the app config's, else the directory's name)")
-	fl.StringVar(&f.builder, "builder", "", "builder: docker, docker:buildx, podman, pack, railpack, railpack:buildctl or a builder plugin (default: the app config or auto-detect)")
-	fl.StringVar(&f.builder, "backend", "", "same as --builder (the reference rise's name)")
+	f.build.bindBuilder(fl)
 	fl.IntVar(&f.port, "http-port", 0, "port the app listens on in the container (default: the app config's port or 8080)")
 	fl.IntVar(&f.port, "port", 0, "same as --http-port")
 	fl.IntVar(&f.expose, "expose", 0, "port on 127.0.0.1 of this machine (default: a free one)")
@@ -135,6 +134,7 @@ func runLocal(cmd *cobra.Command, dir string, f runFlags) error {
 	if builder == nil {
 		return errors.New("this rise binary cannot build images (no builder is wired in)")
 	}
+	f.builder, _ = f.build.resolve()
 	if f.builder == "" && app != nil && app.Build != nil {
 		f.builder = app.Build.Builder
 	}

@@ -89,3 +89,20 @@ func TestReferenceTOMLBuildOptions(t *testing.T) {
 		t.Errorf("warnings: %q", warn.String())
 	}
 }
+
+// TestBuilderImage: --builder (the buildpacks builder image) configures
+// pack and is refused for other builders.
+func TestBuilderImage(t *testing.T) {
+	dir := t.TempDir()
+	rb := &recordingBuilder{}
+	if _, err := Run(context.Background(), Options{Dir: dir, Backend: "pack", BuilderImage: "heroku/builder:24", Launch: rb.launch}, DiscardUI()); err != nil {
+		t.Fatal(err)
+	}
+	if rb.name != "pack" || rb.config["builder"] != "heroku/builder:24" {
+		t.Errorf("builder %s config %v", rb.name, rb.config)
+	}
+	_, err := Run(context.Background(), Options{Dir: dir, Backend: "docker", BuilderImage: "heroku/builder:24", Launch: rb.launch}, DiscardUI())
+	if err == nil || !strings.Contains(err.Error(), "only applies to the pack builder") {
+		t.Errorf("docker with a builder image: %v", err)
+	}
+}

@@ -28,7 +28,7 @@ func DeployFunc(launch Launcher) clictx.BuildFunc {
 			return nil, exitcode.Wrap(exitcode.Usage, err)
 		}
 		opts := Options{Dir: req.Dir, Backend: req.Builder, Image: req.Image, Push: target, Launch: launch, OnPush: req.Pushing,
-			Dockerfile: req.Dockerfile, Platform: req.Platform, NoCache: req.NoCache}
+			Dockerfile: req.Dockerfile, BuilderImage: req.BuilderImage, Platform: req.Platform, NoCache: req.NoCache}
 		if len(args) > 0 {
 			opts.BuildArgs = args
 		}

@@ -17,11 +17,12 @@ type Options struct {
 	Dir     string // app directory; default "."
 	Project string // project name (labels, default tag); default from the app config or the directory name
 	Image   string // tag for the result (repo:tag); default <project>:latest
-	Backend string // --backend; empty = rise.hcl / .rise.toml / auto-detect
+	Backend string // --backend; empty = rise.hcl / rise.toml / .rise.toml / auto-detect
 	// Push, when set, pushes the image there with its credentials.
 	Push *sdk.PushTarget
 
 	Dockerfile      string            // --dockerfile (docker builder only)
+	BuilderImage    string            // --builder: the buildpacks builder image (pack builder only)
 	BuildArgs       map[string]string // --build-arg
 	Platform        string            // --platform
 	NoCache         bool              // --no-cache
@@ -71,6 +72,12 @@ func Run(ctx context.Context, opts Options, ui sdk.UI) (*sdk.Artifact, error) {
 			return nil, fmt.Errorf("--dockerfile only applies to the docker builder, not %q", b.Name)
 		}
 		b.Config["dockerfile"] = opts.Dockerfile
+	}
+	if opts.BuilderImage != "" {
+		if b.Name != "pack" {
+			return nil, fmt.Errorf("--builder %s (a buildpacks builder image) only applies to the pack builder, not %q", opts.BuilderImage, b.Name)
+		}
+		b.Config["builder"] = opts.BuilderImage
 	}
 	if opts.Project == "" && app != nil {
 		opts.Project = app.Project

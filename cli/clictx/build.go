@@ -21,6 +21,8 @@ type BuildRequest struct {
 
 	// Build options from flags; they override the app config's.
 	Dockerfile string
+	// BuilderImage is the buildpacks builder image (pack builder only).
+	BuilderImage string
 	BuildArgs  []string // KEY=VALUE, or KEY for the environment's value
 	Platform   string
 	NoCache    bool
