@@ -23,9 +23,9 @@ type BuildRequest struct {
 	Dockerfile string
 	// BuilderImage is the buildpacks builder image (pack builder only).
 	BuilderImage string
-	BuildArgs  []string // KEY=VALUE, or KEY for the environment's value
-	Platform   string
-	NoCache    bool
+	BuildArgs    []string // KEY=VALUE, or KEY for the environment's value
+	Platform     string
+	NoCache      bool
 	// Local builds into the local container engine without pushing
 	// (`rise run`); Image is then a local tag and Credentials nil.
 	Local bool
