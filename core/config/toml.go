@@ -116,7 +116,7 @@ var buildKeys = []string{
 // mean"; parts rise does not have (custom domains, declarative service
 // accounts, environments) are warnings saying they are ignored.
 func ParseAppTOML(src []byte, filename string) (*App, hcl.Diagnostics) {
-	tf := tomlFile{src: src, name: filename}
+	tf := newTOMLFile(src, filename)
 	var t tomlApp
 	md, err := toml.Decode(string(src), &t)
 	if err != nil {
@@ -433,8 +433,13 @@ func where(table string) string {
 // tomlFile finds source ranges in a TOML file by scanning its lines: enough
 // for the flat files rise reads.
 type tomlFile struct {
-	src  []byte
-	name string
+	src   []byte
+	name  string
+	lines []string // src split into lines; newTOMLFile fills it
+}
+
+func newTOMLFile(src []byte, name string) tomlFile {
+	return tomlFile{src: src, name: name, lines: strings.Split(string(src), "\n")}
 }
 
 var (
@@ -493,7 +498,10 @@ func (tf tomlFile) lineRange(line, col int) hcl.Range {
 // not found in its table as an inline table's ([deploy] env = {...}).
 func (tf tomlFile) keyRange(table, key string) hcl.Range {
 	cur, header, sub := "", 0, 0
-	lines := strings.Split(string(tf.src), "\n")
+	lines := tf.lines
+	if lines == nil {
+		lines = strings.Split(string(tf.src), "\n")
+	}
 	for i, line := range lines {
 		t := strings.TrimSpace(line)
 		if strings.HasPrefix(t, "[") {
@@ -520,7 +528,9 @@ func (tf tomlFile) keyRange(table, key string) hcl.Range {
 	if header == 0 && key == "" && sub > 0 {
 		return tf.lineRange(sub, strings.Index(lines[sub-1], "[")+1)
 	}
-	if parent, last, ok := cutLast(table); ok && (header == 0 || key != "") {
+	// App files nest a few levels at most ([environments.x.env]); deeper
+	// tables are not looked for in their parents, keeping this linear.
+	if parent, last, ok := cutLast(table); ok && strings.Count(table, ".") < 4 && (header == 0 || key != "") {
 		if r := tf.keyRange(parent, last); r.Start.Line > 1 || header == 0 {
 			return r
 		}
