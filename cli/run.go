@@ -160,14 +160,14 @@ func runLocal(cmd *cobra.Command, dir string, f runFlags) error {
 	if step != nil {
 		step.Done()
 	}
+	if ctx.Err() != nil {
+		return exitcode.Wrap(exitcode.Interrupted, fmt.Errorf("build %s interrupted", image))
+	}
 	if err != nil {
 		if exitcode.CodeOf(err) != exitcode.Error {
 			return err
 		}
 		return exitcode.Wrap(exitcode.BuildFailed, fmt.Errorf("build %s: %w", image, err))
-	}
-	if ctx.Err() != nil {
-		return nil
 	}
 
 	cport := nat.Port(strconv.Itoa(port) + "/tcp")
