@@ -8,15 +8,17 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/spf13/cobra"
 
 	"github.com/riseplatform/rise/cli/exitcode"
 	"github.com/riseplatform/rise/core/config"
 )
 
-// loadApp reads dir's app config (rise.hcl, .rise.toml or rise.toml);
-// (nil, nil) when there is none. Invalid config is an error showing
-// file and line.
-func loadApp(dir string) (*config.App, error) {
+// loadApp reads dir's app config (rise.hcl, rise.toml or .rise.toml);
+// (nil, nil) when there is none. Invalid config is an error showing file
+// and line; warnings (ignored sections, several app files) go to cmd's
+// stderr.
+func loadApp(cmd *cobra.Command, dir string) (*config.App, error) {
 	app, err := config.LoadApp(dir)
 	if errors.Is(err, config.ErrNoAppConfig) {
 		return nil, nil
@@ -28,32 +30,73 @@ func loadApp(dir string) (*config.App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cmd != nil && len(app.Warnings) > 0 {
+		if env := envOf(cmd); env != nil {
+			for _, w := range app.Warnings {
+				env.Printer.Warnf("%s: %s", w.Subject.String(), w.Detail)
+			}
+		}
+	}
 	return app, nil
 }
 
-// projectArg returns the project named by args[0], else the one in the
-// current directory's app config, else a usage error.
-func projectArg(args []string) (string, error) {
-	if len(args) > 0 && args[0] != "" {
-		return args[0], nil
+// addProjectFlag gives a project-scoped command -p/--project (as the
+// reference rise has on every such command); the positional PROJECT, where
+// the command has one, stays.
+func addProjectFlag(c *cobra.Command) *cobra.Command {
+	c.Flags().StringP("project", "p", "", "project name (default: the project in ./rise.hcl, ./rise.toml or ./.rise.toml)")
+	_ = c.RegisterFlagCompletionFunc("project", completeProjects)
+	return c
+}
+
+// projectFlag is the command's -p/--project value ("" when unset or the
+// command has none).
+func projectFlag(cmd *cobra.Command) string {
+	if cmd == nil || cmd.Flags().Lookup("project") == nil {
+		return ""
+	}
+	p, _ := cmd.Flags().GetString("project")
+	return p
+}
+
+// projectArg returns the project named by -p/--project or args[0], else
+// the one in the current directory's app config, else a usage error.
+func projectArg(cmd *cobra.Command, args []string) (string, error) {
+	var pos string
+	if len(args) > 0 {
+		pos = args[0]
+	}
+	if flag := projectFlag(cmd); flag != "" {
+		if pos != "" && pos != flag {
+			return "", exitcode.Usagef("project given twice: %q as an argument and %q with --project; pass one", pos, flag)
+		}
+		return flag, nil
+	}
+	if pos != "" {
+		return pos, nil
 	}
 	wd, err := os.Getwd()
 	if err != nil {
 		return "", fmt.Errorf("find current directory: %w", err)
 	}
-	return projectIn(wd)
+	return projectIn(cmd, wd)
 }
 
-func projectIn(dir string) (string, error) {
-	app, err := loadApp(dir)
+func projectIn(cmd *cobra.Command, dir string) (string, error) {
+	app, err := loadApp(cmd, dir)
 	if err != nil {
 		return "", err
 	}
+	return projectOf(app)
+}
+
+// projectOf is the project app names, or a usage error.
+func projectOf(app *config.App) (string, error) {
 	if app == nil {
-		return "", exitcode.Usagef("no project given: pass the project name or run in a directory with rise.hcl or .rise.toml")
+		return "", exitcode.Usagef("no project given: pass the project name (or -p NAME) or run in a directory with rise.hcl, rise.toml or .rise.toml")
 	}
 	if app.Project == "" {
-		return "", exitcode.Usagef("no project given and %s sets none: pass the project name", filepath.Base(app.Path))
+		return "", exitcode.Usagef("no project given and %s sets none: pass the project name (or -p NAME)", filepath.Base(app.Path))
 	}
 	return app.Project, nil
 }

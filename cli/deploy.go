@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/riseplatform/rise/cli/clictx"
 	"github.com/riseplatform/rise/cli/exitcode"
@@ -30,69 +31,138 @@ type deployFlags struct {
 	env                                []string
 	detach                             bool
 	timeout                            time.Duration
+	build                              buildFlags
+}
+
+// buildFlags are the build options `rise deploy` and `rise run` share
+// with `rise build`; they override the app config's [build] options.
+type buildFlags struct {
+	dockerfile, platform string
+	buildArgs            []string
+	noCache              bool
+	backend, builder     string // --backend and --builder as given (see resolve)
+}
+
+// bindBuilder adds --builder and --backend (see resolve).
+func (b *buildFlags) bindBuilder(fl *pflag.FlagSet) {
+	fl.StringVar(&b.builder, "builder", "", "builder: docker, docker:buildx, podman, pack, railpack, railpack:buildctl or a builder plugin (default: the app config or auto-detect); an image with '/' is a buildpacks builder image as in the reference rise")
+	fl.StringVar(&b.backend, "backend", "", "same as --builder (the reference rise's name); with it, --builder is the buildpacks builder image")
+}
+
+// resolve returns the builder plugin selection and the buildpacks builder
+// image. The reference rise spells the plugin --backend and the pack
+// builder image --builder; this CLI's --builder is the plugin. So: with
+// --backend, --builder is the image; alone, a --builder with '/' (an image
+// reference, never a backend name) is the image too.
+func (b buildFlags) resolve() (backend, image string) {
+	switch {
+	case b.backend != "":
+		return b.backend, b.builder
+	case strings.Contains(b.builder, "/"):
+		return "", b.builder
+	default:
+		return b.builder, ""
+	}
+}
+
+func (b *buildFlags) bind(fl *pflag.FlagSet) {
+	fl.StringVar(&b.dockerfile, "dockerfile", "", "Dockerfile to use, relative to the app directory (docker builder)")
+	fl.StringArrayVar(&b.buildArgs, "build-arg", nil, "build argument KEY=VALUE, or KEY to take it from the environment (repeatable)")
+	fl.StringVar(&b.platform, "platform", "", "target platform, e.g. linux/amd64")
+	fl.BoolVar(&b.noCache, "no-cache", false, "do not use the build cache")
+}
+
+// apply puts the flags into a build request.
+func (b buildFlags) apply(req *clictx.BuildRequest) {
+	req.Dockerfile, req.Platform, req.NoCache = b.dockerfile, b.platform, b.noCache
+	req.BuildArgs = b.buildArgs
+	_, req.BuilderImage = b.resolve()
 }
 
 func newDeployCmd() *cobra.Command {
 	c := newDeploymentCreateCmd()
-	c.Use = "deploy [PROJECT]"
+	c.Use = "deploy [PROJECT | PATH]"
 	c.Aliases = nil
 	c.Short = "Build, push and deploy the app in the current directory (= deployment create)"
 	c.Example = `  rise deploy
   rise deploy secret-app --path ./app
-  rise deploy secret-app --image 127.0.0.1:5000/rise/secret-app:v1 --detach`
+  rise deploy ./app -p secret-app --expire 1w --group mr-42
+  rise deploy secret-app -i 127.0.0.1:5000/rise/secret-app:v1 --http-port 80 --detach`
 	return c
 }
 
 func newDeploymentCreateCmd() *cobra.Command {
 	var f deployFlags
 	c := &cobra.Command{
-		Use:     "create [PROJECT]",
+		Use:     "create [PROJECT | PATH]",
 		Aliases: []string{"c", "new"},
 		Short:   "Build, push and deploy a project",
 		Long: `Create a deployment: build the app directory into a container image, push it with
 short-lived credentials from the server, and follow the rollout until it is healthy.
 With --image a pre-built image is deployed (pinned to its digest), without a build.
-PROJECT defaults to the project in ./rise.hcl or ./.rise.toml.`,
+PROJECT defaults to -p/--project, else the project in the app directory's rise.hcl,
+rise.toml or .rise.toml. An argument containing '/' or '.' is the app directory
+(PATH, as the reference rise's "rise deploy ./app"), like --path.`,
 		Example: `  rise deployment create secret-app
   rise d c secret-app --builder pack
   rise d c secret-app --image 127.0.0.1:5000/rise/secret-app:v1`,
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeProjects,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			app, err := loadApp(f.dir)
+			if len(args) > 0 && isPathArg(args[0]) {
+				if cmd.Flags().Changed("path") && f.dir != args[0] {
+					return exitcode.Usagef("app directory given twice: %q as an argument and %q with --path; pass one", args[0], f.dir)
+				}
+				f.dir, args = args[0], nil
+			}
+			app, err := loadApp(cmd, f.dir)
 			if err != nil {
 				return err
 			}
-			project := ""
-			if len(args) > 0 {
+			project := projectFlag(cmd)
+			switch {
+			case len(args) > 0 && project != "" && args[0] != project:
+				return exitcode.Usagef("project given twice: %q as an argument and %q with --project; pass one", args[0], project)
+			case len(args) > 0:
 				project = args[0]
-			} else if project, err = projectIn(f.dir); err != nil {
-				return err
+			case project == "":
+				if project, err = projectOf(app); err != nil {
+					return err
+				}
 			}
 			return runDeploy(cmd.Context(), envOf(cmd), project, app, f)
 		},
 	}
+	addProjectFlag(c)
 	fl := c.Flags()
-	fl.StringVar(&f.image, "image", "", "deploy this pre-built image instead of building")
+	fl.StringVarP(&f.image, "image", "i", "", "deploy this pre-built image instead of building")
 	fl.StringVar(&f.dir, "path", ".", "app directory to build")
-	fl.StringVar(&f.builder, "builder", "", "builder plugin: docker, pack, railpack (default: rise.hcl or auto-detect)")
+	f.build.bindBuilder(fl)
 	fl.StringVar(&f.group, "group", "", "deployment group (default \"default\")")
-	fl.IntVar(&f.port, "port", 0, "container port the app listens on (default: rise.hcl or 8080)")
+	fl.IntVar(&f.port, "port", 0, "container port the app listens on (default: the app config or 8080)")
+	fl.IntVar(&f.port, "http-port", 0, "same as --port (the reference rise's name)")
 	fl.StringArrayVarP(&f.env, "env", "e", nil, "environment variable KEY=VALUE (repeatable)")
-	fl.StringVar(&f.expire, "expire", "", "stop the deployment this long after it is healthy (e.g. 2h)")
+	fl.StringVar(&f.expire, "expire", "", "stop the deployment this long after it is healthy (e.g. 30m, 2h, 7d, 1w)")
 	fl.BoolVar(&f.detach, "detach", false, "do not wait for the rollout")
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Minute, "how long to wait for the rollout")
+	f.build.bind(fl)
 	return c
 }
+
+// isPathArg says whether a positional argument is an app directory rather
+// than a project name: project names never contain '/' or '.'.
+func isPathArg(s string) bool { return strings.ContainsAny(s, "/.") || s == "~" }
 
 // request builds the deployment request from rise.hcl's deploy block (app
 // may be nil) overridden by flags.
 func (f deployFlags) request(app *config.App) (*api.CreateDeploymentRequest, error) {
-	req := &api.CreateDeploymentRequest{Image: f.image, Group: f.group, Expire: f.expire}
+	req := &api.CreateDeploymentRequest{Image: f.image, Group: f.group}
 	if f.expire != "" {
-		if _, err := time.ParseDuration(f.expire); err != nil {
-			return nil, exitcode.Usagef("invalid --expire %q: use a duration like 2h", f.expire)
+		d, err := parseDuration(f.expire)
+		if err != nil {
+			return nil, exitcode.Usagef("invalid --expire %q: %v", f.expire, err)
 		}
+		req.Expire = d.String()
 	}
 	var w *api.Workload
 	if app != nil && app.Deploy != nil {
@@ -126,6 +196,7 @@ func (f deployFlags) request(app *config.App) (*api.CreateDeploymentRequest, err
 }
 
 func runDeploy(ctx context.Context, env *clictx.Env, project string, app *config.App, f deployFlags) error {
+	f.builder, _ = f.build.resolve()
 	req, err := f.request(app)
 	if err != nil {
 		return err
@@ -206,7 +277,7 @@ func buildAndPush(ctx context.Context, env *clictx.Env, c *api.Client, d *api.De
 	p := env.Printer
 	var buildStep, pushStep interface{ Done() }
 	pushing := false
-	res, err := builder(ctx, clictx.BuildRequest{
+	breq := clictx.BuildRequest{
 		Dir: f.dir, Builder: f.builder, Image: image, Credentials: creds,
 		Building: func(method string) {
 			buildStep = p.Start(fmt.Sprintf("Building container image '%s' using %s...", image, method))
@@ -223,7 +294,9 @@ func buildAndPush(ctx context.Context, env *clictx.Env, c *api.Client, d *api.De
 			}
 			pushStep = p.Start(fmt.Sprintf("Pushing container image to %s...", creds.Registry))
 		},
-	})
+	}
+	f.build.apply(&breq)
+	res, err := builder(ctx, breq)
 	for _, s := range []interface{ Done() }{buildStep, pushStep} {
 		if s != nil {
 			s.Done()

@@ -22,8 +22,8 @@ func newDeploymentCmd() *cobra.Command {
   rise d s secret-app 20261123-142501 --follow
   rise d logs secret-app 20261123-142501 -f`,
 	})
-	c.AddCommand(newDeploymentCreateCmd(), newDeploymentListCmd(), newDeploymentShowCmd(),
-		newDeploymentRollbackCmd(), newDeploymentStopCmd(), newDeploymentLogsCmd())
+	c.AddCommand(newDeploymentCreateCmd(), addProjectFlag(newDeploymentListCmd()), addProjectFlag(newDeploymentShowCmd()),
+		addProjectFlag(newDeploymentRollbackCmd()), addProjectFlag(newDeploymentStopCmd()), addProjectFlag(newDeploymentLogsCmd()))
 	return c
 }
 
@@ -49,7 +49,7 @@ func newDeploymentListCmd() *cobra.Command {
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeProjects,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			project, err := projectArg(args)
+			project, err := projectArg(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -128,7 +128,7 @@ func newDeploymentShowCmd() *cobra.Command {
 		Args:              cobra.RangeArgs(1, 2),
 		ValidArgsFunction: completeDeployment,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			project, id, err := projectAndID(args, true)
+			project, id, err := projectAndID(cmd, args, true)
 			if err != nil {
 				return err
 			}
@@ -172,7 +172,7 @@ func newDeploymentRollbackCmd() *cobra.Command {
 		Args:              cobra.MaximumNArgs(2),
 		ValidArgsFunction: completeDeployment,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			project, id, err := projectAndID(args, false)
+			project, id, err := projectAndID(cmd, args, false)
 			if err != nil {
 				return err
 			}
@@ -206,7 +206,7 @@ func newDeploymentStopCmd() *cobra.Command {
 		Args:              cobra.RangeArgs(1, 2),
 		ValidArgsFunction: completeDeployment,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			project, id, err := projectAndID(args, true)
+			project, id, err := projectAndID(cmd, args, true)
 			if err != nil {
 				return err
 			}
@@ -238,7 +238,7 @@ func newDeploymentLogsCmd() *cobra.Command {
 		Args:              cobra.RangeArgs(1, 2),
 		ValidArgsFunction: completeDeployment,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			project, id, err := projectAndID(args, true)
+			project, id, err := projectAndID(cmd, args, true)
 			if err != nil {
 				return err
 			}

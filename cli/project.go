@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -21,7 +22,8 @@ func newProjectCmd() *cobra.Command {
   rise p ls
   rise p show secret-app -o json`,
 	})
-	c.AddCommand(newProjectCreateCmd(), newProjectListCmd(), newProjectShowCmd(), newProjectUpdateCmd(), newProjectDeleteCmd())
+	c.AddCommand(addProjectFlag(newProjectCreateCmd()), newProjectListCmd(), addProjectFlag(newProjectShowCmd()),
+		addProjectFlag(newProjectUpdateCmd()), addProjectFlag(newProjectDeleteCmd()))
 	return c
 }
 
@@ -58,7 +60,7 @@ func newProjectCreateCmd() *cobra.Command {
 		Aliases: []string{"c", "new"},
 		Short:   "Create a project",
 		Long: `Create a project. Its app is served at https://<name>.<domain>.
-NAME defaults to the project in ./rise.hcl or ./.rise.toml.`,
+NAME defaults to -p/--project, else the project in ./rise.hcl, ./rise.toml or ./.rise.toml.`,
 		Example: `  rise project create my-app
   rise p c secret-app --visibility private --owner team:devops`,
 		Args: cobra.MaximumNArgs(1),
@@ -69,16 +71,25 @@ NAME defaults to the project in ./rise.hcl or ./.rise.toml.`,
 			if err := checkOwner(req.Owner); err != nil {
 				return err
 			}
-			name, err := projectArg(args)
+			name, err := projectArg(cmd, args)
 			if err != nil {
 				return err
+			}
+			r := req
+			// Visibility and owner not given as flags come from the app
+			// config of the project being created ([project] access_class
+			// and owner in a reference rise rise.toml).
+			if wd, err := os.Getwd(); err == nil && (r.Visibility == "" || r.Owner == "") {
+				if app, err := loadApp(nil, wd); err == nil && app != nil && app.Project == name {
+					r.Visibility = orDefault(r.Visibility, app.Visibility)
+					r.Owner = orDefault(r.Owner, app.Owner)
+				}
 			}
 			env := envOf(cmd)
 			client, err := env.Client()
 			if err != nil {
 				return err
 			}
-			r := req
 			r.Name = name
 			p, err := client.CreateProject(cmd.Context(), r)
 			if err != nil {
@@ -131,13 +142,13 @@ func newProjectShowCmd() *cobra.Command {
 		Use:     "show [NAME]",
 		Aliases: []string{"s"},
 		Short:   "Show a project",
-		Long:    "Show a project. NAME defaults to the project in ./rise.hcl or ./.rise.toml.",
+		Long:    "Show a project. NAME defaults to -p/--project, else the project in ./rise.hcl, ./rise.toml or ./.rise.toml.",
 		Example: `  rise project show secret-app
   rise p s -o json`,
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeProjects,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := projectArg(args)
+			name, err := projectArg(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -190,7 +201,7 @@ func newProjectUpdateCmd() *cobra.Command {
 			if req.Visibility == nil && req.Owner == nil {
 				return exitcode.Usagef("nothing to update: pass --visibility or --owner")
 			}
-			name, err := projectArg(args)
+			name, err := projectArg(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -220,22 +231,29 @@ func newProjectUpdateCmd() *cobra.Command {
 func newProjectDeleteCmd() *cobra.Command {
 	var yes bool
 	c := &cobra.Command{
-		Use:     "delete NAME",
+		Use:     "delete [NAME]",
 		Aliases: []string{"del", "rm"},
 		Short:   "Delete a project, its deployments and its images",
 		Long: `Delete a project. Its deployments are stopped and its images removed; this cannot be
 undone. Asks for confirmation on a terminal; pass --yes in scripts.`,
 		Example: `  rise project delete old-app
   rise p rm old-app --yes`,
-		Args:              cobra.ExactArgs(1),
+		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeProjects,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Deleting names its project explicitly: never from the app file.
+			if len(args) == 0 && projectFlag(cmd) == "" {
+				return exitcode.Usagef("name the project to delete: rise project delete NAME (or -p NAME)")
+			}
+			name, err := projectArg(cmd, args)
+			if err != nil {
+				return err
+			}
 			env := envOf(cmd)
 			client, err := env.Client()
 			if err != nil {
 				return err
 			}
-			name := args[0]
 			if !yes {
 				if err := confirm(env, fmt.Sprintf("Delete project '%s', all its deployments and images?", name), "--yes"); err != nil {
 					return err

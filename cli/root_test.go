@@ -154,20 +154,20 @@ func TestProjectAndID(t *testing.T) {
 		{nil, "secret-app", ""},
 	}
 	for _, c := range cases {
-		p, id, err := projectAndID(c.args, false)
+		p, id, err := projectAndID(nil, c.args, false)
 		if err != nil || p != c.project || id != c.id {
 			t.Errorf("projectAndID(%v) = %q %q %v", c.args, p, id, err)
 		}
 	}
-	if _, _, err := projectAndID([]string{"app"}, true); exitcode.CodeOf(err) != exitcode.Usage {
+	if _, _, err := projectAndID(nil, []string{"app"}, true); exitcode.CodeOf(err) != exitcode.Usage {
 		t.Errorf("missing id: %v", err)
 	}
-	name, err := projectArg(nil)
+	name, err := projectArg(nil, nil)
 	if err != nil || name != "secret-app" {
 		t.Errorf("projectArg from .rise.toml = %q, %v", name, err)
 	}
 	t.Chdir(t.TempDir())
-	if _, err := projectArg(nil); exitcode.CodeOf(err) != exitcode.Usage {
+	if _, err := projectArg(nil, nil); exitcode.CodeOf(err) != exitcode.Usage {
 		t.Errorf("no app config: %v", err)
 	}
 }

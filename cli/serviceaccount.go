@@ -20,7 +20,7 @@ func newServiceAccountCmd() *cobra.Command {
   rise sa ls shop
   rise sa rm shop 3f2a…`,
 	})
-	c.AddCommand(newSACreateCmd(), newSAListCmd(), newSADeleteCmd())
+	c.AddCommand(addProjectFlag(newSACreateCmd()), addProjectFlag(newSAListCmd()), addProjectFlag(newSADeleteCmd()))
 	return c
 }
 
@@ -66,7 +66,7 @@ may deploy PROJECT and nothing else.`,
 				}
 				req.Claims[k] = v
 			}
-			project, err := projectArg(args)
+			project, err := projectArg(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -100,7 +100,7 @@ func newSAListCmd() *cobra.Command {
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeProjects,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			project, err := projectArg(args)
+			project, err := projectArg(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -135,12 +135,22 @@ func newSAListCmd() *cobra.Command {
 func newSADeleteCmd() *cobra.Command {
 	var yes bool
 	c := &cobra.Command{
-		Use:     "delete PROJECT ID",
+		Use:     "delete [PROJECT] ID",
 		Aliases: []string{"del", "rm"},
 		Short:   "Delete a service account",
-		Example: `  rise service-account delete shop 3f2a9c1e-…`,
-		Args:    cobra.ExactArgs(2),
+		Example: `  rise service-account delete shop 3f2a9c1e-…
+  rise sa rm -p shop 3f2a9c1e-…`,
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var project string
+			if len(args) == 2 {
+				project = args[0]
+			}
+			project, err := projectArg(cmd, []string{project})
+			if err != nil {
+				return err
+			}
+			args = []string{project, args[len(args)-1]}
 			env := envOf(cmd)
 			c, err := env.Client()
 			if err != nil {

@@ -1,5 +1,5 @@
 // Package build is rise's build orchestration: it picks a builder plugin for
-// an app directory (flag > rise.hcl > .rise.toml > auto-detection), prepares
+// an app directory (flag > rise.hcl > rise.toml / .rise.toml > auto-detection), prepares
 // the build environment (proxies, managed BuildKit), runs the builder through
 // a Launcher (the plugin host) and returns the image it built or pushed. It
 // also provides the `rise build` command.

@@ -29,7 +29,7 @@ func NewCommand(launch Launcher) *cobra.Command {
 		Long: `Build a container image from an app directory without deploying it.
 
 The builder is chosen by --backend, else by the build block of rise.hcl (or [build] backend
-in .rise.toml), else auto-detected: a Dockerfile or Containerfile means docker, a
+in rise.toml or .rise.toml), else auto-detected: a Dockerfile or Containerfile means docker, a
 railpack.json means railpack, anything else Cloud Native Buildpacks (pack).`,
 		Example: `  rise build myapp:latest
   rise build myapp:latest ./app --backend pack --build-arg NODE_ENV=production
@@ -55,6 +55,7 @@ railpack.json means railpack, anything else Cloud Native Buildpacks (pack).`,
 			}
 			o.Launch = launch
 			o.Warn = cmd.ErrOrStderr()
+			o.AppWarnings = true
 			ui := StreamUI(cmd.ErrOrStderr())
 			o.OnBackend = func(b Backend) {
 				ui.Logf("Building with %s (%s)", b.Method(), b.Source)
@@ -76,7 +77,9 @@ railpack.json means railpack, anything else Cloud Native Buildpacks (pack).`,
 	f.StringVar(&o.Backend, "backend", "", "builder: docker, docker:buildx, podman, pack (buildpacks), railpack, railpack:buildctl, or a builder plugin")
 	f.BoolVar(&push, "push", false, "push TAG after building (with your local docker login)")
 	f.StringVar(&o.Dockerfile, "dockerfile", "", "Dockerfile to use, relative to PATH (docker builder)")
+	f.StringVar(&o.BuilderImage, "builder", "", "buildpacks builder image, e.g. paketobuildpacks/builder-jammy-base (pack builder)")
 	f.StringArrayVar(&buildArgs, "build-arg", nil, "build argument KEY=VALUE (repeatable; buildpack env for pack)")
+	f.StringArrayVarP(&buildArgs, "env", "e", nil, "same as --build-arg (the reference rise's build-time -e)")
 	f.StringVar(&o.Platform, "platform", "", "target platform, e.g. linux/amd64")
 	f.BoolVar(&o.NoCache, "no-cache", false, "do not use the build cache")
 	f.BoolVar(&o.ManagedBuildkit, "managed-buildkit", false, "run a BuildKit daemon with SSL_CERT_FILE's CA (also: RISE_MANAGED_BUILDKIT=true)")

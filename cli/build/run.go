@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/riseplatform/rise/core/config"
@@ -16,17 +17,21 @@ type Options struct {
 	Dir     string // app directory; default "."
 	Project string // project name (labels, default tag); default from the app config or the directory name
 	Image   string // tag for the result (repo:tag); default <project>:latest
-	Backend string // --backend; empty = rise.hcl / .rise.toml / auto-detect
+	Backend string // --backend; empty = rise.hcl / rise.toml / .rise.toml / auto-detect
 	// Push, when set, pushes the image there with its credentials.
 	Push *sdk.PushTarget
 
 	Dockerfile      string            // --dockerfile (docker builder only)
+	BuilderImage    string            // --builder: the buildpacks builder image (pack builder only)
 	BuildArgs       map[string]string // --build-arg
 	Platform        string            // --platform
 	NoCache         bool              // --no-cache
 	ManagedBuildkit bool              // --managed-buildkit; RISE_MANAGED_BUILDKIT also enables it
 
 	Launch Launcher // starts builder plugins (required)
+	// AppWarnings prints the app config's warnings (ignored sections,
+	// several app files) to Warn; `rise deploy` prints them itself.
+	AppWarnings bool
 
 	// Hooks for callers that show their own progress; all optional.
 	OnBackend func(Backend)       // once the builder is chosen
@@ -53,6 +58,11 @@ func Run(ctx context.Context, opts Options, ui sdk.UI) (*sdk.Artifact, error) {
 	if err != nil && !errors.Is(err, config.ErrNoAppConfig) {
 		return nil, err
 	}
+	if app != nil {
+		if err := appOptions(&opts, app); err != nil {
+			return nil, err
+		}
+	}
 	b, err := Choose(ctx, opts.Launch, opts.Backend, app, dir)
 	if err != nil {
 		return nil, err
@@ -62,6 +72,12 @@ func Run(ctx context.Context, opts Options, ui sdk.UI) (*sdk.Artifact, error) {
 			return nil, fmt.Errorf("--dockerfile only applies to the docker builder, not %q", b.Name)
 		}
 		b.Config["dockerfile"] = opts.Dockerfile
+	}
+	if opts.BuilderImage != "" {
+		if b.Name != "pack" {
+			return nil, fmt.Errorf("--builder %s (a buildpacks builder image) only applies to the pack builder, not %q", opts.BuilderImage, b.Name)
+		}
+		b.Config["builder"] = opts.BuilderImage
 	}
 	if opts.Project == "" && app != nil {
 		opts.Project = app.Project
@@ -144,4 +160,39 @@ func Choose(ctx context.Context, l Launcher, backend string, app *config.App, di
 		b.Config[k] = v
 	}
 	return b, nil
+}
+
+// appOptions applies the app config's build options (a TOML [build]'s env,
+// build_args, platform, no_cache, managed_buildkit) where opts (the flags)
+// leave them unset.
+func appOptions(opts *Options, app *config.App) error {
+	if opts.AppWarnings {
+		w := opts.Warn
+		if w == nil {
+			w = os.Stderr
+		}
+		for _, d := range app.Warnings {
+			fmt.Fprintf(w, "Warning: %s: %s\n", d.Subject, d.Detail)
+		}
+	}
+	ab := app.Build
+	if ab == nil {
+		return nil
+	}
+	if len(ab.BuildArgs) > 0 {
+		args, err := parseBuildArgs(ab.BuildArgs)
+		if err != nil {
+			return fmt.Errorf("%s: [build] env: %w", filepath.Base(app.Path), err)
+		}
+		for k, v := range opts.BuildArgs {
+			args[k] = v
+		}
+		opts.BuildArgs = args
+	}
+	if opts.Platform == "" {
+		opts.Platform = ab.Platform
+	}
+	opts.NoCache = opts.NoCache || ab.NoCache
+	opts.ManagedBuildkit = opts.ManagedBuildkit || ab.ManagedBuildkit
+	return nil
 }

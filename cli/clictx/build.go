@@ -18,6 +18,17 @@ type BuildRequest struct {
 	// when the push begins. Both may be nil.
 	Building func(method string)
 	Pushing  func()
+
+	// Build options from flags; they override the app config's.
+	Dockerfile string
+	// BuilderImage is the buildpacks builder image (pack builder only).
+	BuilderImage string
+	BuildArgs    []string // KEY=VALUE, or KEY for the environment's value
+	Platform     string
+	NoCache      bool
+	// Local builds into the local container engine without pushing
+	// (`rise run`); Image is then a local tag and Credentials nil.
+	Local bool
 }
 
 // BuildResult is the pushed image.

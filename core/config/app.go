@@ -16,30 +16,42 @@ import (
 	"github.com/riseplatform/rise/core/names"
 )
 
-// AppFiles are the app config file names LoadApp looks for, in order.
-var AppFiles = []string{"rise.hcl", ".rise.toml", "rise.toml"}
+// AppFiles are the app config file names LoadApp looks for, in order: the
+// first one present wins. rise.toml comes before .rise.toml as in the
+// reference rise.
+var AppFiles = []string{"rise.hcl", "rise.toml", ".rise.toml"}
 
 // ErrNoAppConfig means a directory has none of AppFiles. LoadApp's error
 // wraps it (and fs.ErrNotExist).
-var ErrNoAppConfig = errors.New("no rise.hcl, .rise.toml or rise.toml")
+var ErrNoAppConfig = errors.New("no rise.hcl, rise.toml or .rise.toml")
 
 type noAppConfigError struct{ dir string }
 
 func (e noAppConfigError) Error() string {
-	return fmt.Sprintf("%s has no app config (rise.hcl, .rise.toml or rise.toml)", e.dir)
+	return fmt.Sprintf("%s has no app config (rise.hcl, rise.toml or .rise.toml)", e.dir)
 }
 func (e noAppConfigError) Is(target error) bool {
 	return target == ErrNoAppConfig || target == fs.ErrNotExist
 }
 
-// LoadApp reads the app config in dir: rise.hcl, else .rise.toml, else
-// rise.toml (the seed's format, mapped onto the same App). Invalid config is
-// an hcl.Diagnostics error whose entries carry file:line:col; print it with
+// LoadApp reads the app config in dir: rise.hcl, else rise.toml, else
+// .rise.toml (the seed's or the reference rise's TOML, mapped onto the same
+// App). When several exist, the first wins and App.Warnings says so;
+// App.Warnings also carries the file's own warnings. Invalid config is an
+// hcl.Diagnostics error whose entries carry file:line:col; print it with
 // FormatDiagnostics. A directory without config gives an error matching
 // ErrNoAppConfig.
 func LoadApp(dir string) (*App, error) {
+	var app *App
+	var ignored []string
 	for _, name := range AppFiles {
 		path := filepath.Join(dir, name)
+		if app != nil {
+			if _, err := os.Stat(path); err == nil {
+				ignored = append(ignored, name)
+			}
+			continue
+		}
 		src, err := os.ReadFile(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
@@ -47,7 +59,6 @@ func LoadApp(dir string) (*App, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read app config: %w", err)
 		}
-		var app *App
 		var diags hcl.Diagnostics
 		if strings.HasSuffix(name, ".hcl") {
 			app, diags = ParseApp(src, path)
@@ -57,9 +68,20 @@ func LoadApp(dir string) (*App, error) {
 		if diags.HasErrors() {
 			return nil, sorted(diags)
 		}
-		return app, nil
+		app.Warnings = diags
 	}
-	return nil, noAppConfigError{dir}
+	if app == nil {
+		return nil, noAppConfigError{dir}
+	}
+	if len(ignored) > 0 {
+		r := hcl.Range{Filename: app.Path, Start: hcl.InitialPos, End: hcl.InitialPos}
+		app.Warnings = append(hcl.Diagnostics{{
+			Severity: hcl.DiagWarning, Summary: "Several app files",
+			Detail:  fmt.Sprintf("%s is used; %s in the same directory %s ignored (rise.hcl wins over rise.toml, which wins over .rise.toml).", filepath.Base(app.Path), strings.Join(ignored, " and "), map[bool]string{true: "is", false: "are"}[len(ignored) == 1]),
+			Subject: &r,
+		}}, app.Warnings...)
+	}
+	return app, nil
 }
 
 // ParseApp decodes and validates rise.hcl source read from filename.
@@ -106,8 +128,19 @@ func (a *App) check(at locate) hcl.Diagnostics {
 	c := &checker{}
 	if a.Project != "" {
 		if err := names.ValidateProject(a.Project); err != nil {
-			c.errorf(at("", "project"), "Invalid project", "%v.", err)
+			c.errorf(at(a.projectAt()), "Invalid project", "%v.", err)
 		}
+	}
+	if a.Visibility != "" && a.Visibility != "public" && a.Visibility != "private" {
+		table, _ := a.ownerAt()
+		key := "visibility"
+		if a.accessKey != "" {
+			key = a.accessKey
+		}
+		c.errorf(at(table, key), "Invalid visibility", "%q: use \"public\" or \"private\".", a.Visibility)
+	}
+	if a.Owner != "" && !ownerRE.MatchString(a.Owner) {
+		c.errorf(at(a.ownerAt()), "Invalid owner", "%q: use \"user:<name>\" or \"team:<name>\".", a.Owner)
 	}
 	if a.Build != nil && !strings.HasSuffix(a.Path, ".toml") && !pluginNameRE.MatchString(a.Build.Builder) {
 		c.errorf(at("build", ""), "Invalid builder",
@@ -139,4 +172,22 @@ func (a *App) check(at locate) hcl.Diagnostics {
 		}
 	}
 	return c.diags
+}
+
+var ownerRE = regexp.MustCompile(`^(user|team):[^\s:]+$`)
+
+// projectAt locates the project name: project = "x" at the top level, or
+// [project] name = "x" in a reference rise rise.toml.
+func (a *App) projectAt() (table, key string) {
+	if a.projectTable {
+		return "project", "name"
+	}
+	return "", "project"
+}
+
+func (a *App) ownerAt() (table, key string) {
+	if a.projectTable {
+		return "project", "owner"
+	}
+	return "", "owner"
 }

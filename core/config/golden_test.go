@@ -166,13 +166,18 @@ func appJSON(t *testing.T, a *App) string {
 	type buildView struct {
 		Builder, Backend, DefRange string
 		Body                       map[string]any
+		BuildArgs                  []string `json:",omitempty"`
+		Platform                   string   `json:",omitempty"`
+		NoCache                    bool     `json:",omitempty"`
+		ManagedBuildkit            bool     `json:",omitempty"`
 	}
 	v := struct {
 		*App
 		Build *buildView
 	}{App: a}
 	if a.Build != nil {
-		v.Build = &buildView{a.Build.Builder, a.Build.Backend, a.Build.DefRange.String(), bodyView(t, a.Build.Body)}
+		b := a.Build
+		v.Build = &buildView{b.Builder, b.Backend, b.DefRange.String(), bodyView(t, b.Body), b.BuildArgs, b.Platform, b.NoCache, b.ManagedBuildkit}
 	}
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {

@@ -23,16 +23,34 @@ func TestLoadAppPrecedence(t *testing.T) {
 	if _, err := LoadApp(dir); !errors.Is(err, ErrNoAppConfig) || !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("empty dir: %v, want ErrNoAppConfig", err)
 	}
-	write(t, dir, "rise.toml", "project = \"from-plain-toml\"\n")
 	write(t, dir, ".rise.toml", "project = \"from-dot-toml\"\n")
 	app, err := LoadApp(dir)
-	if err != nil || app.Project != "from-dot-toml" || app.Path != filepath.Join(dir, ".rise.toml") {
-		t.Fatalf(".rise.toml should win over rise.toml: %+v, %v", app, err)
+	if err != nil || app.Project != "from-dot-toml" || len(app.Warnings) != 0 {
+		t.Fatalf(".rise.toml alone: %+v, %v", app, err)
+	}
+	// The reference rise's [project] form; rise.toml wins over .rise.toml
+	// (as there) and the warning says so.
+	write(t, dir, "rise.toml", "[project]\nname = \"from-plain-toml\"\n")
+	app, err = LoadApp(dir)
+	if err != nil || app.Project != "from-plain-toml" || app.Path != filepath.Join(dir, "rise.toml") {
+		t.Fatalf("rise.toml should win over .rise.toml: %+v, %v", app, err)
+	}
+	if len(app.Warnings) != 1 || !strings.Contains(app.Warnings[0].Detail, "rise.toml is used; .rise.toml in the same directory is ignored") {
+		t.Fatalf("warnings = %v", app.Warnings)
 	}
 	write(t, dir, "rise.hcl", "project = \"from-hcl\"\n")
 	app, err = LoadApp(dir)
 	if err != nil || app.Project != "from-hcl" {
 		t.Fatalf("rise.hcl should win: %+v, %v", app, err)
+	}
+	if len(app.Warnings) != 1 || !strings.Contains(app.Warnings[0].Detail, "rise.hcl is used; rise.toml and .rise.toml in the same directory are ignored") {
+		t.Fatalf("warnings = %v", app.Warnings)
+	}
+	// An ignored file's own errors do not matter; the used file's
+	// warnings come along.
+	write(t, dir, "rise.hcl", "project = \"from-hcl\"\nvisibility = \"secret\"\n")
+	if _, err := LoadApp(dir); err == nil || !strings.Contains(err.Error(), "rise.hcl:2") {
+		t.Fatalf("bad visibility in rise.hcl: %v", err)
 	}
 }
 

@@ -102,12 +102,34 @@ type Plugin struct {
 	Env    map[string]string `hcl:"env,optional"` // the plugin's entire environment
 }
 
-// App is an app's rise.hcl (or .rise.toml mapped onto the same shape).
+// App is an app's rise.hcl (or a rise.toml / .rise.toml, the seed's or the
+// reference rise's, mapped onto the same shape).
 type App struct {
-	Project string     `hcl:"project,optional"`
-	Build   *AppBuild  `hcl:"build,block"`
-	Deploy  *AppDeploy `hcl:"deploy,block"`
-	Path    string     // file it was read from
+	Project string `hcl:"project,optional"`
+	// Visibility ("public" or "private") and Owner ("user:<name>" or
+	// "team:<name>") are what `rise project create` uses when its flags
+	// are not given (TOML: [project] access_class and owner).
+	Visibility string     `hcl:"visibility,optional"`
+	Owner      string     `hcl:"owner,optional"`
+	Build      *AppBuild  `hcl:"build,block"`
+	Deploy     *AppDeploy `hcl:"deploy,block"`
+	Path       string     // file it was read from
+	// Environments are the reference rise's [environments.<name>]
+	// sections, parsed and validated; rise has no environments yet, so
+	// they are not applied (LoadApp warns).
+	Environments map[string]*AppEnvironment
+	// Warnings are LoadApp's non-fatal diagnostics (ignored sections,
+	// which of several app files wins); callers show them.
+	Warnings hcl.Diagnostics `json:"-"`
+
+	projectTable bool   // the TOML file has a [project] table
+	accessKey    string // the TOML key Visibility came from
+}
+
+// AppEnvironment is one [environments.<name>] section of a reference rise
+// rise.toml.
+type AppEnvironment struct {
+	Env map[string]string
 }
 
 // AppBuild selects a builder: build "pack" { builder = "..." }. An empty or
@@ -122,6 +144,14 @@ type AppBuild struct {
 	// "railpack:buildctl"); empty for rise.hcl. Builder holds the plugin
 	// name it maps to, and Body the rest of [build] as attributes.
 	Backend string
+	// Options every builder takes, from a TOML [build] (the reference
+	// rise's env, build_args, platform, no_cache, managed_buildkit);
+	// command-line flags override them. BuildArgs entries are KEY=VALUE, or
+	// KEY to take the value from the environment at build time.
+	BuildArgs       []string
+	Platform        string
+	NoCache         bool
+	ManagedBuildkit bool
 }
 
 // AppDeploy is the workload.
