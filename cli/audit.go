@@ -39,7 +39,7 @@ app config's project in the current directory); --all shows the whole log
 			case all && len(args) > 0:
 				return exitcode.Usagef("pass either PROJECT or --all, not both")
 			case !all:
-				p, err := projectArg(args)
+				p, err := projectArg(cmd, args)
 				if err != nil {
 					return err
 				}

@@ -173,7 +173,7 @@ and runs it at https://<project>.<domain>.`,
 		c.GroupID = GroupApps
 		root.AddCommand(c)
 	}
-	for _, c := range []*cobra.Command{newLoginCmd(), newLogoutCmd(), newTeamCmd(), newWhoamiCmd(), newAuditCmd()} {
+	for _, c := range []*cobra.Command{newLoginCmd(), newLogoutCmd(), newTeamCmd(), newWhoamiCmd(), addProjectFlag(newAuditCmd())} {
 		c.GroupID = GroupAccount
 		root.AddCommand(c)
 	}
