@@ -16,10 +16,14 @@ import (
 	"github.com/riseplatform/rise/server/httpx"
 )
 
-// Local login limits: attempts per IP+email per window.
+// Local login limits per window: attempts per client address and email,
+// per account (from any address: a botnet guessing one password) and per
+// client address (one address guessing many accounts).
 const (
-	localLoginMax    = 10
-	localLoginWindow = time.Minute
+	localLoginMax        = 10
+	localLoginAccountMax = 20
+	localLoginIPMax      = 30
+	localLoginWindow     = time.Minute
 )
 
 // dummyHash keeps the response time of an unknown email like a known one.
@@ -31,6 +35,8 @@ var dummyHash = sync.OnceValue(func() []byte {
 
 func (s *Service) initLocal(l *config.LocalAuth, listen string) error {
 	s.limiter = newLimiter(localLoginMax, localLoginWindow, s.now)
+	s.accountLimiter = newLimiter(localLoginAccountMax, localLoginWindow, s.now)
+	s.ipLimiter = newLimiter(localLoginIPMax, localLoginWindow, s.now)
 	if l == nil {
 		return nil
 	}
@@ -64,14 +70,22 @@ func loopbackListen(addr string) bool {
 }
 
 // checkLocal verifies email+password of a local user, rate-limited per
-// ip+email. The error is an *httpx.Error safe to show.
+// ip+email, per account and per ip. The error is an *httpx.Error safe to
+// show.
 func (s *Service) checkLocal(r *http.Request, email, password string) (*config.LocalUser, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
-	if ok, wait := s.limiter.allow(clientIP(r) + "|" + email); !ok {
-		s.log.Warn("local login rate limited", "email", email, "remote", clientIP(r))
-		e := httpx.NewError(http.StatusTooManyRequests, "too many login attempts; try again later")
-		e.Suggestions = []string{"Wait " + strconv.Itoa(int(wait.Seconds())+1) + " seconds."}
-		return nil, e
+	ip := s.clientIP(r)
+	for _, l := range []struct {
+		lim *limiter
+		key string
+	}{{s.limiter, ip + "|" + email}, {s.accountLimiter, email}, {s.ipLimiter, ip}} {
+		if ok, wait := l.lim.allow(l.key); !ok {
+			s.log.Warn("local login rate limited", "email", email, "remote", ip, "limit", l.lim.max)
+			s.event(r, Event{Kind: EventLoginFailed, Method: "local", User: email, Reason: "rate limited"})
+			e := httpx.NewError(http.StatusTooManyRequests, "too many login attempts; try again later")
+			e.Suggestions = []string{"Wait " + strconv.Itoa(int(wait.Seconds())+1) + " seconds."}
+			return nil, e
+		}
 	}
 	u := s.local[email]
 	hash := dummyHash()
@@ -79,7 +93,8 @@ func (s *Service) checkLocal(r *http.Request, email, password string) (*config.L
 		hash = []byte(u.PasswordHash)
 	}
 	if err := bcrypt.CompareHashAndPassword(hash, []byte(password)); err != nil || u == nil {
-		s.log.Warn("local login failed", "email", email, "remote", clientIP(r), "known_user", u != nil)
+		s.log.Warn("local login failed", "email", email, "remote", ip, "known_user", u != nil)
+		s.event(r, Event{Kind: EventLoginFailed, Method: "local", User: email, Reason: "wrong email or password"})
 		return nil, httpx.NewError(http.StatusUnauthorized, "invalid email or password")
 	}
 	return u, nil
@@ -101,7 +116,7 @@ func (s *Service) handleLocalLogin(w http.ResponseWriter, r *http.Request) {
 		httpx.Err(w, r, err)
 		return
 	}
-	resp, err := s.login(r, lu.Email, lu.Name, lu.Admin)
+	resp, err := s.login(r, "local", lu.Email, lu.Name, lu.Admin)
 	if err != nil {
 		httpx.Err(w, r, err)
 		return
@@ -109,16 +124,23 @@ func (s *Service) handleLocalLogin(w http.ResponseWriter, r *http.Request) {
 	httpx.JSON(w, http.StatusOK, resp)
 }
 
-// login upserts the user and issues a rise token.
-func (s *Service) login(r *http.Request, email, name string, admin bool) (*api.TokenResponse, error) {
+// login upserts a local user (by email: local users are the operator's
+// own configuration) and issues a rise token.
+func (s *Service) login(r *http.Request, method, email, name string, admin bool) (*api.TokenResponse, error) {
 	u, err := s.users.upsertUser(r.Context(), email, name, admin)
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
+	return s.issueFor(r, method, u)
+}
+
+// issueFor issues a rise token to a user who just logged in with method.
+func (s *Service) issueFor(r *http.Request, method string, u *userInfo) (*api.TokenResponse, error) {
 	tok, exp, err := s.issue(u)
 	if err != nil {
 		return nil, err
 	}
-	s.log.Info("user logged in", "user", u.Name, "remote", clientIP(r))
+	s.log.Info("user logged in", "user", u.Name, "method", method, "remote", s.clientIP(r))
+	s.event(r, Event{Kind: EventLoginSucceeded, Method: method, UserID: u.ID, User: u.Name, Actor: "user:" + u.Name})
 	return &api.TokenResponse{Token: tok, ExpiresAt: exp, User: u.api()}, nil
 }
