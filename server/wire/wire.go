@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"slices"
 
 	"github.com/gorilla/mux"
@@ -144,11 +143,13 @@ func assemble(ctx context.Context, cfg *config.Server, st *store.Store, log hclo
 		authCfg = &config.Auth{}
 	}
 	authSvc, err := auth.New(ctx, authCfg, st, auth.Options{
-		PublicURL:  cfg.PublicURL,
-		DataDir:    cfg.DataDir,
-		Listen:     cfg.Listen,
-		AppsDomain: hostOnly(cfg.Domain),
-		Log:        log.Named("auth"),
+		PublicURL:      cfg.PublicURL,
+		DataDir:        cfg.DataDir,
+		Listen:         cfg.Listen,
+		AppsDomain:     cfg.Domain,
+		AppScheme:      cfg.AppScheme,
+		TrustedProxies: cfg.TrustedProxies,
+		Log:            log.Named("auth"),
 	})
 	if err != nil {
 		return server.Deps{}, fmt.Errorf("authentication: %w", err)
@@ -199,14 +200,6 @@ func assemble(ctx context.Context, cfg *config.Server, st *store.Store, log hclo
 		Controllers: []server.Controller{deploySvc},
 		Edge:        edgeRouter,
 	}, nil
-}
-
-// hostOnly strips a port from a domain ("localhost:3000" → "localhost").
-func hostOnly(domain string) string {
-	if h, _, err := net.SplitHostPort(domain); err == nil {
-		return h
-	}
-	return domain
 }
 
 func hasCapability(h *pluginhost.Host, kind sdk.Kind, name, capability string) bool {
