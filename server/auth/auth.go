@@ -260,13 +260,6 @@ func (s *Service) authenticateToken(r *http.Request, raw string) (*identity.Iden
 // is no admin on the next request) and refused when the token, or the
 // browser session sid it came from, has been revoked.
 func (s *Service) userIdentity(ctx context.Context, c *tokenClaims, sid string) (*identity.Identity, error) {
-	u, err := s.users.userByID(ctx, c.Subject)
-	if errors.Is(err, errNoUser) {
-		return nil, fmt.Errorf("%w: token subject %q no longer exists", ErrInvalidCredentials, c.Subject)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("auth: look up token user: %w", err)
-	}
 	jtis := []string{c.ID}
 	if sid != "" {
 		jtis = append(jtis, sid)
@@ -275,7 +268,10 @@ func (s *Service) userIdentity(ctx context.Context, c *tokenClaims, sid string) 
 	if c.IssuedAt != nil {
 		iat = c.IssuedAt.Time()
 	}
-	revoked, err := s.revoked(ctx, u.ID, iat, jtis...)
+	u, revoked, err := s.userAndRevocation(ctx, c.Subject, iat, jtis)
+	if errors.Is(err, errNoUser) {
+		return nil, fmt.Errorf("%w: token subject %q no longer exists", ErrInvalidCredentials, c.Subject)
+	}
 	if err != nil {
 		return nil, err
 	}

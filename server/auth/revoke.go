@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/riseplatform/rise/core/api"
 	"github.com/riseplatform/rise/server/httpx"
@@ -36,19 +37,47 @@ func claimsFrom(ctx context.Context) *tokenClaims {
 	return c
 }
 
-// revoked reports whether a token of userID issued at iat with ids jtis
-// (its own jti, and the session it came from) has been revoked.
-func (s *Service) revoked(ctx context.Context, userID string, iat time.Time, jtis ...string) (bool, error) {
+// userAndRevocation reads user userID and whether a token of theirs
+// issued at iat with ids jtis (its own jti, and the browser session it came
+// from) has been revoked — one query per request.
+func (s *Service) userAndRevocation(ctx context.Context, userID string, iat time.Time, jtis []string) (*userInfo, bool, error) {
+	if !isUUID(userID) {
+		return nil, false, errNoUser
+	}
+	var u userInfo
 	var listed bool
 	var cutoff *time.Time
-	err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ANY($1)),
-		(SELECT not_before FROM token_cutoffs WHERE user_id = $2::uuid)`, jtis, userID).Scan(&listed, &cutoff)
+	err := s.db.QueryRow(ctx, `SELECT u.id::text, u.email, u.name, u.admin,
+		EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ANY($2)),
+		(SELECT not_before FROM token_cutoffs WHERE user_id = u.id)
+		FROM users u WHERE u.id = $1::uuid`, userID, jtis).Scan(&u.ID, &u.Email, &u.Name, &u.Admin, &listed, &cutoff)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, errNoUser
+	}
 	if err != nil {
-		return false, fmt.Errorf("auth: check token revocation: %w", err)
+		return nil, false, fmt.Errorf("auth: look up token user: %w", err)
 	}
 	// iat has whole seconds: a token from the cutoff's own second counts as
 	// revoked (the user logs in again a moment later).
-	return listed || (cutoff != nil && !iat.After(cutoff.Truncate(time.Second))), nil
+	return &u, listed || (cutoff != nil && !iat.After(cutoff.Truncate(time.Second))), nil
+}
+
+// isUUID reports whether s looks like a UUID (a token's sub must be one).
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if r != '-' {
+				return false
+			}
+		case !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F'):
+			return false
+		}
+	}
+	return true
 }
 
 // revokeToken revokes one token (or browser session) by jti until exp.
