@@ -102,6 +102,13 @@ func TestTicketTokens(t *testing.T) {
 	_, _, err = e.s.RedeemTicket(ctx, t3, "hello.localhost")
 	refused("ticket from an ended session", err)
 
+	// A long rise session still gives a short app session (renewed through
+	// the login, which resumes the rise session without asking).
+	tLong, _ := e.s.issueTicket(claims.Subject, "hello.localhost", time.Now().Add(10*time.Hour), claims.ID)
+	if _, exp, err := e.s.RedeemTicket(ctx, tLong, "hello.localhost"); err != nil || exp.After(time.Now().Add(AppSessionTTL+time.Second)) {
+		t.Errorf("app session of a long rise session ends %s (%v), want within %s", exp, err, AppSessionTTL)
+	}
+
 	// A ticket without the session it came from is refused.
 	t4, _ := e.s.issueTicket(claims.Subject, "hello.localhost", time.Now().Add(time.Hour), "")
 	_, _, err = e.s.RedeemTicket(ctx, t4, "hello.localhost")

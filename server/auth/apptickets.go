@@ -29,6 +29,11 @@ import (
 const (
 	// TicketTTL is the lifetime of a login ticket.
 	TicketTTL = 30 * time.Second
+	// AppSessionTTL bounds an app session (it also ends with the rise
+	// session it came from). Renewal is painless: an app host without a
+	// valid app session sends the browser to rise's login, which carries a
+	// still-valid rise session straight back with a new ticket.
+	AppSessionTTL = 2 * time.Hour
 
 	ticketAudPrefix = "rise-ticket:"
 	appAudPrefix    = "rise-app:"
@@ -141,7 +146,7 @@ func (s *Service) RedeemTicket(ctx context.Context, ticket, host string) (string
 		return "", time.Time{}, err
 	}
 	now := s.now()
-	exp := now.Add(s.ttl)
+	exp := now.Add(min(s.ttl, AppSessionTTL))
 	if c.SessionExpiry != nil && c.SessionExpiry.Time().Before(exp) {
 		exp = c.SessionExpiry.Time()
 	}
