@@ -2,7 +2,9 @@ package cli
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -137,13 +139,38 @@ func prompt(env *clictx.Env, q string) (string, error) {
 }
 
 func newLogoutCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:     "logout",
-		Short:   "Forget the stored token",
-		Example: `  rise logout`,
-		Args:    cobra.NoArgs,
+	var all bool
+	var user string
+	c := &cobra.Command{
+		Use:   "logout",
+		Short: "Revoke the stored token on the server and forget it",
+		Long: `Revoke the stored token on the server (it is refused from the next request on, by
+every server replica) and forget it locally. The token is forgotten even when the server
+cannot be reached; rise then says so, and the token stays valid until it expires.
+
+--all revokes every token and browser session of your account (all machines).
+--user revokes every token and browser session of another user (admins only; your own
+login is kept).`,
+		Example: `  rise logout
+  rise logout --all
+  rise logout --user mallory`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			env := envOf(cmd)
+			if user != "" {
+				if all {
+					return exitcode.Usagef("--all and --user cannot be combined")
+				}
+				client, err := env.Client()
+				if err != nil {
+					return err
+				}
+				if err := client.RevokeUserTokens(cmd.Context(), user); err != nil {
+					return fmt.Errorf("revoke the tokens of %s: %w", user, err)
+				}
+				env.Printer.Successf("Revoked every token and browser session of %s.", user)
+				return nil
+			}
 			if env.SettingsErr != nil {
 				return env.SettingsErr
 			}
@@ -151,14 +178,32 @@ func newLogoutCmd() *cobra.Command {
 				env.Printer.Infof("You are not logged in.")
 				return nil
 			}
+			client := api.NewClient(env.Settings.URL, env.Settings.Token)
+			client.UserAgent = "rise-cli/" + env.Version
+			revokeErr := client.Logout(cmd.Context(), all)
+			var ae *api.Error
+			if errors.As(revokeErr, &ae) && ae.Status == http.StatusUnauthorized {
+				revokeErr = nil // already revoked or expired
+			}
 			env.Settings.Token, env.Settings.ExpiresAt, env.Settings.User = "", time.Time{}, ""
 			if err := env.Settings.Save(env.ConfigPath); err != nil {
 				return err
+			}
+			if revokeErr != nil {
+				env.Printer.Warnf("Could not revoke the token on %s (%v); it was forgotten here but stays valid until it expires.", env.Settings.URL, revokeErr)
+				return nil
+			}
+			if all {
+				env.Printer.Successf("Logged out of %s everywhere.", env.Settings.URL)
+				return nil
 			}
 			env.Printer.Successf("Logged out of %s.", env.Settings.URL)
 			return nil
 		},
 	}
+	c.Flags().BoolVar(&all, "all", false, "revoke every token and browser session of your account")
+	c.Flags().StringVar(&user, "user", "", "revoke every token of this user (admins only)")
+	return c
 }
 
 func newWhoamiCmd() *cobra.Command {

@@ -102,6 +102,13 @@ func TestLoginLocalUser(t *testing.T) {
 	if r.Code != 4 || !strings.Contains(r.Err, "run `rise login`") {
 		t.Errorf("after logout: exit %d err %q", r.Code, r.Err)
 	}
+	// logout revoked the token on the server: a copy of it is refused.
+	cli.Vars["RISE_TOKEN"] = saved.Token
+	r = cli.rise(t, "p", "ls")
+	if r.Code != 4 {
+		t.Errorf("copy of the logged-out token: exit %d out %q err %q, want 4", r.Code, r.Out, r.Err)
+	}
+	delete(cli.Vars, "RISE_TOKEN")
 }
 
 var formAction = regexp.MustCompile(`<form[^>]*action="([^"]*)"`)

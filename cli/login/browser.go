@@ -2,11 +2,13 @@ package login
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"html"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -58,6 +60,11 @@ func Browser(ctx context.Context, o Options) (*api.TokenResponse, error) {
 	}()
 
 	p := o.Printer
+	if !webURL(auth.AuthorizationURL) {
+		// Never hand anything but a web URL to the platform opener
+		// (file:, javascript:, custom schemes would run locally).
+		return nil, fmt.Errorf("the server returned an authorization URL that is not http(s): %q", auth.AuthorizationURL)
+	}
 	p.Infof("Please login to rise at %s", auth.AuthorizationURL)
 	if o.headless() {
 		p.Infof("No browser can be opened here. Open the URL above in a browser on this machine: it returns to %s when you are done. On a remote machine use `rise login --device` instead.", redirect)
@@ -92,6 +99,12 @@ func Browser(ctx context.Context, o Options) (*api.TokenResponse, error) {
 	return tok, nil
 }
 
+// webURL reports whether u is an absolute http(s) URL.
+func webURL(u string) bool {
+	pu, err := url.Parse(u)
+	return err == nil && (pu.Scheme == "https" || pu.Scheme == "http") && pu.Host != ""
+}
+
 // listen binds the first free port of ports on the loopback interface.
 func listen(ports []int) (net.Listener, int, error) {
 	if len(ports) == 0 {
@@ -120,15 +133,18 @@ func callbackHandler(state string, results chan<- callbackResult) http.Handler {
 		q := r.URL.Query()
 		var res callbackResult
 		switch {
+		// The state is checked first: any web page can send the browser to
+		// this callback, and an ?error= that does not carry our state must
+		// not abort the login.
+		case state == "" || subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(state)) != 1:
+			http.Error(w, "This login callback does not belong to the running `rise login` (state mismatch).", http.StatusBadRequest)
+			return // not ours: keep waiting for the real one
 		case q.Get("error") != "":
 			msg := q.Get("error")
 			if d := q.Get("error_description"); d != "" {
 				msg += ": " + d
 			}
 			res.err = exitcode.New(exitcode.NotAuthenticated, "Login was refused by the identity provider (%s)", msg)
-		case state != "" && q.Get("state") != state:
-			http.Error(w, "This login callback does not belong to the running `rise login` (state mismatch).", http.StatusBadRequest)
-			return // not ours: keep waiting for the real one
 		case q.Get("code") == "":
 			http.Error(w, "missing code", http.StatusBadRequest)
 			return

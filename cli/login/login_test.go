@@ -1,15 +1,21 @@
 package login
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/riseplatform/rise/cli/exitcode"
+	"github.com/riseplatform/rise/cli/output"
+	"github.com/riseplatform/rise/core/api"
 )
 
 func freePorts(t *testing.T, n int) []int {
@@ -66,6 +72,15 @@ func TestCallbackHandler(t *testing.T) {
 	if rec.Code != http.StatusBadRequest || len(results) != 0 {
 		t.Fatalf("foreign state: %d, %d results", rec.Code, len(results))
 	}
+	// An ?error= without our state (any web page can send the browser
+	// here) does not abort the login either.
+	for _, q := range []string{"error=access_denied", "error=access_denied&state=other", "error=access_denied&state="} {
+		rec = httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/callback?"+q, nil))
+		if rec.Code != http.StatusBadRequest || len(results) != 0 {
+			t.Fatalf("%s: %d, %d results", q, rec.Code, len(results))
+		}
+	}
 	// The IdP refused: the error is reported with exit code 4.
 	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/callback?error=access_denied&error_description=no+%3Cb%3E&state=st8", nil))
@@ -102,5 +117,26 @@ func TestHeadless(t *testing.T) {
 	o.OpenBrowser = func(u string) error { opened = u; return errors.New("x") }
 	if err := o.open("http://x"); err == nil || opened != "http://x" {
 		t.Error("OpenBrowser not used")
+	}
+}
+
+// TestBrowserOpensOnlyWebURLs: an authorization URL that is not http(s)
+// (a hostile or broken server) is never handed to the platform opener.
+func TestBrowserOpensOnlyWebURLs(t *testing.T) {
+	for _, u := range []string{"file:///etc/passwd", "javascript:alert(1)", "ms-settings:", "/relative", "https:///nohost"} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(api.AuthorizeResponse{AuthorizationURL: u, State: "s"})
+		}))
+		opened := false
+		_, err := Browser(context.Background(), Options{
+			Client: api.NewClient(srv.URL, ""), Printer: &output.Printer{Out: io.Discard, Err: io.Discard},
+			Ports: freePorts(t, 1), Timeout: time.Second, Getenv: func(string) string { return "" },
+			OpenBrowser: func(string) error { opened = true; return nil },
+		})
+		srv.Close()
+		if err == nil || opened {
+			t.Errorf("%s: err %v, opened %v", u, err, opened)
+		}
 	}
 }

@@ -13,6 +13,8 @@ import "time"
 //	POST   /projects/{name}/service-accounts     CreateServiceAccountRequest → ServiceAccount (authenticated)
 //	GET    /projects/{name}/service-accounts     ServiceAccountList (authenticated)
 //	DELETE /projects/{name}/service-accounts/{id} (authenticated)
+//	POST   /auth/logout                          LogoutRequest → 204: revoke the caller's token (authenticated)
+//	DELETE /users/{user}/tokens                  → 204: revoke every token of a user (admin, or the user)
 
 // AuthConfig is GET /api/v1/auth/config: what `rise login` can use.
 type AuthConfig struct {
@@ -34,6 +36,12 @@ type AuthProvider struct {
 type LoginRequest struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
+}
+
+// LogoutRequest is POST /api/v1/auth/logout: revoke the token it is sent
+// with, or with All every token and browser session of the caller.
+type LogoutRequest struct {
+	All bool `json:"all,omitempty"`
 }
 
 // TokenResponse carries a rise access token: send it as "Authorization: Bearer <token>".

@@ -57,3 +57,15 @@ func (c *Client) ListServiceAccounts(ctx context.Context, project string) (*Serv
 func (c *Client) DeleteServiceAccount(ctx context.Context, project, id string) error {
 	return c.Do(ctx, http.MethodDelete, "/projects/"+PathEscape(project)+"/service-accounts/"+PathEscape(id), nil, nil)
 }
+
+// Logout revokes the client's token on the server (with all: every token
+// and browser session of the caller).
+func (c *Client) Logout(ctx context.Context, all bool) error {
+	return c.Do(ctx, http.MethodPost, "/auth/logout", LogoutRequest{All: all}, nil)
+}
+
+// RevokeUserTokens revokes every token and browser session of user (a
+// handle, email or id): admins for anyone, users for themselves.
+func (c *Client) RevokeUserTokens(ctx context.Context, user string) error {
+	return c.Do(ctx, http.MethodDelete, "/users/"+PathEscape(user)+"/tokens", nil, nil)
+}

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -109,6 +110,13 @@ func (s *Server) finish(body hcl.Body) hcl.Diagnostics {
 	case "http", "https":
 	default:
 		c.errorf(root.attr("app_scheme"), "Invalid app_scheme", "app_scheme must be \"https\" or \"http\", not %q.", s.AppScheme)
+	}
+	for _, p := range s.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				c.errorf(root.attr("trusted_proxies"), "Invalid trusted_proxies", "%q is neither an IP address nor a CIDR (e.g. \"10.0.0.0/8\").", p)
+			}
+		}
 	}
 	s.PluginDir = resolvePath(s.PluginDir, s.Filename)
 	if s.DataDir == "" {

@@ -14,6 +14,9 @@ type Server struct {
 	AppScheme string `hcl:"app_scheme,optional"` // "https" (default) or "http"
 	PluginDir string `hcl:"plugin_dir,optional"`
 	DataDir   string `hcl:"data_dir,optional"` // where the server keeps generated keys; default ~/.local/share/rise
+	// TrustedProxies are reverse proxies (CIDRs or addresses) whose
+	// X-Forwarded-For is believed for the client address. Default: none.
+	TrustedProxies []string `hcl:"trusted_proxies,optional"`
 
 	Database *Database `hcl:"database,block"`
 	Auth     *Auth     `hcl:"auth,block"`
@@ -72,8 +75,11 @@ type OIDCProvider struct {
 	ClientID     string   `hcl:"client_id"`
 	ClientSecret string   `hcl:"client_secret,optional"`
 	Scopes       []string `hcl:"scopes,optional"`
-	// AdminEmails are made admins on login.
+	// AdminEmails are made admins on login (verified emails only).
 	AdminEmails []string `hcl:"admin_emails,optional"`
+	// TrustEmail treats an ID token without email_verified as verified
+	// (for providers that only issue verified emails but omit the claim).
+	TrustEmail bool `hcl:"trust_email,optional"`
 }
 
 // TrustedIssuer accepts JWTs minted by another issuer (CI systems).

@@ -8,22 +8,6 @@ import (
 	"time"
 )
 
-func TestSharedCookieDomain(t *testing.T) {
-	for _, tc := range []struct{ public, apps, want string }{
-		{"https://rise.apps.example.com", "apps.example.com", "apps.example.com"},
-		{"https://apps.example.com", "apps.example.com", "apps.example.com"},
-		{"https://rise.example.com", "apps.example.com", ""}, // browsers would refuse it
-		{"http://127.0.0.1:3000", "localhost", ""},
-		{"http://localhost:3000", "localhost", ""}, // Domain=localhost is refused by browsers
-		{"https://rise.example.com", "", ""},
-	} {
-		s := &Service{issuer: tc.public, appsDomain: tc.apps}
-		if got := s.sharedCookieDomain(); got != tc.want {
-			t.Errorf("public %s, apps %s: cookie domain %q, want %q", tc.public, tc.apps, got, tc.want)
-		}
-	}
-}
-
 func TestAppTarget(t *testing.T) {
 	e := newEnv(t, nil, func(o *Options) { o.AppsDomain = "localhost" })
 	exp := time.Now().Add(time.Hour)
@@ -34,7 +18,7 @@ func TestAppTarget(t *testing.T) {
 		"http://localhost:3000/":              false, // the apps domain, not an app
 		"http://a.b.localhost/":               false, // not one label deep
 	} {
-		got, err := e.s.appTarget(rd, "user-1", exp)
+		got, err := e.s.appTarget(rd, "user-1", exp, "sid-1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,7 +58,7 @@ func TestTicketTokens(t *testing.T) {
 	}
 
 	sessionEnd := time.Now().Add(10 * time.Minute)
-	ticket, err := e.s.issueTicket(claims.Subject, "hello.localhost:3000", sessionEnd)
+	ticket, err := e.s.issueTicket(claims.Subject, "hello.localhost:3000", sessionEnd, claims.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +87,7 @@ func TestTicketTokens(t *testing.T) {
 
 	// After expiry the row goes at the next redemption.
 	e.setNow(time.Now().Add(5 * time.Minute))
-	t2, _ := e.s.issueTicket(claims.Subject, "hello.localhost", time.Now().Add(time.Hour))
+	t2, _ := e.s.issueTicket(claims.Subject, "hello.localhost", time.Now().Add(time.Hour), claims.ID)
 	if _, _, err := e.s.RedeemTicket(ctx, t2, "hello.localhost"); err != nil {
 		t.Fatal(err)
 	}
@@ -114,9 +98,35 @@ func TestTicketTokens(t *testing.T) {
 	e.setNow(time.Time{})
 
 	// A ticket whose rise session already ended is refused.
-	t3, _ := e.s.issueTicket(claims.Subject, "hello.localhost", time.Now().Add(-time.Second))
+	t3, _ := e.s.issueTicket(claims.Subject, "hello.localhost", time.Now().Add(-time.Second), claims.ID)
 	_, _, err = e.s.RedeemTicket(ctx, t3, "hello.localhost")
 	refused("ticket from an ended session", err)
+
+	// A long rise session still gives a short app session (renewed through
+	// the login, which resumes the rise session without asking).
+	tLong, _ := e.s.issueTicket(claims.Subject, "hello.localhost", time.Now().Add(10*time.Hour), claims.ID)
+	if _, exp, err := e.s.RedeemTicket(ctx, tLong, "hello.localhost"); err != nil || exp.After(time.Now().Add(AppSessionTTL+time.Second)) {
+		t.Errorf("app session of a long rise session ends %s (%v), want within %s", exp, err, AppSessionTTL)
+	}
+
+	// A ticket without the session it came from is refused.
+	t4, _ := e.s.issueTicket(claims.Subject, "hello.localhost", time.Now().Add(time.Hour), "")
+	_, _, err = e.s.RedeemTicket(ctx, t4, "hello.localhost")
+	refused("ticket without a session id", err)
+
+	// Revoking the rise session (browser logout) ends the app sessions and
+	// the unredeemed tickets made from it, on the next request.
+	t5, _ := e.s.issueTicket(claims.Subject, "hello.localhost", time.Now().Add(time.Hour), claims.ID)
+	if err := e.s.revokeToken(ctx, claims.ID, claims.Subject, claims.Expiry.Time()); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.s.AppSessionIdentity(ctx, tok, "hello.localhost")
+	refused("app session of a revoked rise session", err)
+	_, _, err = e.s.RedeemTicket(ctx, t5, "hello.localhost")
+	refused("ticket of a revoked rise session", err)
+	if _, err := e.pool.Exec(ctx, `DELETE FROM revoked_tokens`); err != nil {
+		t.Fatal(err)
+	}
 
 	// A deleted user's app session stops working.
 	if _, err := e.pool.Exec(ctx, `DELETE FROM projects`); err != nil {

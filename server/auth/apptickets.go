@@ -29,6 +29,11 @@ import (
 const (
 	// TicketTTL is the lifetime of a login ticket.
 	TicketTTL = 30 * time.Second
+	// AppSessionTTL bounds an app session (it also ends with the rise
+	// session it came from). Renewal is painless: an app host without a
+	// valid app session sends the browser to rise's login, which carries a
+	// still-valid rise session straight back with a new ticket.
+	AppSessionTTL = 2 * time.Hour
 
 	ticketAudPrefix = "rise-ticket:"
 	appAudPrefix    = "rise-app:"
@@ -42,6 +47,9 @@ type appClaims struct {
 	// SessionExpiry is when the rise session the ticket came from ends;
 	// the app session never outlives it.
 	SessionExpiry *jwt.NumericDate `json:"sexp,omitempty"`
+	// Sid is the jti of that rise session: revoking it (logout) ends the
+	// app sessions it made too.
+	Sid string `json:"sid,omitempty"`
 }
 
 // AppHost normalizes a Host header or URL host for ticket audiences:
@@ -89,15 +97,16 @@ func (s *Service) verifyApp(raw, aud string) (*appClaims, error) {
 	if err := c.Claims.ValidateWithLeeway(jwt.Expected{Issuer: s.issuer, Time: s.now()}, ticketLeeway); err != nil {
 		return nil, fmt.Errorf("claims: %w", err)
 	}
-	if c.Expiry == nil || c.Subject == "" || c.ID == "" {
-		return nil, errors.New("token lacks exp, sub or jti")
+	if c.Expiry == nil || c.IssuedAt == nil || c.Subject == "" || c.ID == "" {
+		return nil, errors.New("token lacks exp, iat, sub or jti")
 	}
 	return &c, nil
 }
 
 // issueTicket signs a login ticket for user userID on app host host; the
-// app session it turns into ends no later than sessionExpiry.
-func (s *Service) issueTicket(userID, host string, sessionExpiry time.Time) (string, error) {
+// app session it turns into ends no later than sessionExpiry and with the
+// browser session sid.
+func (s *Service) issueTicket(userID, host string, sessionExpiry time.Time, sid string) (string, error) {
 	now := s.now()
 	return s.sign(appClaims{
 		tokenClaims: tokenClaims{Claims: jwt.Claims{
@@ -110,6 +119,7 @@ func (s *Service) issueTicket(userID, host string, sessionExpiry time.Time) (str
 			ID:        randomString(16),
 		}},
 		SessionExpiry: jwt.NewNumericDate(sessionExpiry),
+		Sid:           sid,
 	})
 }
 
@@ -127,25 +137,26 @@ func (s *Service) RedeemTicket(ctx context.Context, ticket, host string) (string
 	if err := s.useTicket(ctx, c.ID, host, c.Expiry.Time()); err != nil {
 		return "", time.Time{}, err
 	}
-	u, err := s.users.userByID(ctx, c.Subject)
-	if errors.Is(err, errNoUser) {
-		return "", time.Time{}, fmt.Errorf("%w: ticket subject %q no longer exists", ErrInvalidCredentials, c.Subject)
+	if c.Sid == "" {
+		return "", time.Time{}, fmt.Errorf("%w: ticket without a session id", ErrInvalidCredentials)
 	}
+	// The user still exists and the session behind the ticket is not revoked.
+	u, err := s.userIdentity(ctx, &c.tokenClaims, c.Sid)
 	if err != nil {
-		return "", time.Time{}, fmt.Errorf("auth: look up ticket user: %w", err)
+		return "", time.Time{}, err
 	}
 	now := s.now()
-	exp := now.Add(s.ttl)
+	exp := now.Add(min(s.ttl, AppSessionTTL))
 	if c.SessionExpiry != nil && c.SessionExpiry.Time().Before(exp) {
 		exp = c.SessionExpiry.Time()
 	}
 	if !exp.After(now) {
 		return "", time.Time{}, fmt.Errorf("%w: the rise session behind the ticket has ended", ErrInvalidCredentials)
 	}
-	tok, err := s.sign(appClaims{tokenClaims: tokenClaims{
+	tok, err := s.sign(appClaims{Sid: c.Sid, tokenClaims: tokenClaims{
 		Claims: jwt.Claims{
 			Issuer:    s.issuer,
-			Subject:   u.ID,
+			Subject:   u.UserID,
 			Audience:  jwt.Audience{appAudPrefix + host},
 			IssuedAt:  jwt.NewNumericDate(now),
 			NotBefore: jwt.NewNumericDate(now),
@@ -189,22 +200,26 @@ func (s *Service) AppSessionIdentity(ctx context.Context, token, host string) (*
 	if err != nil {
 		return nil, fmt.Errorf("%w: app session: %v", ErrInvalidCredentials, err)
 	}
-	return s.userIdentity(ctx, &c.tokenClaims)
+	if c.Sid == "" {
+		return nil, fmt.Errorf("%w: app session without a session id", ErrInvalidCredentials)
+	}
+	return s.userIdentity(ctx, &c.tokenClaims, c.Sid)
 }
 
-// appTarget returns where a logged-in browser goes for rd: rd itself when
-// the rise session cookie reaches it (rise's own host, or an app host under
-// the shared cookie domain), otherwise the app host's ticket callback.
-func (s *Service) appTarget(rd, userID string, sessionExpiry time.Time) (string, error) {
+// appTarget returns where a logged-in browser goes for rd: rd itself on
+// rise's own host, otherwise the app host's ticket callback (the
+// rise_session cookie never reaches an app host). sid is the jti of the
+// browser session.
+func (s *Service) appTarget(rd, userID string, sessionExpiry time.Time, sid string) (string, error) {
 	u, err := url.Parse(rd)
 	if err != nil {
 		return "", fmt.Errorf("auth: return address: %w", err)
 	}
 	host := AppHost(u.Host)
-	if !s.isAppHost(host) || s.cookieCovers(host) {
+	if !s.isAppHost(host) {
 		return rd, nil
 	}
-	ticket, err := s.issueTicket(userID, host, sessionExpiry)
+	ticket, err := s.issueTicket(userID, host, sessionExpiry, sid)
 	if err != nil {
 		return "", err
 	}
@@ -236,26 +251,4 @@ func (s *Service) publicHost() string {
 		return ""
 	}
 	return AppHost(u.Host)
-}
-
-// sharedCookieDomain is the Domain of the rise_session cookie: the apps
-// domain when rise's own host is under it (one cookie then reaches every
-// app, the shared-cookie set-up), otherwise "" (host-only: apps get their
-// session through a ticket). Browsers refuse Domain=localhost, so a
-// localhost apps domain is never shared.
-func (s *Service) sharedCookieDomain() string {
-	d := AppHost(s.appsDomain)
-	if d == "" || d == "localhost" || net.ParseIP(d) != nil {
-		return ""
-	}
-	if h := s.publicHost(); h == d || strings.HasSuffix(h, "."+d) {
-		return d
-	}
-	return ""
-}
-
-// cookieCovers reports whether the rise_session cookie reaches host.
-func (s *Service) cookieCovers(host string) bool {
-	d := s.sharedCookieDomain()
-	return d != "" && (host == d || strings.HasSuffix(host, "."+d))
 }

@@ -8,14 +8,14 @@ import (
 
 // ClientIP is the source address of r by auth's rule (the one its rate
 // limits and logs use); the audit log records the same address.
-func (s *Service) ClientIP(r *http.Request) string { return clientIP(r) }
+func (s *Service) ClientIP(r *http.Request) string { return s.clientIP(r) }
 
 // audit records an authentication event through Options.Audit (a nil
 // recorder records nothing). e never carries a password, token or code:
 // the audit log stores only what is passed here.
 func (s *Service) audit(r *http.Request, e audit.Event) {
 	if e.SourceIP == "" {
-		e.SourceIP = clientIP(r)
+		e.SourceIP = s.clientIP(r)
 	}
 	s.auditor.RecordRequest(r, e)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -36,14 +37,21 @@ type Options struct {
 	// Listen is the server's listen address; local auth on a non-loopback
 	// address logs a warning.
 	Listen string
-	// AppsDomain is the domain apps are served under (config Server.Domain):
-	// the rise_session cookie is scoped to it and browser logins may only
-	// return to it or to PublicURL.
+	// AppsDomain is the domain apps are served under (config Server.Domain,
+	// optionally with a port): browser logins may only return to hosts
+	// under it or to PublicURL.
 	AppsDomain string
 	Log        hclog.Logger
 	// HTTPClient talks to OIDC providers (not to trusted issuers, which get an
 	// SSRF-guarded client). Default: a client with a 30s timeout.
 	HTTPClient *http.Client
+	// AppScheme is the scheme apps are served with ("https" default, or
+	// "http"): browser logins only return to app URLs with this scheme.
+	AppScheme string
+	// TrustedProxies are the addresses (CIDRs or IPs) of reverse proxies
+	// whose X-Forwarded-For is believed for the client address (rate
+	// limits, logs). Empty: the TCP peer is the client.
+	TrustedProxies []string
 	// Now is the clock (tests). Default time.Now.
 	Now func() time.Time
 	// Audit records auth events (logins, failed logins, refused tokens);
@@ -60,16 +68,21 @@ type Service struct {
 	log        hclog.Logger
 	issuer     string
 	appsDomain string
+	appScheme  string
+	appsPort   string // the port in AppsDomain, if any
+	proxies    []netip.Prefix
 	key        *signingKey
 	ttl        time.Duration
 	now        func() time.Time
 	httpClient *http.Client
 	auditor    *audit.Recorder
 
-	local     map[string]*config.LocalUser // by lower-case email
-	limiter   *limiter
-	providers []*provider
-	trusted   []*trustedIssuer
+	local          map[string]*config.LocalUser // by lower-case email
+	limiter        *limiter                     // local login per ip+email
+	accountLimiter *limiter                     // local login per email
+	ipLimiter      *limiter                     // local login per ip
+	providers      []*provider
+	trusted        []*trustedIssuer
 }
 
 // newService builds a Service on any userStore; New wires the real store.
@@ -87,6 +100,16 @@ func newService(ctx context.Context, cfg *config.Auth, users userStore, db dbtx,
 		auditor:    opts.Audit,
 		local:      map[string]*config.LocalUser{},
 		appsDomain: strings.TrimPrefix(strings.ToLower(opts.AppsDomain), "."),
+		appScheme:  opts.AppScheme,
+	}
+	if h, port, err := net.SplitHostPort(s.appsDomain); err == nil {
+		s.appsDomain, s.appsPort = h, port
+	}
+	if s.appScheme == "" {
+		s.appScheme = "https"
+	}
+	if s.appScheme != "https" && s.appScheme != "http" {
+		return nil, fmt.Errorf("auth: app scheme %q must be https or http", opts.AppScheme)
 	}
 	if s.log == nil {
 		s.log = hclog.NewNullLogger()
@@ -103,6 +126,9 @@ func newService(ctx context.Context, cfg *config.Auth, users userStore, db dbtx,
 		return nil, fmt.Errorf("auth: public_url %q must be an absolute http(s) URL", opts.PublicURL)
 	}
 	s.issuer = pu.String()
+	if s.proxies, err = parseProxies(opts.TrustedProxies); err != nil {
+		return nil, err
+	}
 
 	s.ttl = DefaultTokenTTL
 	if cfg.TokenTTL != "" {
@@ -153,7 +179,7 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		id, err := s.authenticateToken(r, raw)
+		id, claims, err := s.authenticateToken(r, raw)
 		if errors.Is(err, ErrInvalidCredentials) && publicAuthPath(r.URL.Path) {
 			// A stale token must not stop someone from logging in again.
 			s.log.Debug("ignoring invalid token on a login route", "path", r.URL.Path, "reason", err)
@@ -164,7 +190,11 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 			s.deny(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(identity.With(r.Context(), id)))
+		ctx := identity.With(r.Context(), id)
+		if claims != nil {
+			ctx = withClaims(ctx, claims)
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
@@ -187,7 +217,8 @@ func (s *Service) Require(next http.Handler) http.Handler {
 // internal failures (e.g. the database).
 func (s *Service) IdentityFromRequest(r *http.Request) (*identity.Identity, error) {
 	if raw, ok := bearer(r); ok {
-		return s.authenticateToken(r, raw)
+		id, _, err := s.authenticateToken(r, raw)
+		return id, err
 	}
 	c, err := r.Cookie(SessionCookie)
 	if err != nil || c.Value == "" {
@@ -197,38 +228,56 @@ func (s *Service) IdentityFromRequest(r *http.Request) (*identity.Identity, erro
 	if err != nil {
 		return nil, fmt.Errorf("%w: session cookie: %v", ErrInvalidCredentials, err)
 	}
-	return s.userIdentity(r.Context(), claims)
+	return s.userIdentity(r.Context(), claims, "")
 }
 
 // authenticateToken verifies a bearer token: a rise token, or a trusted
 // issuer's JWT matching a service account.
-func (s *Service) authenticateToken(r *http.Request, raw string) (*identity.Identity, error) {
+// The claims are returned for rise tokens (nil for service accounts).
+func (s *Service) authenticateToken(r *http.Request, raw string) (*identity.Identity, *tokenClaims, error) {
 	iss, err := unverifiedIssuer(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidCredentials, err)
+		return nil, nil, fmt.Errorf("%w: %v", ErrInvalidCredentials, err)
 	}
 	if iss == s.issuer {
 		claims, err := s.verifyRiseToken(raw)
 		if err != nil {
-			return nil, fmt.Errorf("%w: rise token: %v", ErrInvalidCredentials, err)
+			return nil, nil, fmt.Errorf("%w: rise token: %v", ErrInvalidCredentials, err)
 		}
-		return s.userIdentity(r.Context(), claims)
+		id, err := s.userIdentity(r.Context(), claims, "")
+		return id, claims, err
 	}
 	for _, t := range s.trusted {
 		if t.cfg.Issuer == iss {
-			return s.serviceAccountIdentity(r, t, raw)
+			id, err := s.serviceAccountIdentity(r, t, raw)
+			return id, nil, err
 		}
 	}
-	return nil, fmt.Errorf("%w: token issuer %q is not trusted", ErrInvalidCredentials, iss)
+	return nil, nil, fmt.Errorf("%w: token issuer %q is not trusted", ErrInvalidCredentials, iss)
 }
 
-func (s *Service) userIdentity(ctx context.Context, c *tokenClaims) (*identity.Identity, error) {
-	u, err := s.users.userByID(ctx, c.Subject)
+// userIdentity is the identity behind a verified rise token, app session
+// or ticket, read from the database on every request (so a demoted admin
+// is no admin on the next request) and refused when the token, or the
+// browser session sid it came from, has been revoked.
+func (s *Service) userIdentity(ctx context.Context, c *tokenClaims, sid string) (*identity.Identity, error) {
+	jtis := []string{c.ID}
+	if sid != "" {
+		jtis = append(jtis, sid)
+	}
+	var iat time.Time
+	if c.IssuedAt != nil {
+		iat = c.IssuedAt.Time()
+	}
+	u, revoked, err := s.userAndRevocation(ctx, c.Subject, iat, jtis)
 	if errors.Is(err, errNoUser) {
 		return nil, fmt.Errorf("%w: token subject %q no longer exists", ErrInvalidCredentials, c.Subject)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("auth: look up token user: %w", err)
+		return nil, err
+	}
+	if revoked {
+		return nil, fmt.Errorf("%w: token %s of user %s was revoked", ErrInvalidCredentials, c.ID, u.Name)
 	}
 	return u.identity(), nil
 }
@@ -241,7 +290,7 @@ func (s *Service) deny(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	s.log.Warn("refused credentials", "method", r.Method, "path", r.URL.Path,
-		"remote", clientIP(r), "request_id", httpx.RequestID(r), "reason", err)
+		"remote", s.clientIP(r), "request_id", httpx.RequestID(r), "reason", err)
 	s.audit(r, audit.Event{Action: audit.ActionTokenRejected, Status: http.StatusUnauthorized})
 	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 	httpx.Err(w, r, httpx.NewError(http.StatusUnauthorized, errInvalidToken.Error(), "Run 'rise login' to get a new token."))
@@ -266,16 +315,6 @@ func bearer(r *http.Request) (string, bool) {
 	return t, t != ""
 }
 
-// clientIP is the peer address of r (proxies' X-Forwarded-For is not
-// trusted: it would let a client pick its own rate-limit bucket).
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 // Routes mounts the auth API on the /api/v1 subrouter.
 func (s *Service) Routes(r *mux.Router) {
 	r.HandleFunc("/auth/config", s.handleConfig).Methods(http.MethodGet)
@@ -284,6 +323,8 @@ func (s *Service) Routes(r *mux.Router) {
 	r.HandleFunc("/auth/code/exchange", s.handleExchange).Methods(http.MethodPost)
 	r.HandleFunc("/auth/device/start", s.handleDeviceStart).Methods(http.MethodPost)
 	r.HandleFunc("/auth/device/poll", s.handleDevicePoll).Methods(http.MethodPost)
+	r.Handle("/auth/logout", s.Require(http.HandlerFunc(s.handleAPILogout))).Methods(http.MethodPost)
+	r.Handle("/users/{user}/tokens", s.Require(http.HandlerFunc(s.handleRevokeUser))).Methods(http.MethodDelete)
 	sa := r.PathPrefix("/projects/{name}/service-accounts").Subrouter()
 	sa.Use(s.Require)
 	sa.HandleFunc("", s.handleCreateSA).Methods(http.MethodPost)

@@ -35,6 +35,11 @@ func (s *Service) handleDeviceStart(w http.ResponseWriter, r *http.Request) {
 		httpx.Err(w, r, err)
 		return
 	}
+	// Bound anonymous device logins before asking the IdP for a code.
+	if err := s.pendingBound(r.Context(), s.clientIP(r)); err != nil {
+		httpx.Err(w, r, err)
+		return
+	}
 	cfg := p.oauth2Config(op, "")
 	if cfg.Endpoint.DeviceAuthURL == "" {
 		httpx.Err(w, r, httpx.NewError(http.StatusBadRequest,
@@ -58,7 +63,7 @@ func (s *Service) handleDeviceStart(w http.ResponseWriter, r *http.Request) {
 	if exp.IsZero() {
 		exp = s.now().Add(5 * time.Minute)
 	}
-	if err := s.savePending(r.Context(), &pendingLogin{
+	if err := s.savePending(r.Context(), s.clientIP(r), &pendingLogin{
 		State: deviceKey(da.DeviceCode), Kind: kindDevice, Provider: p.cfg.Name, ExpiresAt: exp,
 	}); err != nil {
 		httpx.Err(w, r, err)
@@ -154,7 +159,7 @@ func (s *Service) pollDeviceToken(r *http.Request, p *provider, op *oidc.Provide
 	if _, err := s.takePending(r.Context(), kindDevice, deviceKey(deviceCode), ""); err != nil {
 		return nil, err
 	}
-	tr, err := s.loginWithIDToken(r, p, op, body.IDToken, "")
+	tr, err := s.loginWithIDToken(r, "device", p, op, body.IDToken, "")
 	if err != nil {
 		return nil, err
 	}

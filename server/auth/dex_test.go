@@ -258,9 +258,46 @@ func TestDexBrowserSession(t *testing.T) {
 		t.Fatalf("IdentityFromRequest: %+v %v", id, err)
 	}
 
-	// Replaying the IdP callback (same state and code) is refused.
+	// A forged IdP callback is refused.
 	st, b := e.call(http.MethodGet, "/auth/callback?state=forged&code=forged", "", nil)
-	if st != http.StatusUnauthorized {
+	if st != http.StatusBadRequest {
 		t.Errorf("forged callback: %d %s", st, b)
+	}
+
+	// Login CSRF: the attacker logs in at Dex as themself in their own
+	// browser and stops at rise's callback; the victim's browser opening
+	// that callback URL (attacker's code and state) is refused and gets no
+	// session, while the attacker's own browser could finish it.
+	attacker := newBrowser(t, e.srv.URL+"/auth/callback")
+	resp = attacker.dexLogin(e.srv.URL+"/auth/login?rd="+url.QueryEscape(app), dex.Email, dex.Password)
+	cb, err := resp.Location()
+	if err != nil || !strings.HasPrefix(cb.String(), e.srv.URL+"/auth/callback?") {
+		t.Fatalf("attacker's callback: %d %v %v", resp.StatusCode, cb, err)
+	}
+	victim := newBrowser(t, "http://shop.localhost/")
+	resp, err = victim.c.Get(cb.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || len(resp.Cookies()) != 0 {
+		t.Errorf("victim opening the attacker's callback: %d cookies %v", resp.StatusCode, resp.Cookies())
+	}
+	// An error from the "IdP" with a foreign state is refused the same way
+	// (the error page is not shown for logins this browser did not start).
+	resp, _ = victim.c.Get(e.srv.URL + "/auth/callback?state=x&error=access_denied")
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("foreign error callback: %d", resp.StatusCode)
+	}
+	resp.Body.Close()
+	// The attacker's own browser (holding the state cookie) finishes it.
+	attacker.stop = []string{"http://shop.localhost/"}
+	resp, err = attacker.c.Get(cb.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("the starting browser's callback: %d\n%s", resp.StatusCode, e.logs)
 	}
 }

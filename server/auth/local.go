@@ -17,10 +17,14 @@ import (
 	"github.com/riseplatform/rise/server/httpx"
 )
 
-// Local login limits: attempts per IP+email per window.
+// Local login limits per window: attempts per client address and email,
+// per account (from any address: a botnet guessing one password) and per
+// client address (one address guessing many accounts).
 const (
-	localLoginMax    = 10
-	localLoginWindow = time.Minute
+	localLoginMax        = 10
+	localLoginAccountMax = 20
+	localLoginIPMax      = 30
+	localLoginWindow     = time.Minute
 )
 
 // dummyHash keeps the response time of an unknown email like a known one.
@@ -32,6 +36,8 @@ var dummyHash = sync.OnceValue(func() []byte {
 
 func (s *Service) initLocal(l *config.LocalAuth, listen string) error {
 	s.limiter = newLimiter(localLoginMax, localLoginWindow, s.now)
+	s.accountLimiter = newLimiter(localLoginAccountMax, localLoginWindow, s.now)
+	s.ipLimiter = newLimiter(localLoginIPMax, localLoginWindow, s.now)
 	if l == nil {
 		return nil
 	}
@@ -65,15 +71,22 @@ func loopbackListen(addr string) bool {
 }
 
 // checkLocal verifies email+password of a local user, rate-limited per
-// ip+email. The error is an *httpx.Error safe to show.
+// ip+email, per account and per ip. The error is an *httpx.Error safe to
+// show.
 func (s *Service) checkLocal(r *http.Request, email, password string) (*config.LocalUser, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
-	if ok, wait := s.limiter.allow(clientIP(r) + "|" + email); !ok {
-		s.log.Warn("local login rate limited", "email", email, "remote", clientIP(r))
-		s.auditLoginFailed(r, http.StatusTooManyRequests, "")
-		e := httpx.NewError(http.StatusTooManyRequests, "too many login attempts; try again later")
-		e.Suggestions = []string{"Wait " + strconv.Itoa(int(wait.Seconds())+1) + " seconds."}
-		return nil, e
+	ip := s.clientIP(r)
+	for _, l := range []struct {
+		lim *limiter
+		key string
+	}{{s.limiter, ip + "|" + email}, {s.accountLimiter, email}, {s.ipLimiter, ip}} {
+		if ok, wait := l.lim.allow(l.key); !ok {
+			s.log.Warn("local login rate limited", "email", email, "remote", ip, "limit", l.lim.max)
+			s.auditLoginFailed(r, http.StatusTooManyRequests, "")
+			e := httpx.NewError(http.StatusTooManyRequests, "too many login attempts; try again later")
+			e.Suggestions = []string{"Wait " + strconv.Itoa(int(wait.Seconds())+1) + " seconds."}
+			return nil, e
+		}
 	}
 	u := s.local[email]
 	hash := dummyHash()
@@ -81,7 +94,7 @@ func (s *Service) checkLocal(r *http.Request, email, password string) (*config.L
 		hash = []byte(u.PasswordHash)
 	}
 	if err := bcrypt.CompareHashAndPassword(hash, []byte(password)); err != nil || u == nil {
-		s.log.Warn("local login failed", "email", email, "remote", clientIP(r), "known_user", u != nil)
+		s.log.Warn("local login failed", "email", email, "remote", ip, "known_user", u != nil)
 		known := ""
 		if u != nil {
 			known = u.Email
@@ -108,7 +121,7 @@ func (s *Service) handleLocalLogin(w http.ResponseWriter, r *http.Request) {
 		httpx.Err(w, r, err)
 		return
 	}
-	resp, err := s.login(r, lu.Email, lu.Name, lu.Admin)
+	resp, err := s.login(r, "local", lu.Email, lu.Name, lu.Admin)
 	if err != nil {
 		httpx.Err(w, r, err)
 		return
@@ -116,17 +129,23 @@ func (s *Service) handleLocalLogin(w http.ResponseWriter, r *http.Request) {
 	httpx.JSON(w, http.StatusOK, resp)
 }
 
-// login upserts the user and issues a rise token.
-func (s *Service) login(r *http.Request, email, name string, admin bool) (*api.TokenResponse, error) {
+// login upserts a local user (by email: local users are the operator's
+// own configuration) and issues a rise token.
+func (s *Service) login(r *http.Request, method, email, name string, admin bool) (*api.TokenResponse, error) {
 	u, err := s.users.upsertUser(r.Context(), email, name, admin)
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
+	return s.issueFor(r, method, u)
+}
+
+// issueFor issues a rise token to a user who just logged in with method.
+func (s *Service) issueFor(r *http.Request, method string, u *userInfo) (*api.TokenResponse, error) {
 	tok, exp, err := s.issue(u)
 	if err != nil {
 		return nil, err
 	}
-	s.log.Info("user logged in", "user", u.Name, "remote", clientIP(r))
-	s.audit(r, audit.Event{Action: audit.ActionLogin, Actor: "user:" + u.Name, Status: http.StatusOK})
+	s.log.Info("user logged in", "user", u.Name, "method", method, "remote", s.clientIP(r))
+	s.audit(r, audit.Event{Action: audit.ActionLogin, Actor: "user:" + u.Name, Status: http.StatusOK, Details: map[string]any{"method": method}})
 	return &api.TokenResponse{Token: tok, ExpiresAt: exp, User: u.api()}, nil
 }

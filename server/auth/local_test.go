@@ -2,8 +2,11 @@ package auth
 
 import (
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -106,23 +109,21 @@ func TestLocalDisabled(t *testing.T) {
 }
 
 // TestBrowserLocalSession: /auth/login shows a form when only local auth
-// exists; posting it sets an HttpOnly rise_session cookie that
-// IdentityFromRequest accepts, and rd is checked against open redirects.
+// exists; posting it (with the form's CSRF token) sets a host-only
+// HttpOnly rise_session cookie that IdentityFromRequest accepts, and rd is
+// checked against open redirects. Even with rise under the apps domain the
+// cookie stays host-only (it would otherwise reach every app, and an
+// ingress would forward it): apps get a ticket.
 func TestBrowserLocalSession(t *testing.T) {
-	// rise under the apps domain: the shared-cookie set-up (for the ticket
-	// set-up see apps_test.go and server/edge).
 	e := newEnv(t, localConfig(t), func(o *Options) { o.AppsDomain = "apps.example.com"; o.PublicURL = "https://rise.apps.example.com" })
+	// Cookies are handled by hand: they are Secure (https public URL) while
+	// the test server speaks http.
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	const app = "https://shop.apps.example.com/x"
 
-	resp, err := noFollow.Get(e.srv.URL + "/auth/login?rd=" + url.QueryEscape("https://shop.apps.example.com/x"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
-		t.Fatalf("login form: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
-	}
-	for _, rd := range []string{"https://evil.com/", "https://apps.example.com.evil.com/", "//evil.com", "javascript:alert(1)"} {
+	for _, rd := range []string{"https://evil.com/", "https://apps.example.com.evil.com/", "//evil.com", "javascript:alert(1)",
+		"https://evil.example", "http://shop.apps.example.com/x", "https://shop.apps.example.com:8443/x",
+		"https://shop.apps.example.com:/x", "https://user@shop.apps.example.com/", "ftp://shop.apps.example.com/"} {
 		resp, err := noFollow.Get(e.srv.URL + "/auth/login?rd=" + url.QueryEscape(rd))
 		if err != nil {
 			t.Fatal(err)
@@ -132,41 +133,62 @@ func TestBrowserLocalSession(t *testing.T) {
 			t.Errorf("rd=%s: %d, want 400", rd, resp.StatusCode)
 		}
 	}
-
-	resp, err = noFollow.PostForm(e.srv.URL+"/auth/login", url.Values{"email": {"admin@example.com"}, "password": {"wrong"}, "rd": {"https://shop.apps.example.com/x"}})
-	if err != nil {
-		t.Fatal(err)
+	post := func(form url.Values, cookies ...*http.Cookie) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/auth/login", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		resp, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized || len(resp.Cookies()) != 0 {
+	form := func(password, csrf string) url.Values {
+		return url.Values{"email": {"admin@example.com"}, "password": {password}, "rd": {app}, "csrf": {csrf}}
+	}
+
+	// Login CSRF: a form posted from another site lacks the token, the
+	// cookie, or both.
+	token, cookie := getLoginForm(t, noFollow, e.srv.URL, app)
+	if !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || cookie.Domain != "" {
+		t.Errorf("CSRF cookie: %+v", cookie)
+	}
+	for name, resp := range map[string]*http.Response{
+		"no cookie, no token":    post(form("s3cret-pass", "")),
+		"token without cookie":   post(form("s3cret-pass", token)),
+		"cookie without token":   post(form("s3cret-pass", ""), cookie),
+		"cookie of another form": post(form("s3cret-pass", token), &http.Cookie{Name: cookie.Name, Value: "x" + token}),
+	} {
+		if resp.StatusCode != http.StatusForbidden || sessionCookieOf(resp) != nil {
+			t.Errorf("%s: %d", name, resp.StatusCode)
+		}
+	}
+	if resp := post(form("wrong", token), cookie); resp.StatusCode != http.StatusUnauthorized || sessionCookieOf(resp) != nil {
 		t.Errorf("wrong password: %d cookies %v", resp.StatusCode, resp.Cookies())
 	}
 
-	resp, err = noFollow.PostForm(e.srv.URL+"/auth/login", url.Values{"email": {"admin@example.com"}, "password": {"s3cret-pass"}, "rd": {"https://shop.apps.example.com/x"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "https://shop.apps.example.com/x" {
+	token, cookie = getLoginForm(t, noFollow, e.srv.URL, app)
+	resp := post(form("s3cret-pass", token), cookie)
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusSeeOther || loc == nil || loc.Host != "shop.apps.example.com" || loc.Path != "/.rise/callback" || loc.Query().Get("ticket") == "" {
 		t.Fatalf("login: %d -> %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	var c *http.Cookie
-	for _, ck := range resp.Cookies() {
-		if ck.Name == SessionCookie {
-			c = ck
-		}
-	}
-	if c == nil || !c.HttpOnly || c.Domain != "apps.example.com" || c.SameSite != http.SameSiteLaxMode {
-		t.Fatalf("session cookie: %+v", c)
+	c := sessionCookieOf(resp)
+	if c == nil || !c.HttpOnly || c.Domain != "" || c.SameSite != http.SameSiteLaxMode || !c.Secure {
+		t.Fatalf("session cookie (must be host-only): %+v", c)
 	}
 
-	req, _ := http.NewRequest(http.MethodGet, "https://shop.apps.example.com/x", nil)
+	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/", nil)
 	req.AddCookie(&http.Cookie{Name: SessionCookie, Value: c.Value})
 	id, err := e.s.IdentityFromRequest(req)
 	if err != nil || id == nil || id.Email != "admin@example.com" {
 		t.Fatalf("IdentityFromRequest(cookie): %+v %v", id, err)
 	}
-	req, _ = http.NewRequest(http.MethodGet, "https://shop.apps.example.com/x", nil)
+	req, _ = http.NewRequest(http.MethodGet, e.srv.URL+"/", nil)
 	if id, err := e.s.IdentityFromRequest(req); id != nil || err != nil {
 		t.Errorf("anonymous: %+v %v", id, err)
 	}
@@ -174,6 +196,55 @@ func TestBrowserLocalSession(t *testing.T) {
 	if _, err := e.s.IdentityFromRequest(req); err == nil {
 		t.Error("tampered cookie accepted")
 	}
+
+	// Logging out revokes the session server-side: a copy of the cookie
+	// is refused afterwards.
+	req, _ = http.NewRequest(http.MethodGet, e.srv.URL+"/auth/logout", nil)
+	req.AddCookie(&http.Cookie{Name: SessionCookie, Value: c.Value})
+	resp, err = noFollow.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	req, _ = http.NewRequest(http.MethodGet, e.srv.URL+"/", nil)
+	req.AddCookie(&http.Cookie{Name: SessionCookie, Value: c.Value})
+	if _, err := e.s.IdentityFromRequest(req); !errors.Is(err, ErrInvalidCredentials) {
+		t.Errorf("session cookie after logout: %v, want refused", err)
+	}
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// getLoginForm opens the local login form with c and returns its CSRF
+// token and cookie.
+func getLoginForm(t *testing.T, c *http.Client, base, rd string) (string, *http.Cookie) {
+	t.Helper()
+	resp, err := c.Get(base + "/auth/login?rd=" + url.QueryEscape(rd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := csrfField.FindSubmatch(b)
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || m == nil {
+		t.Fatalf("login form: %d %s\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), b)
+	}
+	for _, ck := range resp.Cookies() {
+		if ck.Name == csrfCookie {
+			return string(m[1]), ck
+		}
+	}
+	t.Fatal("login form without a CSRF cookie")
+	return "", nil
+}
+
+func sessionCookieOf(resp *http.Response) *http.Cookie {
+	for _, ck := range resp.Cookies() {
+		if ck.Name == SessionCookie {
+			return ck
+		}
+	}
+	return nil
 }
 
 // TestStaleTokenDoesNotBlockLogin: an invalid bearer token on a login route

@@ -130,6 +130,18 @@ func newEnvWith(t *testing.T, mkCfg func(publicURL string) *config.Auth, opts ..
 // call sends a JSON request with an optional bearer token and returns status and body.
 func (e *env) call(method, path, token string, in any) (int, []byte) {
 	e.t.Helper()
+	return e.callWith(method, path, token, "", in)
+}
+
+// callFrom is an anonymous call through a proxy at 127.0.0.1 that says the
+// client is ip (X-Forwarded-For; believed only with trusted_proxies).
+func (e *env) callFrom(ip, method, path string, in any) (int, []byte) {
+	e.t.Helper()
+	return e.callWith(method, path, "", ip, in)
+}
+
+func (e *env) callWith(method, path, token, xff string, in any) (int, []byte) {
+	e.t.Helper()
 	var body io.Reader
 	if in != nil {
 		b, _ := json.Marshal(in)
@@ -141,6 +153,9 @@ func (e *env) call(method, path, token string, in any) (int, []byte) {
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if xff != "" {
+		req.Header.Set("X-Forwarded-For", xff)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -178,7 +178,7 @@ func (s *Service) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		State: randomString(32), Kind: kindCLI, Provider: p.cfg.Name, Nonce: randomString(32),
 		CodeChallenge: req.CodeChallenge, RedirectURI: req.RedirectURI, ExpiresAt: s.now().Add(loginTTL),
 	}
-	if err := s.savePending(r.Context(), &pr); err != nil {
+	if err := s.savePending(r.Context(), s.clientIP(r), &pr); err != nil {
 		httpx.Err(w, r, err)
 		return
 	}
@@ -241,12 +241,16 @@ func (s *Service) exchange(r *http.Request, pr *pendingLogin, code string, opts 
 	if raw == "" {
 		return nil, fmt.Errorf("%w: identity provider returned no id_token", ErrInvalidCredentials)
 	}
-	return s.loginWithIDToken(r, p, op, raw, pr.Nonce)
+	method := "oidc"
+	if pr.Kind == kindBrowser {
+		method = "browser"
+	}
+	return s.loginWithIDToken(r, method, p, op, raw, pr.Nonce)
 }
 
 // loginWithIDToken verifies an ID token and logs its user in. nonce is
 // checked when non-empty (the device grant has none).
-func (s *Service) loginWithIDToken(r *http.Request, p *provider, op *oidc.Provider, raw, nonce string) (*api.TokenResponse, error) {
+func (s *Service) loginWithIDToken(r *http.Request, method string, p *provider, op *oidc.Provider, raw, nonce string) (*api.TokenResponse, error) {
 	v := op.Verifier(&oidc.Config{ClientID: p.cfg.ClientID, Now: s.now})
 	idt, err := v.Verify(oidc.ClientContext(r.Context(), p.client), raw)
 	if err != nil {
@@ -264,14 +268,22 @@ func (s *Service) loginWithIDToken(r *http.Request, p *provider, op *oidc.Provid
 	if err := idt.Claims(&c); err != nil {
 		return nil, fmt.Errorf("%w: id_token claims: %v", ErrInvalidCredentials, err)
 	}
-	if c.Email == "" || (c.EmailVerified != nil && !*c.EmailVerified) {
-		return nil, fmt.Errorf("%w: id_token has no verified email (request the 'email' scope)", ErrInvalidCredentials)
+	// A missing email_verified is unverified, unless the operator trusts
+	// this provider's emails (trust_email = true).
+	verified := c.EmailVerified != nil && *c.EmailVerified || c.EmailVerified == nil && p.cfg.TrustEmail
+	if c.Email == "" || !verified {
+		return nil, fmt.Errorf("%w: id_token has no verified email (email %q, email_verified %v; request the 'email' scope, or set trust_email for a provider that omits email_verified)",
+			ErrInvalidCredentials, c.Email, c.EmailVerified)
 	}
 	handle := c.Username
 	if handle == "" {
 		handle = c.Name
 	}
-	return s.login(r, c.Email, handle, p.isAdmin(c.Email))
+	u, err := s.oidcUser(r.Context(), p.cfg.Issuer, idt.Subject, c.Email, handle, p.isAdmin(c.Email))
+	if err != nil {
+		return nil, err
+	}
+	return s.issueFor(r, method, u)
 }
 
 // refuseLogin answers a failed login step: 401 with a generic message and
@@ -281,7 +293,7 @@ func (s *Service) refuseLogin(w http.ResponseWriter, r *http.Request, err error)
 		httpx.Err(w, r, err)
 		return
 	}
-	s.log.Warn("refused login", "path", r.URL.Path, "remote", clientIP(r), "request_id", httpx.RequestID(r), "reason", err)
+	s.log.Warn("refused login", "path", r.URL.Path, "remote", s.clientIP(r), "request_id", httpx.RequestID(r), "reason", err)
 	s.auditLoginFailed(r, http.StatusUnauthorized, "")
 	httpx.Err(w, r, httpx.NewError(http.StatusUnauthorized, "login failed: the authorization is invalid, expired or already used", "Run 'rise login' again."))
 }

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/riseplatform/rise/server/httpx"
 )
 
 // Kinds of pending logins.
@@ -24,17 +27,49 @@ type pendingLogin struct {
 	ExpiresAt                    time.Time
 }
 
-func (s *Service) savePending(ctx context.Context, p *pendingLogin) error {
+// Bounds on pending (anonymous) logins: anyone can start one, so a client
+// address and the whole server may only have so many open at once.
+const (
+	pendingPerIP = 20
+	pendingMax   = 10000
+)
+
+// savePending stores a pending login started by client address ip; 429
+// when ip or the server already has too many open (the bound is checked
+// before the insert, so concurrent starts may overshoot it slightly).
+func (s *Service) savePending(ctx context.Context, ip string, p *pendingLogin) error {
+	if err := s.pendingBound(ctx, ip); err != nil {
+		return err
+	}
+	_, err := s.db.Exec(ctx, `
+		INSERT INTO auth_requests (state, kind, provider, nonce, code_challenge, code_verifier, redirect_uri, return_to, expires_at, client_ip)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		p.State, p.Kind, p.Provider, p.Nonce, p.CodeChallenge, p.CodeVerifier, p.RedirectURI, p.ReturnTo, p.ExpiresAt, ip)
+	if err != nil {
+		return fmt.Errorf("auth: save login request: %w", err)
+	}
+	return nil
+}
+
+// pendingBound answers 429 when client address ip or the whole server has
+// too many pending logins open.
+func (s *Service) pendingBound(ctx context.Context, ip string) error {
 	// Housekeeping: drop expired requests as new ones come in.
 	if _, err := s.db.Exec(ctx, `DELETE FROM auth_requests WHERE expires_at < now() - interval '1 hour'`); err != nil {
 		return fmt.Errorf("auth: expire login requests: %w", err)
 	}
-	_, err := s.db.Exec(ctx, `
-		INSERT INTO auth_requests (state, kind, provider, nonce, code_challenge, code_verifier, redirect_uri, return_to, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		p.State, p.Kind, p.Provider, p.Nonce, p.CodeChallenge, p.CodeVerifier, p.RedirectURI, p.ReturnTo, p.ExpiresAt)
+	var mine, all int
+	err := s.db.QueryRow(ctx, `SELECT
+		(SELECT count(*) FROM auth_requests WHERE client_ip = $1 AND expires_at > $2),
+		(SELECT count(*) FROM (SELECT 1 FROM auth_requests WHERE expires_at > $2 LIMIT $3) open)`,
+		ip, s.now(), pendingMax).Scan(&mine, &all)
 	if err != nil {
-		return fmt.Errorf("auth: save login request: %w", err)
+		return fmt.Errorf("auth: count login requests: %w", err)
+	}
+	if mine >= pendingPerIP || all >= pendingMax {
+		s.log.Warn("too many pending logins", "remote", ip, "from_remote", mine, "total", all)
+		return httpx.NewError(http.StatusTooManyRequests, "too many logins are in progress; try again in a few minutes",
+			"Pending logins expire after 10 minutes; finish or abandon the open ones.")
 	}
 	return nil
 }

@@ -18,11 +18,13 @@ import (
 	"github.com/riseplatform/rise/core/api"
 	"github.com/riseplatform/rise/server/httpx"
 	"github.com/riseplatform/rise/server/identity"
+	"github.com/riseplatform/rise/server/store"
 )
 
 // serviceAccountRow is a service account bound to its project.
 type serviceAccountRow struct {
 	ID, ProjectID, Project, Issuer, CreatedBy string
+	CreatedByID                               string // users.id, "" when the creator was deleted
 	Claims                                    map[string]string
 	CreatedAt                                 time.Time
 }
@@ -31,7 +33,7 @@ func (sa *serviceAccountRow) api() api.ServiceAccount {
 	return api.ServiceAccount{ID: sa.ID, Project: sa.Project, Issuer: sa.Issuer, Claims: sa.Claims, CreatedBy: sa.CreatedBy, CreatedAt: sa.CreatedAt}
 }
 
-const saColumns = `sa.id::text, sa.project_id::text, p.name, sa.issuer, sa.claims, COALESCE(u.name, ''), sa.created_at
+const saColumns = `sa.id::text, sa.project_id::text, p.name, sa.issuer, sa.claims, COALESCE(u.name, ''), COALESCE(sa.created_by::text, ''), sa.created_at
 	FROM service_accounts sa JOIN projects p ON p.id = sa.project_id LEFT JOIN users u ON u.id = sa.created_by`
 
 func scanSAs(rows pgx.Rows) ([]*serviceAccountRow, error) {
@@ -40,7 +42,7 @@ func scanSAs(rows pgx.Rows) ([]*serviceAccountRow, error) {
 	for rows.Next() {
 		var sa serviceAccountRow
 		var claims []byte
-		if err := rows.Scan(&sa.ID, &sa.ProjectID, &sa.Project, &sa.Issuer, &claims, &sa.CreatedBy, &sa.CreatedAt); err != nil {
+		if err := rows.Scan(&sa.ID, &sa.ProjectID, &sa.Project, &sa.Issuer, &claims, &sa.CreatedBy, &sa.CreatedByID, &sa.CreatedAt); err != nil {
 			return nil, fmt.Errorf("scan service account: %w", err)
 		}
 		if err := json.Unmarshal(claims, &sa.Claims); err != nil {
@@ -114,9 +116,44 @@ func (s *Service) serviceAccountIdentity(r *http.Request, t *trustedIssuer, raw 
 	if pick == nil {
 		return nil, fmt.Errorf("%w: token from trusted issuer %q (sub %q) matches no service account", ErrInvalidCredentials, t.cfg.Name, idt.Subject)
 	}
+	// No back door: a service account acts only while the user who made it
+	// may still manage the project's service accounts (owner, team owner or
+	// admin). Removing or demoting that user, or deleting them, disables
+	// the service accounts they made at once.
+	if err := s.creatorStillOwns(r.Context(), pick); err != nil {
+		return nil, err
+	}
 	return &identity.Identity{ServiceAccount: &identity.ServiceAccount{
 		ID: pick.ID, ProjectID: pick.ProjectID, Project: pick.Project, Issuer: t.cfg.Issuer, Subject: idt.Subject,
 	}}, nil
+}
+
+// creatorStillOwns refuses service account sa when its creator no longer
+// has owner access to its project.
+func (s *Service) creatorStillOwns(ctx context.Context, sa *serviceAccountRow) error {
+	if sa.CreatedByID == "" {
+		return fmt.Errorf("%w: service account %s has no creator any more (deleted user); recreate it", ErrInvalidCredentials, sa.ID)
+	}
+	u, err := s.users.userByID(ctx, sa.CreatedByID)
+	if errors.Is(err, errNoUser) {
+		return fmt.Errorf("%w: the creator of service account %s no longer exists", ErrInvalidCredentials, sa.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("auth: service account creator: %w", err)
+	}
+	_, err = s.users.project(ctx, u.identity(), sa.Project, store.AccessDelete)
+	if errors.Is(err, errNoProject) {
+		return fmt.Errorf("%w: %s, who made service account %s, no longer owns project %s; an owner must recreate it",
+			ErrInvalidCredentials, u.Name, sa.ID, sa.Project)
+	}
+	if err != nil {
+		var he *httpx.Error
+		if errors.As(err, &he) { // project being deleted
+			return fmt.Errorf("%w: project %s: %s", ErrInvalidCredentials, sa.Project, he.Message)
+		}
+		return fmt.Errorf("auth: service account creator: %w", err)
+	}
+	return nil
 }
 
 // projectInPath returns {name} of /api/v1/projects/{name}/..., or "".
@@ -129,16 +166,25 @@ func projectInPath(p string) string {
 	return name
 }
 
-// saProject resolves {name} for a service-account handler: users with write
-// access only; service accounts may not manage service accounts.
-func (s *Service) saProject(r *http.Request) (string, string, error) {
+// saProject resolves {name} for a service-account handler: users with
+// access a only (creating and deleting service accounts is an owner
+// action: the owner user, owners of the owner team, admins); service
+// accounts may not manage service accounts.
+func (s *Service) saProject(r *http.Request, a store.Access) (string, string, error) {
 	id := identity.From(r.Context())
 	name := mux.Vars(r)["name"]
 	if id.IsServiceAccount() {
 		s.log.Warn("service account tried to manage service accounts", "caller", id.Subject(), "project", name)
 		return "", "", httpx.NewError(http.StatusForbidden, "service accounts cannot manage service accounts")
 	}
-	pid, err := s.users.writableProject(r.Context(), id, name)
+	pid, err := s.users.project(r.Context(), id, name, a)
+	if errors.Is(err, errNoProject) && a != store.AccessRead {
+		// A member who can see the project learns why; others see a missing project.
+		if _, rerr := s.users.project(r.Context(), id, name, store.AccessRead); rerr == nil {
+			return "", "", httpx.NewError(http.StatusForbidden, fmt.Sprintf("only owners of project '%s' can manage its service accounts", name),
+				"Ask an owner of the project (or of its team) to do it.")
+		}
+	}
 	if errors.Is(err, errNoProject) {
 		return "", "", httpx.NewError(http.StatusNotFound, fmt.Sprintf("project '%s' not found", name), "Run 'rise project list' to see your projects.")
 	}
@@ -150,7 +196,7 @@ func (s *Service) saProject(r *http.Request) (string, string, error) {
 
 // handleCreateSA is POST /api/v1/projects/{name}/service-accounts.
 func (s *Service) handleCreateSA(w http.ResponseWriter, r *http.Request) {
-	pid, _, err := s.saProject(r)
+	pid, _, err := s.saProject(r, store.AccessDelete)
 	if err != nil {
 		httpx.Err(w, r, err)
 		return
@@ -188,7 +234,7 @@ func (s *Service) handleCreateSA(w http.ResponseWriter, r *http.Request) {
 
 // handleListSA is GET /api/v1/projects/{name}/service-accounts.
 func (s *Service) handleListSA(w http.ResponseWriter, r *http.Request) {
-	pid, _, err := s.saProject(r)
+	pid, _, err := s.saProject(r, store.AccessWrite)
 	if err != nil {
 		httpx.Err(w, r, err)
 		return
@@ -212,7 +258,7 @@ func (s *Service) handleListSA(w http.ResponseWriter, r *http.Request) {
 
 // handleDeleteSA is DELETE /api/v1/projects/{name}/service-accounts/{id}.
 func (s *Service) handleDeleteSA(w http.ResponseWriter, r *http.Request) {
-	pid, name, err := s.saProject(r)
+	pid, name, err := s.saProject(r, store.AccessDelete)
 	if err != nil {
 		httpx.Err(w, r, err)
 		return
@@ -264,7 +310,14 @@ func (s *Service) trustedIssuerURL(v string) (string, error) {
 		"Trusted issuers: "+strings.Join(names, ", "))
 }
 
-// validateClaims checks the required claims of a new service account.
+// sameForEveryToken are claims every token of an issuer shares (or that
+// say nothing about who the token is for): a rule keyed only on them
+// would let any token of the issuer act as the service account.
+var sameForEveryToken = map[string]bool{"iss": true, "aud": true, "azp": true, "exp": true, "iat": true, "nbf": true, "jti": true}
+
+// validateClaims checks the required claims of a new service account: at
+// least one claim other than iss/aud/exp/... must pin a value, i.e. not
+// be a pattern that matches any value (such as "*", "*/*" or "?*").
 func validateClaims(c map[string]string) error {
 	if len(c) == 0 {
 		return httpx.NewError(http.StatusBadRequest, "at least one required claim is needed (e.g. project_path or repository)",
@@ -284,12 +337,36 @@ func validateClaims(c map[string]string) error {
 		if _, err := path.Match(v, ""); err != nil {
 			return httpx.NewError(http.StatusBadRequest, fmt.Sprintf("claim %q: %q is not a valid glob pattern", k, v))
 		}
-		if strings.Trim(v, "*") != "" {
+		if !sameForEveryToken[k] && pinsValue(v) {
 			constrained = true
 		}
 	}
 	if !constrained {
-		return httpx.NewError(http.StatusBadRequest, "at least one claim must constrain the value (not just '*')")
+		return httpx.NewError(http.StatusBadRequest,
+			"at least one claim other than iss, aud, exp, iat, nbf, jti or azp must pin a value (not just wildcards such as '*' or '*/*')",
+			"Pin the repository or project path, e.g. --claim repository=acme/shop.")
 	}
 	return nil
+}
+
+// pinsValue reports whether glob v has a literal character outside
+// wildcards, character classes and '/' separators: "refs/heads/*" does,
+// "*", "*/*", "?*" and "[a-z]*" do not.
+func pinsValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '*', '?', '/':
+		case '[':
+			j := strings.IndexByte(v[i+1:], ']')
+			if j < 0 {
+				return true
+			}
+			i += j + 1
+		case '\\':
+			return i+1 < len(v)
+		default:
+			return true
+		}
+	}
+	return false
 }

@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"crypto/subtle"
+	"errors"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -11,14 +13,24 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/riseplatform/rise/core/api"
+	"github.com/riseplatform/rise/server/audit"
+	"github.com/riseplatform/rise/server/httpx"
 )
 
 // SessionCookie is the browser session cookie on rise's own host: an
-// HttpOnly rise token. It is host-only, unless rise's host is under the apps
-// domain: then its Domain is the apps domain and it reaches every app too
-// (the shared-cookie set-up). Apps on other hosts get their own session
-// through a login ticket (see apptickets.go).
+// HttpOnly rise token. It is always host-only, so it never reaches an app
+// host (nor an ingress that forwards cookies to apps); apps get their own
+// app-scoped session through a login ticket (see apptickets.go).
 const SessionCookie = "rise_session"
+
+// Cookies of the browser login itself, both host-only and short-lived.
+const (
+	// stateCookie binds a browser OIDC login to the browser that started
+	// it (login CSRF): the callback's state must equal it.
+	stateCookie = "rise_login_state"
+	// csrfCookie is the double-submit token of the local login form.
+	csrfCookie = "rise_login_csrf"
+)
 
 // SessionRoutes mounts the browser login for private apps on the root
 // router (outside /api/v1):
@@ -40,19 +52,32 @@ func (s *Service) SessionRoutes(root *mux.Router) {
 }
 
 // safeReturn validates rd against open redirects; "" means the public URL.
+// rd must be an absolute URL on rise's own origin, or on a host under the
+// apps domain with https (or the configured app scheme, or the public URL's
+// scheme) and no port other than the scheme's default, the public URL's or
+// the apps domain's.
 func (s *Service) safeReturn(rd string) (string, bool) {
 	if rd == "" {
 		return s.issuer + "/", true
 	}
 	u, err := url.Parse(rd)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil {
+	if err != nil || u.User != nil || u.Opaque != "" || strings.ContainsAny(rd, "\\\r\n\t\x00") {
+		return "", false
+	}
+	pub, _ := url.Parse(s.issuer)
+	if u.Scheme == pub.Scheme && strings.EqualFold(u.Host, pub.Host) {
+		return u.String(), true
+	}
+	if u.Scheme != "https" && u.Scheme != s.appScheme && u.Scheme != pub.Scheme {
 		return "", false
 	}
 	host := strings.ToLower(u.Hostname())
-	pub, _ := url.Parse(s.issuer)
-	switch {
-	case u.Host == pub.Host:
-	case s.appsDomain != "" && (host == s.appsDomain || strings.HasSuffix(host, "."+s.appsDomain)):
+	if s.appsDomain == "" || !(host == s.appsDomain || strings.HasSuffix(host, "."+s.appsDomain)) {
+		return "", false
+	}
+	switch port := u.Port(); {
+	case port == "" && !strings.HasSuffix(u.Host, ":"):
+	case port != "" && (port == pub.Port() || port == s.appsPort):
 	default:
 		return "", false
 	}
@@ -65,7 +90,7 @@ func (s *Service) callbackURL() string { return s.issuer + "/auth/callback" }
 func (s *Service) handleBrowserLogin(w http.ResponseWriter, r *http.Request) {
 	rd, ok := s.safeReturn(r.URL.Query().Get("rd"))
 	if !ok {
-		s.log.Warn("refused browser login redirect target", "rd", r.URL.Query().Get("rd"), "remote", clientIP(r))
+		s.log.Warn("refused browser login redirect target", "rd", r.URL.Query().Get("rd"), "remote", s.clientIP(r))
 		http.Error(w, "invalid return address", http.StatusBadRequest)
 		return
 	}
@@ -96,11 +121,16 @@ func (s *Service) handleBrowserLogin(w http.ResponseWriter, r *http.Request) {
 		State: randomString(32), Kind: kindBrowser, Provider: p.cfg.Name, Nonce: randomString(32),
 		CodeVerifier: verifier, RedirectURI: s.callbackURL(), ReturnTo: rd, ExpiresAt: s.now().Add(loginTTL),
 	}
-	if err := s.savePending(r.Context(), &pr); err != nil {
+	if err := s.savePending(r.Context(), s.clientIP(r), &pr); err != nil {
+		if he := (*httpx.Error)(nil); errors.As(err, &he) {
+			http.Error(w, he.Message, he.Status)
+			return
+		}
 		s.log.Error("browser login", "error", err)
 		http.Error(w, "internal server error", http.StatusInternalServerError)
 		return
 	}
+	http.SetCookie(w, s.loginCookie(stateCookie, "/auth/callback", pr.State, int(loginTTL.Seconds())))
 	u := p.oauth2Config(op, pr.RedirectURI).AuthCodeURL(pr.State, oidc.Nonce(pr.Nonce), oauth2.S256ChallengeOption(verifier))
 	http.Redirect(w, r, u, http.StatusFound)
 }
@@ -108,21 +138,31 @@ func (s *Service) handleBrowserLogin(w http.ResponseWriter, r *http.Request) {
 // handleBrowserCallback is GET /auth/callback?code=...&state=...
 func (s *Service) handleBrowserCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	// Login CSRF: only the browser that started this login (it holds the
+	// state in a host-only cookie) may finish it; a callback URL with
+	// someone else's code is refused before anything is consumed.
+	c, cerr := r.Cookie(stateCookie)
+	if cerr != nil || q.Get("state") == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(q.Get("state"))) != 1 {
+		s.log.Warn("refused browser login", "remote", s.clientIP(r), "reason", "state does not match this browser's login cookie")
+		s.auditLoginFailed(r, http.StatusBadRequest, "")
+		http.Error(w, "login failed: this login was not started in this browser; start again from the app", http.StatusBadRequest)
+		return
+	}
+	http.SetCookie(w, s.loginCookie(stateCookie, "/auth/callback", "", -1))
 	if e := q.Get("error"); e != "" {
-		s.log.Warn("identity provider returned an error to the browser login", "error", e, "remote", clientIP(r))
+		_, _ = s.takePending(r.Context(), kindBrowser, q.Get("state"), "")
+		s.log.Warn("identity provider returned an error to the browser login", "error", e, "remote", s.clientIP(r))
+		s.auditLoginFailed(r, http.StatusUnauthorized, "")
 		http.Error(w, "login failed at the identity provider", http.StatusUnauthorized)
 		return
 	}
 	pr, err := s.takePending(r.Context(), kindBrowser, q.Get("state"), "")
-	if err == nil && q.Get("state") == "" {
-		err = ErrInvalidCredentials
-	}
 	var resp *api.TokenResponse
 	if err == nil {
 		resp, err = s.exchange(r, pr, q.Get("code"), oauth2.VerifierOption(pr.CodeVerifier))
 	}
 	if err != nil {
-		s.log.Warn("refused browser login", "remote", clientIP(r), "reason", err)
+		s.log.Warn("refused browser login", "remote", s.clientIP(r), "reason", err)
 		s.auditLoginFailed(r, http.StatusUnauthorized, "")
 		http.Error(w, "login failed: the authorization is invalid, expired or already used", http.StatusUnauthorized)
 		return
@@ -146,12 +186,21 @@ func (s *Service) handleBrowserLocal(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "invalid return address", http.StatusBadRequest)
 		return
 	}
+	// CSRF: the form's token must equal the cookie set with the form, which
+	// another site can neither read nor set (host-only, SameSite=Strict).
+	c, cerr := r.Cookie(csrfCookie)
+	if cerr != nil || c.Value == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostForm.Get("csrf"))) != 1 {
+		s.log.Warn("refused local login form without a valid CSRF token", "remote", s.clientIP(r))
+		s.renderLoginForm(w, rd, "The login form expired; please try again.", http.StatusForbidden)
+		return
+	}
 	lu, err := s.checkLocal(r, r.PostForm.Get("email"), r.PostForm.Get("password"))
 	if err != nil {
 		s.renderLoginForm(w, rd, err.Error(), http.StatusUnauthorized)
 		return
 	}
-	resp, err := s.login(r, lu.Email, lu.Name, lu.Admin)
+	http.SetCookie(w, s.loginCookie(csrfCookie, "/auth/login", "", -1))
+	resp, err := s.login(r, "browser", lu.Email, lu.Name, lu.Admin)
 	if err != nil {
 		s.log.Error("browser login", "error", err)
 		http.Error(w, "internal server error", http.StatusInternalServerError)
@@ -160,11 +209,22 @@ func (s *Service) handleBrowserLocal(w http.ResponseWriter, r *http.Request) {
 	s.finishBrowserLogin(w, r, resp, rd)
 }
 
-// handleLogout clears the session cookie.
+// handleLogout revokes the browser session (and with it the app sessions
+// made from it) and clears the cookie.
 func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request) {
 	rd, ok := s.safeReturn(r.URL.Query().Get("rd"))
 	if !ok {
 		rd = s.issuer + "/"
+	}
+	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
+		if claims, err := s.verifyRiseToken(c.Value); err == nil {
+			if err := s.revokeToken(r.Context(), claims.ID, claims.Subject, claims.Expiry.Time()); err != nil {
+				s.log.Error("browser logout", "error", err)
+				http.Error(w, "internal server error", http.StatusInternalServerError)
+				return
+			}
+			s.audit(r, audit.Event{Action: audit.ActionTokenRevoked, Actor: "user:" + claims.Name, Status: http.StatusOK, Details: map[string]any{"user": claims.Name, "method": "browser"}})
+		}
 	}
 	c := s.sessionCookie("")
 	c.MaxAge = -1
@@ -177,17 +237,30 @@ func (s *Service) sessionCookie(value string) *http.Cookie {
 		Name: SessionCookie, Value: value, Path: "/", HttpOnly: true,
 		Secure: strings.HasPrefix(s.issuer, "https://"), SameSite: http.SameSiteLaxMode,
 	}
-	// A Domain attribute makes the cookie reach every app under the apps
-	// domain, which browsers only accept from a host under that domain.
-	c.Domain = s.sharedCookieDomain()
 	return c
+}
+
+// loginCookie is a host-only cookie of the login flow itself on path.
+func (s *Service) loginCookie(name, path, value string, maxAge int) *http.Cookie {
+	same := http.SameSiteLaxMode // the IdP's redirect back is a cross-site top-level GET
+	if name == csrfCookie {
+		same = http.SameSiteStrictMode
+	}
+	return &http.Cookie{Name: name, Value: value, Path: path, MaxAge: maxAge, HttpOnly: true,
+		Secure: strings.HasPrefix(s.issuer, "https://"), SameSite: same}
 }
 
 // finishBrowserLogin sets the session cookie and sends the browser on to
 // rd (through a ticket when rd is an app host the cookie does not reach).
 func (s *Service) finishBrowserLogin(w http.ResponseWriter, r *http.Request, t *api.TokenResponse, rd string) {
 	s.setSession(w, t)
-	target, err := s.appTarget(rd, t.User.ID, t.ExpiresAt)
+	claims, err := s.verifyRiseToken(t.Token)
+	if err != nil {
+		s.log.Error("browser login: own token", "error", err)
+		http.Error(w, "internal server error", http.StatusInternalServerError)
+		return
+	}
+	target, err := s.appTarget(rd, t.User.ID, t.ExpiresAt, claims.ID)
 	if err != nil {
 		s.log.Error("browser login", "error", err)
 		http.Error(w, "internal server error", http.StatusInternalServerError)
@@ -209,11 +282,11 @@ func (s *Service) resumeSession(w http.ResponseWriter, r *http.Request, rd strin
 		s.log.Debug("ignoring an invalid session cookie at login", "reason", err)
 		return false
 	}
-	if _, err := s.userIdentity(r.Context(), claims); err != nil {
+	if _, err := s.userIdentity(r.Context(), claims, ""); err != nil {
 		s.log.Debug("ignoring a session cookie at login", "reason", err)
 		return false
 	}
-	target, err := s.appTarget(rd, claims.Subject, claims.Expiry.Time())
+	target, err := s.appTarget(rd, claims.Subject, claims.Expiry.Time(), claims.ID)
 	if err != nil {
 		s.log.Error("browser login", "error", err)
 		return false
@@ -236,16 +309,22 @@ var loginForm = template.Must(template.New("login").Parse(`<!doctype html>
 {{if .Error}}<p class="err">{{.Error}}</p>{{end}}
 <form method="post" action="/auth/login">
 <input type="hidden" name="rd" value="{{.RD}}">
+<input type="hidden" name="csrf" value="{{.CSRF}}">
 <label>Email <input name="email" type="email" autocomplete="username" required></label>
 <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
 <button type="submit">Log in</button>
 </form></body></html>
 `))
 
+// renderLoginForm shows the local login form with a fresh CSRF token
+// (also set as csrfCookie).
 func (s *Service) renderLoginForm(w http.ResponseWriter, rd, msg string, status int) {
+	csrf := randomString(32)
+	http.SetCookie(w, s.loginCookie(csrfCookie, "/auth/login", csrf, int(loginTTL.Seconds())))
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.WriteHeader(status)
-	_ = loginForm.Execute(w, struct{ RD, Error string }{rd, msg})
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+	_ = loginForm.Execute(w, struct{ RD, Error, CSRF string }{rd, msg, csrf})
 }

@@ -83,8 +83,14 @@ func (s *Service) verifyRiseToken(raw string) (*tokenClaims, error) {
 	}, 30*time.Second); err != nil {
 		return nil, fmt.Errorf("claims: %w", err)
 	}
-	if c.Expiry == nil || c.Subject == "" {
-		return nil, errors.New("token lacks exp or sub")
+	// Exactly "rise": tickets and app session tokens (audiences
+	// "rise-ticket:<host>", "rise-app:<host>") are signed by the same key
+	// and must never pass as API tokens, not even with "rise" added.
+	if len(c.Audience) != 1 || c.Audience[0] != TokenAudience {
+		return nil, fmt.Errorf("audience %v, want exactly %q", []string(c.Audience), TokenAudience)
+	}
+	if c.Expiry == nil || c.IssuedAt == nil || c.Subject == "" || c.ID == "" {
+		return nil, errors.New("token lacks exp, iat, sub or jti")
 	}
 	return &c, nil
 }

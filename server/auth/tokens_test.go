@@ -85,6 +85,7 @@ func TestRiseTokenAttacks(t *testing.T) {
 		c := map[string]any{
 			"iss": e.s.issuer, "sub": u.ID, "aud": []string{TokenAudience},
 			"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(), "email": u.Email, "name": u.Name,
+			"jti": "hand-built-1",
 		}
 		if mod != nil {
 			mod(c)
@@ -124,6 +125,11 @@ func TestRiseTokenAttacks(t *testing.T) {
 		"truncated":                          parts[0] + "." + parts[1],
 		"garbage":                            "not-a-jwt",
 		"unknown user":                       rawJWT(hdr, claims(func(c map[string]any) { c["sub"] = "00000000-0000-0000-0000-000000000000" }), sign),
+		"no jti (cannot be revoked)":         rawJWT(hdr, claims(func(c map[string]any) { delete(c, "jti") }), sign),
+		"no iat":                             rawJWT(hdr, claims(func(c map[string]any) { delete(c, "iat") }), sign),
+		"an app audience besides rise":       rawJWT(hdr, claims(func(c map[string]any) { c["aud"] = []string{TokenAudience, "rise-app:shop.localhost"} }), sign),
+		"app session audience":               rawJWT(hdr, claims(func(c map[string]any) { c["aud"] = []string{"rise-app:shop.localhost"} }), sign),
+		"ticket audience":                    rawJWT(hdr, claims(func(c map[string]any) { c["aud"] = []string{"rise-ticket:shop.localhost"} }), sign),
 	}
 	for name, tok := range cases {
 		e.expectRefused(name, tok)

@@ -48,9 +48,11 @@ type userStore interface {
 	// login configuration is the source of truth).
 	upsertUser(ctx context.Context, email, handle string, admin bool) (*userInfo, error)
 	userByID(ctx context.Context, id string) (*userInfo, error)
-	// writableProject returns the id of project name when id may change
-	// it, errNoProject otherwise (not-yours looks like not-found).
-	writableProject(ctx context.Context, id *identity.Identity, name string) (string, error)
+	// userByRef finds a user by handle, email or id (errNoUser).
+	userByRef(ctx context.Context, ref string) (*userInfo, error)
+	// project returns the id of project name when id has access a to it,
+	// errNoProject otherwise (not-yours looks like not-found).
+	project(ctx context.Context, id *identity.Identity, name string, a store.Access) (string, error)
 }
 
 // storeUsers implements userStore with the server's store.
@@ -79,8 +81,22 @@ func (q storeUsers) userByID(ctx context.Context, id string) (*userInfo, error) 
 	return fromStore(u), nil
 }
 
-func (q storeUsers) writableProject(ctx context.Context, id *identity.Identity, name string) (string, error) {
-	p, err := q.st.ProjectFor(ctx, id, name, store.AccessWrite)
+func (q storeUsers) userByRef(ctx context.Context, ref string) (*userInfo, error) {
+	u, err := q.st.UserByID(ctx, ref)
+	if errors.Is(err, store.ErrNotFound) {
+		u, err = q.st.UserByRef(ctx, ref)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errNoUser
+	}
+	if err != nil {
+		return nil, err
+	}
+	return fromStore(u), nil
+}
+
+func (q storeUsers) project(ctx context.Context, id *identity.Identity, name string, a store.Access) (string, error) {
+	p, err := q.st.ProjectFor(ctx, id, name, a)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return "", errNoProject

@@ -9,6 +9,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -240,7 +241,13 @@ func (b *browser) get(u string, hdr ...string) (*http.Response, string) {
 // returns the redirect that follows.
 func (b *browser) login(p *platform, email, rd string) string {
 	b.t.Helper()
-	resp, _ := b.do(http.MethodPost, p.publicURL+"/auth/login", url.Values{"email": {email}, "password": {password}, "rd": {rd}})
+	// The form carries a CSRF token bound to a cookie set with the form.
+	_, page := b.get(p.publicURL + "/auth/login?rd=" + url.QueryEscape(rd))
+	m := csrfField.FindStringSubmatch(page)
+	if m == nil {
+		b.t.Fatalf("login form for %s: no CSRF token in %q", email, page)
+	}
+	resp, _ := b.do(http.MethodPost, p.publicURL+"/auth/login", url.Values{"email": {email}, "password": {password}, "rd": {rd}, "csrf": {m[1]}})
 	if resp.StatusCode != http.StatusSeeOther {
 		b.t.Fatalf("login as %s: %d", email, resp.StatusCode)
 	}
@@ -258,6 +265,8 @@ func (b *browser) ticketFor(p *platform, rd string) string {
 	}
 	return loc
 }
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 func cookie(resp *http.Response, name string) *http.Cookie {
 	for _, c := range resp.Cookies() {

@@ -154,9 +154,11 @@ func TestPrivateAppNoAccess(t *testing.T) {
 	}
 }
 
-// TestSharedCookieDomain: rise served under the apps domain sets one
-// rise_session cookie for the whole domain; apps need no ticket.
-func TestSharedCookieDomain(t *testing.T) {
+// TestRiseUnderAppsDomain: even with rise served under the apps domain,
+// rise_session stays host-only (an ingress would forward a domain cookie,
+// an API token, to every app); the app gets its own app-scoped session
+// through a ticket and never sees rise's cookies.
+func TestRiseUnderAppsDomain(t *testing.T) {
 	p := newPlatform(t, "rise.apps.test", "apps.test")
 	b := newBrowser(t)
 	app := "http://hello.apps.test:" + p.port + "/x"
@@ -164,14 +166,21 @@ func TestSharedCookieDomain(t *testing.T) {
 	if resp.StatusCode != http.StatusFound {
 		t.Fatalf("anonymous: %d", resp.StatusCode)
 	}
-	resp, _ = b.do(http.MethodPost, p.publicURL+"/auth/login", url.Values{"email": {"alice@example.com"}, "password": {password}, "rd": {app}})
-	c := cookie(resp, auth.SessionCookie)
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != app || c == nil || c.Domain != "apps.test" {
-		t.Fatalf("login: %d %q cookie %+v", resp.StatusCode, resp.Header.Get("Location"), c)
+	loc := b.login(p, "alice@example.com", app)
+	if !strings.HasPrefix(loc, "http://hello.apps.test:"+p.port+"/.rise/callback?") {
+		t.Fatalf("login: %q, want the app's ticket callback", loc)
+	}
+	for _, c := range b.c.Jar.Cookies(&url.URL{Scheme: "http", Host: "hello.apps.test:" + p.port}) {
+		if c.Name == auth.SessionCookie {
+			t.Fatalf("rise_session reaches the app host")
+		}
+	}
+	if resp, _ = b.get(loc); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/x" {
+		t.Fatalf("ticket callback: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	resp, _ = b.get(app)
 	if resp.StatusCode != http.StatusOK || strings.Contains(p.lastSeen().Header.Get("Cookie"), "rise_") {
-		t.Errorf("app with the shared cookie: %d, app saw %q", resp.StatusCode, p.lastSeen().Header.Get("Cookie"))
+		t.Errorf("app after the ticket: %d, app saw %q", resp.StatusCode, p.lastSeen().Header.Get("Cookie"))
 	}
 }
 

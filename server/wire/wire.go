@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"slices"
 
@@ -155,12 +154,14 @@ func assemble(ctx context.Context, cfg *config.Server, st *store.Store, log hclo
 		ClientIP:  func(r *http.Request) string { return authSvc.ClientIP(r) },
 	})
 	authSvc, err := auth.New(ctx, authCfg, st, auth.Options{
-		PublicURL:  cfg.PublicURL,
-		DataDir:    cfg.DataDir,
-		Listen:     cfg.Listen,
-		AppsDomain: hostOnly(cfg.Domain),
-		Log:        log.Named("auth"),
-		Audit:      auditLog,
+		PublicURL:      cfg.PublicURL,
+		DataDir:        cfg.DataDir,
+		Listen:         cfg.Listen,
+		AppsDomain:     cfg.Domain,
+		AppScheme:      cfg.AppScheme,
+		TrustedProxies: cfg.TrustedProxies,
+		Log:            log.Named("auth"),
+		Audit:          auditLog,
 	})
 	if err != nil {
 		return server.Deps{}, fmt.Errorf("authentication: %w", err)
@@ -212,14 +213,6 @@ func assemble(ctx context.Context, cfg *config.Server, st *store.Store, log hclo
 		Edge:        edgeRouter,
 		Audit:       auditLog,
 	}, nil
-}
-
-// hostOnly strips a port from a domain ("localhost:3000" → "localhost").
-func hostOnly(domain string) string {
-	if h, _, err := net.SplitHostPort(domain); err == nil {
-		return h
-	}
-	return domain
 }
 
 func hasCapability(h *pluginhost.Host, kind sdk.Kind, name, capability string) bool {
