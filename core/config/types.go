@@ -22,10 +22,21 @@ type Server struct {
 	Registry *Component `hcl:"registry,block"`
 	Runtime  *Component `hcl:"runtime,block"`
 	Plugins  []*Plugin  `hcl:"plugin,block"`
+	Images   *Images    `hcl:"images,block"`
 
 	// Filename is where the config was read from. (No hcl tag: gohcl reads
 	// `hcl:"-"` as an attribute named "-".)
 	Filename string
+}
+
+// Images is the policy for images from registries other than the platform
+// registry (external images).
+type Images struct {
+	// AllowPrivateRegistries lists networks (CIDR prefixes such as
+	// "10.0.0.0/8") on which external registries may be reached although
+	// they are loopback, private or link-local. Empty: only public
+	// addresses.
+	AllowPrivateRegistries []string `hcl:"allow_private_registries,optional"`
 }
 
 // Database is the PostgreSQL connection.

@@ -67,3 +67,7 @@ plugin "ecs" {
 plugin "local" {
   path = "bin/rise-plugin-local"
 }
+
+images {
+  allow_private_registries = ["10.0.0.0/8", "fd00::/8"]
+}

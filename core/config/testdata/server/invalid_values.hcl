@@ -43,3 +43,7 @@ plugin "ecs" {
   env    = { "1BAD" = "x" }
 }
 plugin "ecs" {}
+
+images {
+  allow_private_registries = ["10.0.0.0/8", "10.1.2.3", "intranet"]
+}
