@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
-
 )
 
 // Clear answers of an external registry; any other error means it was

@@ -176,7 +176,7 @@ func (c *apiClient) tags(ctx context.Context) ([]string, error) {
 
 // manifestDoc is what DeleteRepository reads of a manifest or index.
 type manifestDoc struct {
-	Config    struct{ Digest string } `json:"config"`
+	Config    struct{ Digest string }   `json:"config"`
 	Layers    []struct{ Digest string } `json:"layers"`
 	Manifests []struct{ Digest string } `json:"manifests"`
 }
