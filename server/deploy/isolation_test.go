@@ -286,6 +286,16 @@ func TestImageIsolationAttacks(t *testing.T) {
 		if status2 != status || strings.ReplaceAll(text2, ref2, "REF") != strings.ReplaceAll(strings.ReplaceAll(text, ref, "REF"), "'"+lis.hostPort()+"'", "'127.0.0.1:"+closed+"'") {
 			t.Errorf("closed port and listener differ:\n%q\n%q", text, text2)
 		}
+		// A digest-pinned reference is not fetched, and its literal loopback
+		// host is refused the same way.
+		ref3 := lis.hostPort() + "/x/y@sha256:" + strings.Repeat("a", 64)
+		_, err = ie.alice.Client.CreateDeployment(ctx, mine, &api.CreateDeploymentRequest{Image: ref3})
+		if status3, text3 := apiError(err); status3 != status || strings.ReplaceAll(text3, ref3, "REF") != strings.ReplaceAll(text, ref, "REF") {
+			t.Errorf("pinned reference to the listener: %d %q", status3, text3)
+		}
+		if got := lis.requests(); len(got) != 0 {
+			t.Fatalf("the listener received %d request(s)", len(got))
+		}
 		for _, leak := range []string{"dial", "refused", "connect", "tcp", "not allowed (loopback"} {
 			if strings.Contains(strings.ToLower(text+text2), leak) {
 				t.Errorf("error text leaks network detail %q: %q / %q", leak, text, text2)

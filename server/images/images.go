@@ -7,17 +7,19 @@
 //     plugin, whose credentials never leave for any other host. Another
 //     project's repository gets exactly the answer a missing image gets,
 //     without the registry being asked.
-//   - Any other reference is external: it is resolved anonymously, without
-//     rise credentials, through an SSRF-guarded client that refuses
+//   - Any other reference is external: a tag is resolved anonymously,
+//     without rise credentials, through an SSRF-guarded client that refuses
 //     loopback, private and link-local addresses unless the operator allowed
-//     them (server.hcl images { allow_private_registries }). Errors never
-//     carry network details.
+//     them (server.hcl images { allow_private_registries }); a digest is
+//     already pinned and is not fetched (a literal address in it is checked
+//     the same way). Errors never carry network details.
 package images
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -54,6 +56,7 @@ type Options struct {
 // Policy checks and resolves image references for projects.
 type Policy struct {
 	reg    Registry
+	guard  netguard.Options
 	client *http.Client
 	log    hclog.Logger
 	repos  sync.Map // project → name.Repository (the project's platform repository)
@@ -64,9 +67,11 @@ func New(o Options) *Policy {
 	if o.Log == nil {
 		o.Log = hclog.NewNullLogger()
 	}
+	guard := netguard.Options{Allow: o.AllowPrivate, Timeout: 30 * time.Second}
 	return &Policy{
 		reg:    o.Registry,
-		client: netguard.Client(netguard.Options{Allow: o.AllowPrivate, Timeout: 30 * time.Second}),
+		guard:  guard,
+		client: netguard.Client(guard),
 		log:    o.Log,
 	}
 }
@@ -89,6 +94,15 @@ func (p *Policy) Resolve(ctx context.Context, project, ref string) (string, erro
 		}
 		return p.resolvePlatform(ctx, project, ref, parsed)
 	}
+	if d, ok := parsed.(name.Digest); ok {
+		// Already pinned: nothing to ask the registry. Its host is still
+		// checked as far as a literal address or localhost tells.
+		if !p.hostAllowed(parsed.Context().RegistryStr()) {
+			p.log.Info("external image refused: address not allowed", "project", project, "image", ref)
+			return "", unreachable(ref, parsed)
+		}
+		return d.Name(), nil
+	}
 	digest, err := p.resolveExternal(ctx, parsed)
 	switch {
 	case errors.Is(err, errMissing):
@@ -99,11 +113,36 @@ func (p *Policy) Resolve(ctx context.Context, project, ref string) (string, erro
 			"Only public images of other registries can be deployed; push it to the project's repository instead.")
 	case err != nil:
 		p.log.Info("external image not resolved", "project", project, "image", ref, "error", err)
-		return "", httpx.NewError(http.StatusBadRequest,
-			fmt.Sprintf("Cannot resolve image '%s': registry '%s' is unreachable, not allowed, or not a registry.", ref, parsed.Context().RegistryStr()),
-			"Images from other registries must be public and on a public address (the operator can allow private networks in server.hcl: images { allow_private_registries }).")
+		return "", unreachable(ref, parsed)
 	}
 	return parsed.Context().Name() + "@" + digest, nil
+}
+
+// unreachable is the one answer for an external registry that could not be
+// asked or did not answer like a registry: which of these it was (refused
+// address, closed port, timeout, not a registry) is for the log only.
+func unreachable(ref string, parsed name.Reference) error {
+	return httpx.NewError(http.StatusBadRequest,
+		fmt.Sprintf("Cannot resolve image '%s': registry '%s' is unreachable, not allowed, or not a registry.", ref, parsed.Context().RegistryStr()),
+		"Images from other registries must be public and on a public address (the operator can allow private networks in server.hcl: images { allow_private_registries }).")
+}
+
+// hostAllowed checks a registry host[:port] without resolving it: a literal
+// address must be allowed by the guard, and localhost names count as
+// loopback.
+func (p *Policy) hostAllowed(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.Trim(host, "[]"))
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return p.guard.Allowed(ip)
+	}
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return p.guard.Allowed(netip.MustParseAddr("127.0.0.1"))
+	}
+	return true
 }
 
 // CheckPushed checks an image a client reports as pushed for project: with

@@ -1,6 +1,7 @@
 package images
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -39,6 +40,23 @@ func TestParseRejects(t *testing.T) {
 	for _, ref := range []string{"", "UPPER/case:v1", "a b", strings.Repeat("a", MaxRefLen+1), "x@sha256:short"} {
 		if _, err := parse(ref); err == nil {
 			t.Errorf("parse(%q) succeeded", ref)
+		}
+	}
+}
+
+func TestHostAllowed(t *testing.T) {
+	def := New(Options{})
+	lan := New(Options{AllowPrivate: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+	for host, want := range map[string][2]bool{
+		"127.0.0.1:5000": {false, true}, "[::ffff:127.0.0.1]:5000": {false, true}, "localhost:5000": {false, true},
+		"registry.localhost": {false, true}, "[::1]:5000": {false, false}, "10.0.0.1": {false, false},
+		"169.254.169.254": {false, false}, "8.8.8.8:443": {true, true}, "ghcr.io": {true, true},
+	} {
+		if got := def.hostAllowed(host); got != want[0] {
+			t.Errorf("default hostAllowed(%s) = %v", host, got)
+		}
+		if got := lan.hostAllowed(host); got != want[1] {
+			t.Errorf("allow-list hostAllowed(%s) = %v", host, got)
 		}
 	}
 }
