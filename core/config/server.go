@@ -142,7 +142,35 @@ func (s *Server) finish(body hcl.Body) hcl.Diagnostics {
 			c.errorf(root.block("audit", 0).attr("retention"), "Invalid retention", "%s.", err)
 		}
 	}
+	s.Images.check(c, root.block("images", 0))
 	return c.diags
+}
+
+// PrivateRegistryNetworks is allow_private_registries parsed (LoadServer
+// has validated it).
+func (im *Images) PrivateRegistryNetworks() []netip.Prefix {
+	if im == nil {
+		return nil
+	}
+	var out []netip.Prefix
+	for _, s := range im.AllowPrivateRegistries {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+		}
+	}
+	return out
+}
+
+func (im *Images) check(c *checker, n node) {
+	if im == nil {
+		return
+	}
+	for _, s := range im.AllowPrivateRegistries {
+		if _, err := netip.ParsePrefix(s); err != nil {
+			c.errorf(n.attr("allow_private_registries"), "Invalid allow_private_registries",
+				"%q is not a network in CIDR notation; expected e.g. \"10.0.0.0/8\" or \"127.0.0.1/32\".", s)
+		}
+	}
 }
 
 func (s *Server) checkDatabase(c *checker, root node) {

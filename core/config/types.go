@@ -26,6 +26,7 @@ type Server struct {
 	Runtime  *Component `hcl:"runtime,block"`
 	Plugins  []*Plugin  `hcl:"plugin,block"`
 	Audit    *Audit     `hcl:"audit,block"`
+	Images   *Images    `hcl:"images,block"`
 
 	// Filename is where the config was read from. (No hcl tag: gohcl reads
 	// `hcl:"-"` as an attribute named "-".)
@@ -37,6 +38,16 @@ type Audit struct {
 	// Retention: events older than this are deleted, e.g. "90d", "720h";
 	// "0" keeps them forever. Default "90d".
 	Retention string `hcl:"retention,optional"`
+}
+
+// Images is the policy for images from registries other than the platform
+// registry (external images).
+type Images struct {
+	// AllowPrivateRegistries lists networks (CIDR prefixes such as
+	// "10.0.0.0/8") on which external registries may be reached although
+	// they are loopback, private or link-local. Empty: only public
+	// addresses.
+	AllowPrivateRegistries []string `hcl:"allow_private_registries,optional"`
 }
 
 // Database is the PostgreSQL connection.

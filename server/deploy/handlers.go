@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -95,7 +96,7 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) {
 		n.ExpireSeconds = int64(d / time.Second)
 	}
 	if req.Image != "" {
-		pinned, err := s.resolve(r.Context(), req.Image)
+		pinned, err := s.resolve(r.Context(), p.Name, req.Image)
 		if err != nil {
 			httpx.Err(w, r, err)
 			return
@@ -123,18 +124,20 @@ func validateWorkload(wl *api.Workload) error {
 	return nil
 }
 
-// resolve pins ref to its digest when a resolver is configured. The result
-// is stored in image_digest; "" means "not pinned".
-func (s *Service) resolve(ctx context.Context, ref string) (string, error) {
-	if s.o.ResolveImage == nil {
+// resolve checks that project may deploy ref and pins it to its digest
+// when an image policy is configured. The result is stored in
+// image_digest; "" means "not pinned".
+func (s *Service) resolve(ctx context.Context, project, ref string) (string, error) {
+	if s.o.Images == nil {
 		return "", nil
 	}
-	pinned, err := s.o.ResolveImage(ctx, ref)
-	if err != nil {
-		return "", httpx.NewError(http.StatusBadRequest, fmt.Sprintf("Cannot resolve image '%s': %v", ref, err),
+	pinned, err := s.o.Images.Resolve(ctx, project, ref)
+	var he *httpx.Error
+	if err != nil && !errors.As(err, &he) {
+		return "", httpx.NewError(http.StatusBadRequest, fmt.Sprintf("Cannot resolve image '%s'.", ref),
 			"Check the image reference and that it was pushed.")
 	}
-	return pinned, nil
+	return pinned, err
 }
 
 func (s *Service) insertAndRead(ctx context.Context, n newRow) (*row, error) {
@@ -312,6 +315,10 @@ func (s *Service) setState(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		ch.Digest = req.ImageDigest
+		if err := s.checkPushed(r.Context(), p.Name, req.Image, req.ImageDigest); err != nil {
+			httpx.Err(w, r, err)
+			return
+		}
 	}
 	s.mutate(w, r, p, func(d *row) (change, error) {
 		if to == deploy.Pushed && ch.Image == "" && d.Image == "" && !isPinned(ch.Digest) {
@@ -320,6 +327,36 @@ func (s *Service) setState(w http.ResponseWriter, r *http.Request) {
 		return ch, nil
 	}, http.StatusOK)
 }
+
+// checkPushed checks what a client reports as pushed: the image, and the
+// digest (a bare sha256:<hex>, or a full pinned reference).
+func (s *Service) checkPushed(ctx context.Context, project, image, digest string) error {
+	if s.o.Images == nil {
+		return nil
+	}
+	var refs []string
+	switch {
+	case isPinned(digest):
+		refs = append(refs, digest)
+	case digest != "" && !digestRE.MatchString(digest):
+		return httpx.Errorf(http.StatusBadRequest, "Invalid image_digest %.80q: want sha256:<64 hex digits>.", digest)
+	}
+	if image != "" {
+		refs = append(refs, image)
+	}
+	for _, ref := range refs {
+		if err := s.o.Images.CheckPushed(ctx, project, ref); err != nil {
+			var he *httpx.Error
+			if !errors.As(err, &he) {
+				return httpx.NewError(http.StatusBadRequest, fmt.Sprintf("Cannot check image '%s'.", ref))
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+var digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 
 func isPinned(digest string) bool {
 	for i := range digest {

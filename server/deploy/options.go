@@ -28,6 +28,15 @@ import (
 // restart crashed plugins behind it.
 type RuntimeFactory func(ctx context.Context) (sdk.Runtime, error)
 
+// ImagePolicy checks the image references of a project's deployments.
+// Errors are shown to the caller (*httpx.Error values keep their status).
+type ImagePolicy interface {
+	// Resolve checks that project may deploy ref and pins it to its digest.
+	Resolve(ctx context.Context, project, ref string) (string, error)
+	// CheckPushed checks an image a client reports as pushed for project.
+	CheckPushed(ctx context.Context, project, ref string) error
+}
+
 // Options configure the service and its controller.
 type Options struct {
 	Store   *store.Store   // required
@@ -36,12 +45,13 @@ type Options struct {
 
 	// AppURL returns the URL a project is served at (https://<p>.<domain>).
 	AppURL func(project string) string
-	// ResolveImage pins an image reference to its digest (repo@sha256:...),
-	// normally through the registry plugin's Resolver. Nil or an
-	// sdk.ErrUnsupported answer keeps the reference as given.
-	ResolveImage func(ctx context.Context, ref string) (string, error)
+	// Images decides which image references a project may deploy and pins
+	// them to digests (normally *images.Policy). Nil accepts any reference
+	// as given (tests).
+	Images ImagePolicy
 	// PullCredentials returns read-only credentials for a project's
-	// repository, or nil for none.
+	// repository, or nil for none. They go to the runtime only with an
+	// image of that repository.
 	PullCredentials func(ctx context.Context, project string) (*sdk.Credentials, error)
 	// CleanupProject removes a deleted project's registry repository (and
 	// anything else outside the runtime). Optional.

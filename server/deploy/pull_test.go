@@ -3,6 +3,7 @@ package deploy_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -47,17 +48,21 @@ func TestPullCredentialsRenewed(t *testing.T) {
 	rt := &pullRecorder{}
 	var issued int
 	var mu sync.Mutex
+	var repo string // the test image's repository: credentials go only with images of theirs
 	e := newEnv(t, func(o *deploy.Options) {
 		o.Runtime = func(context.Context) (sdk.Runtime, error) { return rt, nil }
 		o.PullCredentials = func(_ context.Context, project string) (*sdk.Credentials, error) {
 			mu.Lock()
 			defer mu.Unlock()
 			issued++
-			return &sdk.Credentials{Registry: "registry.test", Username: "pull", Password: fmt.Sprintf("p%d", issued),
+			return &sdk.Credentials{Registry: "localhost", Repository: repo, Username: "pull", Password: fmt.Sprintf("p%d", issued),
 				ExpiresAt: time.Now().Add(2 * time.Second)}, nil
 		}
 	})
 	rt.Runtime = e.rt
+	mu.Lock()
+	repo, _, _ = strings.Cut(e.image, ":")
+	mu.Unlock()
 	p := e.project("public")
 	d := e.wait(p, e.deploy(p, httpd("v1")).ID, api.StateHealthy)
 

@@ -12,6 +12,7 @@ import (
 	"github.com/riseplatform/rise/core/api"
 	"github.com/riseplatform/rise/core/deploy"
 	"github.com/riseplatform/rise/sdk"
+	"github.com/riseplatform/rise/server/images"
 )
 
 // reconcileKey reconciles one work item and returns when to look again
@@ -154,6 +155,9 @@ func (c *Controller) deployRuntime(ctx context.Context, rt sdk.Runtime, d *row) 
 		creds, err := c.o.PullCredentials(ctx, d.Project)
 		if err != nil {
 			return nil, fmt.Errorf("pull credentials: %w", err)
+		}
+		if creds != nil && !images.SameRepository(req.Artifact.Ref(), creds.Repository) {
+			creds = nil // never hand the project's credentials to another registry or repository
 		}
 		req.PullCredentials = creds
 		defer func() {

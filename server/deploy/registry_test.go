@@ -15,6 +15,7 @@ import (
 	"github.com/riseplatform/rise/dev/registrytest"
 	"github.com/riseplatform/rise/sdk"
 	"github.com/riseplatform/rise/server/deploy"
+	"github.com/riseplatform/rise/server/images"
 )
 
 // TestDeployFromTokenRegistry deploys an image that exists only in a real
@@ -28,13 +29,7 @@ func TestDeployFromTokenRegistry(t *testing.T) {
 			pulls.Add(1)
 			return reg.Plugin.Credentials(ctx, &sdk.CredentialsRequest{Project: project, Subject: "rise-controller"})
 		}
-		o.ResolveImage = func(ctx context.Context, ref string) (string, error) {
-			a, err := reg.Plugin.Resolve(ctx, ref)
-			if err != nil {
-				return "", err
-			}
-			return a.Repository + "@" + a.Digest, nil
-		}
+		o.Images = images.New(images.Options{Registry: reg.Plugin})
 	})
 	ctx := context.Background()
 	p := e.project("public")
@@ -54,7 +49,7 @@ func TestDeployFromTokenRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if _, err := e.owner.Client.CreateDeployment(ctx, p, &api.CreateDeploymentRequest{Image: reg.Addr + "/rise/" + p + ":nope"}); api.StatusOf(err) != 400 {
+	if _, err := e.owner.Client.CreateDeployment(ctx, p, &api.CreateDeploymentRequest{Image: reg.Addr + "/rise/" + p + ":nope"}); api.StatusOf(err) != 404 {
 		t.Fatalf("unknown tag: %v", err)
 	}
 	d, err := e.owner.Client.CreateDeployment(ctx, p, &api.CreateDeploymentRequest{Image: ref, Workload: httpd("pulled")})

@@ -25,6 +25,7 @@ import (
 	"github.com/riseplatform/rise/server/auth"
 	"github.com/riseplatform/rise/server/deploy"
 	"github.com/riseplatform/rise/server/edge"
+	"github.com/riseplatform/rise/server/images"
 	"github.com/riseplatform/rise/server/registry"
 	"github.com/riseplatform/rise/server/store"
 )
@@ -176,7 +177,7 @@ func assemble(ctx context.Context, cfg *config.Server, st *store.Store, log hclo
 		Runtime:         p.Runtime,
 		Log:             log,
 		AppURL:          cfg.AppURL,
-		ResolveImage:    resolver(reg),
+		Images:          imagePolicy(reg, cfg, log.Named("images")),
 		PullCredentials: pullCredentials(reg),
 		CleanupProject:  cleanup(reg),
 	})
@@ -220,17 +221,14 @@ func hasCapability(h *pluginhost.Host, kind sdk.Kind, name, capability string) b
 	return ok && slices.Contains(info.Capabilities, capability)
 }
 
-func resolver(reg sdk.RegistryClient) func(ctx context.Context, ref string) (string, error) {
-	if reg == nil {
-		return nil
+// imagePolicy checks every image reference against the platform registry
+// (own repository only) and resolves external ones through the SSRF guard.
+func imagePolicy(reg sdk.RegistryClient, cfg *config.Server, log hclog.Logger) *images.Policy {
+	o := images.Options{AllowPrivate: cfg.Images.PrivateRegistryNetworks(), Log: log}
+	if reg != nil {
+		o.Registry = reg
 	}
-	return func(ctx context.Context, ref string) (string, error) {
-		a, err := reg.Resolve(ctx, ref)
-		if err != nil {
-			return "", err
-		}
-		return a.Ref(), nil
-	}
+	return images.New(o)
 }
 
 func pullCredentials(reg sdk.RegistryClient) func(ctx context.Context, project string) (*sdk.Credentials, error) {

@@ -110,6 +110,20 @@ func TestRepositoryLifecycle(t *testing.T) {
 	if _, err := r.Resolve(ctx, "my-app:nope"); !errors.Is(err, sdk.ErrNotFound) {
 		t.Errorf("Resolve missing = %v", err)
 	}
+	host := "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+	if byDigest, err := r.Resolve(ctx, host+"/rise/my-app@"+art.Digest); err != nil || byDigest.Digest != art.Digest {
+		t.Errorf("Resolve by digest = %+v, %v", byDigest, err)
+	}
+	// Only this account's registry, only under the prefix; no AWS call otherwise.
+	calls := len(f.calls)
+	for _, ref := range []string{"127.0.0.1:5000/rise/my-app:v1", "210987654321.dkr.ecr.eu-west-1.amazonaws.com/rise/my-app:v1", host + "/other/my-app:v1"} {
+		if _, err := r.Resolve(ctx, ref); !errors.Is(err, sdk.ErrNotFound) {
+			t.Errorf("Resolve(%s) = %v, want not found", ref, err)
+		}
+	}
+	if len(f.calls) != calls {
+		t.Errorf("AWS was called for foreign references: %v", f.calls[calls:])
+	}
 
 	if err := r.DeleteRepository(ctx, "my-app"); err != nil {
 		t.Fatal(err)

@@ -154,6 +154,14 @@ func (f *fakeAWS) ecr(w http.ResponseWriter, op string, body []byte) {
 		ids, _ := in["imageIds"].([]any)
 		tag, _ := ids[0].(map[string]any)["imageTag"].(string)
 		d, ok := f.images[name+":"+tag]
+		if dg, _ := ids[0].(map[string]any)["imageDigest"].(string); dg != "" {
+			ok = false
+			for k, v := range f.images {
+				if v == dg && strings.HasPrefix(k, name+":") {
+					d, ok = v, true
+				}
+			}
+		}
 		if !ok {
 			awsError(w, "ImageNotFoundException", "no image")
 			return

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
+	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/riseplatform/rise/sdk"
 )
@@ -98,20 +100,34 @@ func (r *Registry) DeleteRepository(ctx context.Context, project string) error {
 }
 
 // Resolve returns the digest of an image in a project repository: ref is
-// "<project>:<tag>" or a full ECR reference.
+// "<project>:<tag>" or a full reference (tag or digest) in this account's
+// registry under the repository prefix. Anything else is not found, without
+// an AWS call. (Which project may resolve which repository is the server's
+// call.)
 func (r *Registry) Resolve(ctx context.Context, ref string) (*sdk.Artifact, error) {
-	repo, tag := ref, "latest"
-	if i := lastColon(ref); i >= 0 {
-		repo, tag = ref[:i], ref[i+1:]
+	host := r.host()
+	full := ref
+	if !strings.Contains(ref, "/") {
+		full = host + "/" + r.RepositoryPrefix + ref
 	}
-	host := ""
-	if i := indexSlash(repo); i >= 0 && containsDot(repo[:i]) {
-		host, repo = repo[:i], repo[i+1:]
-	} else {
-		repo = r.Repository(repo)
+	parsed, err := name.ParseReference(full)
+	if err != nil {
+		return nil, sdk.Permanent(fmt.Errorf("ecr: invalid image reference %q: %w", ref, err))
+	}
+	repo := parsed.Context().RepositoryStr()
+	if !strings.EqualFold(parsed.Context().RegistryStr(), host) || !strings.HasPrefix(repo, r.RepositoryPrefix) {
+		return nil, sdk.Permanent(fmt.Errorf("ecr: %q is not in this registry's %s/%s*: %w", ref, host, r.RepositoryPrefix, sdk.ErrNotFound))
+	}
+	art := &sdk.Artifact{Repository: host + "/" + repo}
+	var id types.ImageIdentifier
+	switch p := parsed.(type) {
+	case name.Digest:
+		id.ImageDigest = aws.String(p.DigestStr())
+	case name.Tag:
+		id.ImageTag, art.Tag = aws.String(p.TagStr()), p.TagStr()
 	}
 	out, err := r.ecrClient(r.cfg).DescribeImages(ctx, &ecr.DescribeImagesInput{
-		RepositoryName: aws.String(repo), ImageIds: []types.ImageIdentifier{{ImageTag: aws.String(tag)}},
+		RepositoryName: aws.String(repo), ImageIds: []types.ImageIdentifier{id},
 	})
 	var nf *types.ImageNotFoundException
 	var rnf *types.RepositoryNotFoundException
@@ -124,35 +140,11 @@ func (r *Registry) Resolve(ctx context.Context, ref string) (*sdk.Artifact, erro
 	if len(out.ImageDetails) == 0 {
 		return nil, sdk.Permanent(fmt.Errorf("ecr: %s: %w", ref, sdk.ErrNotFound))
 	}
-	if host == "" {
-		host = fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com", r.AccountID, r.Region)
-	}
-	return &sdk.Artifact{Repository: host + "/" + repo, Tag: tag, Digest: aws.ToString(out.ImageDetails[0].ImageDigest)}, nil
+	art.Digest = aws.ToString(out.ImageDetails[0].ImageDigest)
+	return art, nil
 }
 
-func lastColon(s string) int {
-	for i := len(s) - 1; i >= 0 && s[i] != '/'; i-- {
-		if s[i] == ':' {
-			return i
-		}
-	}
-	return -1
-}
-
-func indexSlash(s string) int {
-	for i := range len(s) {
-		if s[i] == '/' {
-			return i
-		}
-	}
-	return -1
-}
-
-func containsDot(s string) bool {
-	for i := range len(s) {
-		if s[i] == '.' || s[i] == ':' {
-			return true
-		}
-	}
-	return false
+// host is the account's registry host.
+func (r *Registry) host() string {
+	return fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com", r.AccountID, r.Region)
 }

@@ -71,3 +71,7 @@ plugin "local" {
 audit {
   retention = "365d"
 }
+
+images {
+  allow_private_registries = ["10.0.0.0/8", "fd00::/8"]
+}

@@ -46,3 +46,7 @@ plugin "ecs" {}
 audit {
   retention = "soon"
 }
+
+images {
+  allow_private_registries = ["10.0.0.0/8", "10.1.2.3", "intranet"]
+}
