@@ -136,7 +136,8 @@ func newPlatform(t *testing.T, publicHost, appsHost string) *platform {
 			}
 			return &edge.Route{Project: pr.Name, Private: pr.Visibility == "private", Deployment: "1", Upstreams: []string{app.URL}}, nil
 		},
-		Identity: p.auth.IdentityFromRequest,
+		Identity:       p.auth.IdentityFromRequest,
+		IdentityCookie: auth.SessionCookie,
 		CanAccess: func(ctx context.Context, id *identity.Identity, project string) (bool, error) {
 			_, err := st.ProjectFor(ctx, id, project, store.AccessRead)
 			if errors.Is(err, store.ErrNotFound) {
