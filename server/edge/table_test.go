@@ -39,7 +39,7 @@ func newRouteDB(t *testing.T, url string) *routeDB {
 	db := &routeDB{pool: st.Pool()}
 	user := func(name string, admin bool) *identity.Identity {
 		var id string
-		db.exec(t, "", "INSERT INTO users (email, name, admin) VALUES ($1, $2, $3) RETURNING id", name+"@example.com", name, admin)
+		db.exec(t, "INSERT INTO users (email, name, admin) VALUES ($1, $2, $3) RETURNING id", name+"@example.com", name, admin)
 		if err := db.pool.QueryRow(ctx, "SELECT id FROM users WHERE name = $1", name).Scan(&id); err != nil {
 			t.Fatal(err)
 		}
@@ -47,10 +47,10 @@ func newRouteDB(t *testing.T, url string) *routeDB {
 	}
 	db.alice, db.bob, db.carol, db.adm = user("alice", false), user("bob", false), user("carol", false), user("root", true)
 	db.ops = db.id(t, "INSERT INTO teams (name) VALUES ('ops') RETURNING id")
-	db.exec(t, "", "INSERT INTO team_members (team_id, user_id, role) VALUES ($1, $2, 'member')", db.ops, db.bob.UserID)
+	db.exec(t, "INSERT INTO team_members (team_id, user_id, role) VALUES ($1, $2, 'member')", db.ops, db.bob.UserID)
 	db.pub = db.id(t, "INSERT INTO projects (name, visibility, owner_user_id) VALUES ('pub', 'public', $1) RETURNING id", db.alice.UserID)
 	db.priv = db.id(t, "INSERT INTO projects (name, visibility, owner_team_id) VALUES ('priv', 'private', $1) RETURNING id", db.ops)
-	db.exec(t, "", `INSERT INTO deployments (project_id, deployment_id, state, active, upstreams)
+	db.exec(t, `INSERT INTO deployments (project_id, deployment_id, state, active, upstreams)
 		VALUES ($1, '20260101-000000', 'Healthy', true, '{http://127.0.0.1:1001}'),
 		       ($2, '20260101-000000', 'Healthy', true, '{http://127.0.0.1:2001,http://127.0.0.1:2002}')`, db.pub, db.priv)
 	return db
@@ -65,7 +65,7 @@ func (db *routeDB) id(t *testing.T, sql string, args ...any) string {
 	return id
 }
 
-func (db *routeDB) exec(t *testing.T, _ string, sql string, args ...any) {
+func (db *routeDB) exec(t *testing.T, sql string, args ...any) {
 	t.Helper()
 	if _, err := db.pool.Exec(context.Background(), sql, args...); err != nil {
 		t.Fatalf("%s: %v", sql, err)
@@ -152,45 +152,48 @@ func TestRouteTable(t *testing.T) {
 	}
 
 	// Team membership.
-	db.exec(t, "", "INSERT INTO team_members (team_id, user_id, role) VALUES ($1, $2, 'owner')", db.ops, db.carol.UserID)
+	db.exec(t, "INSERT INTO team_members (team_id, user_id, role) VALUES ($1, $2, 'owner')", db.ops, db.carol.UserID)
 	both("carol joins ops", func(tbl *edge.Table) bool { return canAccess(tbl, db.carol, "priv") })
-	db.exec(t, "", "DELETE FROM team_members WHERE user_id = $1", db.bob.UserID)
+	db.exec(t, "DELETE FROM team_members WHERE user_id = $1", db.bob.UserID)
 	both("bob leaves ops", func(tbl *edge.Table) bool { return !canAccess(tbl, db.bob, "priv") })
 
 	// Ownership and visibility.
-	db.exec(t, "", "UPDATE projects SET owner_team_id = NULL, owner_user_id = $2 WHERE id = $1", db.priv, db.alice.UserID)
+	db.exec(t, "UPDATE projects SET owner_team_id = NULL, owner_user_id = $2 WHERE id = $1", db.priv, db.alice.UserID)
 	both("priv moves to alice", func(tbl *edge.Table) bool {
 		return canAccess(tbl, db.alice, "priv") && !canAccess(tbl, db.carol, "priv")
 	})
-	db.exec(t, "", "UPDATE projects SET visibility = 'public' WHERE id = $1", db.priv)
-	both("priv turns public", func(tbl *edge.Table) bool { r, _ := tbl.Lookup(context.Background(), "priv"); return r != nil && !r.Private })
+	db.exec(t, "UPDATE projects SET visibility = 'public' WHERE id = $1", db.priv)
+	both("priv turns public", func(tbl *edge.Table) bool {
+		r, _ := tbl.Lookup(context.Background(), "priv")
+		return r != nil && !r.Private
+	})
 
 	// A new deployment takes over; a second group does not change the app's route.
-	db.exec(t, "", `UPDATE deployments SET active = false, state = 'Superseded' WHERE project_id = $1`, db.pub)
-	db.exec(t, "", `INSERT INTO deployments (project_id, deployment_id, state, active, upstreams)
+	db.exec(t, `UPDATE deployments SET active = false, state = 'Superseded' WHERE project_id = $1`, db.pub)
+	db.exec(t, `INSERT INTO deployments (project_id, deployment_id, state, active, upstreams)
 		VALUES ($1, '20260102-000000', 'Healthy', true, '{http://127.0.0.1:1002}')`, db.pub)
-	db.exec(t, "", `INSERT INTO deployments (project_id, deployment_id, deployment_group, state, active, upstreams)
+	db.exec(t, `INSERT INTO deployments (project_id, deployment_id, deployment_group, state, active, upstreams)
 		VALUES ($1, '20260103-000000', 'staging', 'Healthy', true, '{http://127.0.0.1:1003}')`, db.pub)
 	both("pub's new deployment", func(tbl *edge.Table) bool {
 		return slices.Equal(upstreams(tbl, "pub"), []string{"http://127.0.0.1:1002"})
 	})
-	db.exec(t, "", `UPDATE deployments SET active = false, state = 'Stopped' WHERE project_id = $1`, db.pub)
+	db.exec(t, `UPDATE deployments SET active = false, state = 'Stopped' WHERE project_id = $1`, db.pub)
 	both("pub stopped", func(tbl *edge.Table) bool { return len(upstreams(tbl, "pub")) == 0 })
 
 	// Created, renamed, being deleted, deleted.
 	id := db.id(t, "INSERT INTO projects (name, visibility, owner_user_id) VALUES ('fresh', 'private', $1) RETURNING id", db.carol.UserID)
 	both("fresh appears", func(tbl *edge.Table) bool { return canAccess(tbl, db.carol, "fresh") })
-	db.exec(t, "", "UPDATE projects SET name = 'renamed' WHERE id = $1", id)
+	db.exec(t, "UPDATE projects SET name = 'renamed' WHERE id = $1", id)
 	both("fresh renamed", func(tbl *edge.Table) bool {
 		_, err := tbl.Lookup(context.Background(), "fresh")
 		return errors.Is(err, edge.ErrUnknownProject) && canAccess(tbl, db.carol, "renamed")
 	})
-	db.exec(t, "", "UPDATE projects SET status = 'deleting' WHERE id = $1", id)
+	db.exec(t, "UPDATE projects SET status = 'deleting' WHERE id = $1", id)
 	both("renamed being deleted", func(tbl *edge.Table) bool {
 		_, err := tbl.Lookup(context.Background(), "renamed")
 		return errors.Is(err, edge.ErrUnknownProject) && !canAccess(tbl, db.carol, "renamed")
 	})
-	db.exec(t, "", "DELETE FROM projects WHERE id = $1", id)
+	db.exec(t, "DELETE FROM projects WHERE id = $1", id)
 	both("renamed deleted", func(tbl *edge.Table) bool { return a.Stats().Projects == 2 })
 }
 
