@@ -72,9 +72,9 @@ func (p *platform) lastSeen() *http.Request {
 // http://<project>.<appsHost>:<port>. Users alice and bob log in with the
 // local form; alice owns the private projects hello and other and the
 // public project open.
-func newPlatform(t *testing.T, publicHost, appsHost string) *platform {
+func newPlatform(t *testing.T, publicHost, appsHost string, opts ...func(*edge.Options)) *platform {
 	t.Helper()
-	return newPlatformOn(t, pgtest.URL(t), publicHost, appsHost)
+	return newPlatformOn(t, pgtest.URL(t), publicHost, appsHost, opts...)
 }
 
 // newPlatformOn is newPlatform on database dbURL; opts adjust the edge.
