@@ -195,4 +195,3 @@ func envInt(name string, def int) int {
 	}
 	return def
 }
-
