@@ -43,3 +43,9 @@ plugin "ecs" {
   env    = { "1BAD" = "x" }
 }
 plugin "ecs" {}
+
+edge {
+  access_log       = "verbose"
+  access_log_every = -5
+  resync           = "10ms"
+}
