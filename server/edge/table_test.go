@@ -200,6 +200,7 @@ func TestRouteTable(t *testing.T) {
 // TestRouteTableFailStatic: with PostgreSQL stopped the edge keeps serving
 // the last known routes and sessions (0 errors), says so, and catches up
 // on what changed meanwhile once the database is back.
+// RISE_EDGE_FAILSTATIC_SECONDS sets how long PostgreSQL stays down (3).
 func TestRouteTableFailStatic(t *testing.T) {
 	c, err := pgtest.Start()
 	if err != nil {
@@ -247,10 +248,7 @@ func TestRouteTableFailStatic(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	c.Halt()
 	eventually(t, "the table reports the database down", func() bool { return p.routes.Stats().Stale })
-	down := 3 * time.Second
-	if testing.Short() {
-		down = time.Second
-	}
+	down := time.Duration(envInt("RISE_EDGE_FAILSTATIC_SECONDS", 3)) * time.Second
 	time.Sleep(down)
 	okDown := ok.Load()
 	if err := c.Resume(); err != nil {
