@@ -21,7 +21,9 @@ const RoutesChannel = "rise_routes"
 // been missed) and reloads everything every resync period as a safety net.
 // Errors never end it: the table keeps its last state (fail static).
 func (t *Table) Run(ctx context.Context) error {
-	go t.resyncLoop(ctx)
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go t.resyncLoop(rctx)
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		start := time.Now()
