@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -166,9 +168,10 @@ func (h *Handler) newProxy() *httputil.ReverseProxy {
 			pr.SetXForwarded()
 			pr.Out.Host = pr.In.Host // the app sees the public host
 		},
-		Transport:     h.bal,
-		FlushInterval: -1,
-		BufferPool:    bufferPool{},
+		ModifyResponse: h.dropRiseCookies,
+		Transport:      h.bal,
+		FlushInterval:  -1,
+		BufferPool:     bufferPool{},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if errors.Is(err, context.Canceled) {
 				return // the client went away
@@ -177,6 +180,31 @@ func (h *Handler) newProxy() *httputil.ReverseProxy {
 			h.page(w, http.StatusBadGateway, "The app is not answering.")
 		},
 	}
+}
+
+// dropRiseCookies removes Set-Cookie headers for rise's own cookies from an
+// app's response: an app must not plant a session (its own token) in a
+// visitor's browser for rise or another app (session fixation).
+func (h *Handler) dropRiseCookies(resp *http.Response) error {
+	sc := resp.Header["Set-Cookie"]
+	if len(sc) == 0 {
+		return nil
+	}
+	kept := sc[:0:0]
+	for _, line := range sc {
+		name, _, _ := strings.Cut(line, "=")
+		if slices.Contains(h.strip, strings.TrimSpace(name)) {
+			h.o.Log.Warn("edge: dropped an app's Set-Cookie for a rise cookie", "host", resp.Request.Host, "cookie", strings.TrimSpace(name))
+			continue
+		}
+		kept = append(kept, line)
+	}
+	if len(kept) == 0 {
+		resp.Header.Del("Set-Cookie")
+	} else {
+		resp.Header["Set-Cookie"] = kept
+	}
+	return nil
 }
 
 // bufferPool recycles the proxy's copy buffers.

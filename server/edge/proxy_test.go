@@ -168,3 +168,33 @@ func TestRoundRobinPassiveHealth(t *testing.T) {
 		t.Errorf("all replicas dead: %d", code)
 	}
 }
+
+// TestAppCannotSetRiseCookies: an app's Set-Cookie for rise's cookies
+// (session fixation) is dropped; its own cookies pass.
+func TestAppCannotSetRiseCookies(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Set-Cookie", "rise_session=attacker; Domain=apps.test; Path=/")
+		w.Header().Add("Set-Cookie", SessionCookie+"=attacker; Path=/")
+		w.Header().Add("Set-Cookie", "theme=dark; Path=/")
+	}))
+	defer app.Close()
+	h, err := New(Options{Domain: "apps.test", IdentityCookie: "rise_session",
+		Lookup: func(context.Context, string) (*Route, error) {
+			return &Route{Project: "a", Deployment: "1", Upstreams: []string{app.URL}}, nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/", nil)
+	req.Host = "a.apps.test"
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if sc := resp.Header.Values("Set-Cookie"); len(sc) != 1 || !strings.HasPrefix(sc[0], "theme=dark") {
+		t.Errorf("Set-Cookie through the edge: %q", sc)
+	}
+}
