@@ -314,8 +314,10 @@ func (h *Handler) page(w http.ResponseWriter, status int, msg string) {
 }
 
 func (h *Handler) stripCookies(r *http.Request) {
-	if r.Header.Get("Cookie") == "" {
-		return
+	if !slices.ContainsFunc(r.Header["Cookie"], func(line string) bool {
+		return slices.ContainsFunc(h.strip, func(name string) bool { return strings.Contains(line, name) })
+	}) {
+		return // nothing of rise's: leave the header as the client sent it
 	}
 	cookies := r.Cookies()
 	r.Header.Del("Cookie")

@@ -16,8 +16,10 @@ func BenchmarkServePrivate(b *testing.B) {
 	defer app.Close()
 	route := &Route{Project: "p", Private: true, Deployment: "1", Upstreams: []string{app.URL}}
 	h, err := New(Options{Domain: "apps.test", AccessLog: AccessLogSampled,
-		Lookup:    func(context.Context, string) (*Route, error) { return route, nil },
-		Identity:  func(*http.Request) (*identity.Identity, error) { return &identity.Identity{UserID: "u", Name: "alice"}, nil },
+		Lookup: func(context.Context, string) (*Route, error) { return route, nil },
+		Identity: func(*http.Request) (*identity.Identity, error) {
+			return &identity.Identity{UserID: "u", Name: "alice"}, nil
+		},
 		CanAccess: func(context.Context, *identity.Identity, string) (bool, error) { return true, nil },
 	})
 	if err != nil {

@@ -158,7 +158,11 @@ func refused(err error) bool {
 }
 
 // newProxy is the edge's one reverse proxy: the target comes from the
-// request's pick; responses stream (FlushInterval -1) and upgrades
+// request's pick. Responses of unknown length (chunked, e.g. a stream or a
+// long poll) and text/event-stream are flushed after every write — the
+// ReverseProxy does that by itself with FlushInterval 0 — while responses
+// of known length go out in as few writes as possible (flushing those
+// after every write costs a syscall per header block and body). Upgrades
 // (WebSocket) pass through.
 func (h *Handler) newProxy() *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
@@ -170,7 +174,7 @@ func (h *Handler) newProxy() *httputil.ReverseProxy {
 		},
 		ModifyResponse: h.dropRiseCookies,
 		Transport:      h.bal,
-		FlushInterval:  -1,
+		FlushInterval:  0,
 		BufferPool:     bufferPool{},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if errors.Is(err, context.Canceled) {
