@@ -15,6 +15,7 @@ declare -A PKGS=(
   [docker-registry]=docker-registry
   [etcd]=etcd-server
   [busybox]=busybox-static
+  [wrk]=wrk # the edge benchmark's load generator
 )
 # The second container engine (Docker-compatible API) the builder tests use.
 if [ "${RISE_DEPS:-test}" != dev ]; then

@@ -195,11 +195,13 @@ func (s *Server) routes() http.Handler {
 	if s.deps.Auth != nil {
 		h = s.deps.Auth.Middleware(h)
 	}
+	h = requestLog(s.log.Named("http"), recoverPanics(s.drainContext(h)))
 	if e := s.deps.Edge; e != nil {
+		// App traffic skips rise's request log and middleware: the edge
+		// keeps its own (sampled) access log on its hot path.
 		h = byHost(e, h)
 	}
-	h = s.drainContext(h)
-	return requestLog(s.log.Named("http"), recoverPanics(h))
+	return h
 }
 
 // Run builds a Server from cfg and deps and runs it until ctx ends.

@@ -143,6 +143,10 @@ func (s *Server) finish(body hcl.Body) hcl.Diagnostics {
 		}
 	}
 	s.Images.check(c, root.block("images", 0))
+	if s.Edge == nil {
+		s.Edge = &Edge{}
+	}
+	s.Edge.check(c, root.block("edge", 0))
 	return c.diags
 }
 
@@ -321,4 +325,26 @@ func defaultDataDir() string {
 // AppURL is where project's app is served: <app_scheme>://<project>.<domain>.
 func (s *Server) AppURL(project string) string {
 	return s.AppScheme + "://" + project + "." + s.Domain
+}
+
+func (e *Edge) check(c *checker, n node) {
+	switch e.AccessLog {
+	case "":
+		e.AccessLog = "sampled"
+	case "off", "sampled", "all":
+	default:
+		c.errorf(n.attr("access_log"), "Invalid access_log", "access_log must be \"off\", \"sampled\" or \"all\", not %q.", e.AccessLog)
+	}
+	if e.AccessLogEvery < 0 {
+		c.errorf(n.attr("access_log_every"), "Invalid access_log_every", "access_log_every must be 1 or more (log one request in that many), not %d.", e.AccessLogEvery)
+	}
+	if e.AccessLogEvery == 0 {
+		e.AccessLogEvery = 100
+	}
+	if e.Resync == "" {
+		e.Resync = "30s"
+	}
+	if d, err := time.ParseDuration(e.Resync); err != nil || d < time.Second {
+		c.errorf(n.attr("resync"), "Invalid resync", "%q is not a duration of at least 1s; expected e.g. \"30s\".", e.Resync)
+	}
 }

@@ -3,7 +3,11 @@
 // file:line:col.
 package config
 
-import "github.com/hashicorp/hcl/v2"
+import (
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+)
 
 // Server is server.hcl.
 type Server struct {
@@ -27,6 +31,7 @@ type Server struct {
 	Plugins  []*Plugin  `hcl:"plugin,block"`
 	Audit    *Audit     `hcl:"audit,block"`
 	Images   *Images    `hcl:"images,block"`
+	Edge     *Edge      `hcl:"edge,block"`
 
 	// Filename is where the config was read from. (No hcl tag: gohcl reads
 	// `hcl:"-"` as an attribute named "-".)
@@ -48,6 +53,26 @@ type Images struct {
 	// they are loopback, private or link-local. Empty: only public
 	// addresses.
 	AllowPrivateRegistries []string `hcl:"allow_private_registries,optional"`
+}
+
+// Edge tunes the edge router that serves apps (server/edge).
+type Edge struct {
+	// AccessLog: "off", "sampled" (default: one request in
+	// access_log_every, plus every 5xx) or "all".
+	AccessLog      string `hcl:"access_log,optional"`
+	AccessLogEvery int    `hcl:"access_log_every,optional"` // default 100
+	// Resync is the period of full route table reloads (default "30s");
+	// change notifications keep it current in between.
+	Resync string `hcl:"resync,optional"`
+}
+
+// ResyncPeriod is Resync parsed (LoadServer has validated it).
+func (e *Edge) ResyncPeriod() time.Duration {
+	d, err := time.ParseDuration(e.Resync)
+	if err != nil || d <= 0 {
+		return 30 * time.Second
+	}
+	return d
 }
 
 // Database is the PostgreSQL connection.

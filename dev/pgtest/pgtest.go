@@ -32,6 +32,8 @@ import (
 type Cluster struct {
 	Dir  string // data and socket directory
 	Port int
+	bin  string
+	cred *syscall.Credential
 	cmd  *exec.Cmd
 	done chan struct{}
 	log  string
@@ -99,27 +101,64 @@ func Start() (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{Dir: dir, Port: port, done: make(chan struct{}), log: filepath.Join(dir, "postgres.log")}
-	logf, err := os.Create(c.log)
-	if err != nil {
-		return nil, fmt.Errorf("create log: %w", err)
-	}
-	c.cmd = exec.Command(filepath.Join(bin, "postgres"), "-D", data,
-		"-c", "listen_addresses=127.0.0.1", "-p", strconv.Itoa(port), "-k", dir,
-		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-		"-c", "max_connections=300", "-c", "shared_buffers=64MB")
-	c.cmd.Stdout, c.cmd.Stderr = logf, logf
-	// The server dies with us: no orphaned postgres after a crashed test binary.
-	c.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT, Setpgid: true}
-	if err := c.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start postgres: %w", err)
-	}
-	go func() { _ = c.cmd.Wait(); logf.Close(); close(c.done) }()
-	if err := c.waitReady(30 * time.Second); err != nil {
+	c := &Cluster{Dir: dir, Port: port, bin: bin, cred: cred, log: filepath.Join(dir, "postgres.log")}
+	if err := c.run(); err != nil {
 		c.Stop()
 		return nil, err
 	}
 	return c, nil
+}
+
+// run starts the postgres server of c's data directory and waits until it
+// accepts connections.
+func (c *Cluster) run() error {
+	logf, err := os.OpenFile(c.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("create log: %w", err)
+	}
+	c.done = make(chan struct{})
+	c.cmd = exec.Command(filepath.Join(c.bin, "postgres"), "-D", filepath.Join(c.Dir, "data"),
+		"-c", "listen_addresses=127.0.0.1", "-p", strconv.Itoa(c.Port), "-k", c.Dir,
+		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+		"-c", "max_connections=300", "-c", "shared_buffers=64MB")
+	c.cmd.Stdout, c.cmd.Stderr = logf, logf
+	// The server dies with us: no orphaned postgres after a crashed test binary.
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred, Pdeathsig: syscall.SIGQUIT, Setpgid: true}
+	if err := c.cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("start postgres: %w", err)
+	}
+	cmd, done := c.cmd, c.done
+	go func() { _ = cmd.Wait(); logf.Close(); close(done) }()
+	return c.waitReady(30 * time.Second)
+}
+
+// Halt stops the server but keeps its data: clients get connection
+// refused until Resume. For tests of what happens while the database is
+// down.
+func (c *Cluster) Halt() {
+	c.signal(syscall.SIGINT) // fast shutdown: disconnect clients, checkpoint
+}
+
+// Resume starts a halted server again on the same port with the same data.
+func (c *Cluster) Resume() error { return c.run() }
+
+func (c *Cluster) signal(sig syscall.Signal) {
+	if c.cmd == nil || c.cmd.Process == nil {
+		return
+	}
+	select {
+	case <-c.done:
+		return // not running
+	default:
+	}
+	_ = c.cmd.Process.Signal(sig)
+	select {
+	case <-c.done:
+	case <-time.After(10 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.done
+	}
 }
 
 // AdminURL is the URL of the cluster's postgres database as superuser.
@@ -148,15 +187,7 @@ func (c *Cluster) CreateDatabase(ctx context.Context) (string, error) {
 
 // Stop shuts the cluster down and removes its files.
 func (c *Cluster) Stop() {
-	if c.cmd != nil && c.cmd.Process != nil {
-		_ = c.cmd.Process.Signal(syscall.SIGQUIT)
-		select {
-		case <-c.done:
-		case <-time.After(10 * time.Second):
-			_ = c.cmd.Process.Kill()
-			<-c.done
-		}
-	}
+	c.signal(syscall.SIGQUIT)
 	_ = os.RemoveAll(c.Dir)
 }
 

@@ -21,8 +21,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -38,42 +38,67 @@ type Route struct {
 	Upstreams  []string // base URLs, e.g. http://127.0.0.1:49153
 }
 
-// maxProxies bounds the cache of reverse proxies (one per upstream).
-const maxProxies = 4096
-
 // ErrUnknownProject is returned by a Lookup for a project that does not exist.
 var ErrUnknownProject = errors.New("unknown project")
+
+// Access log modes (Options.AccessLog).
+const (
+	AccessLogOff     = "off"
+	AccessLogSampled = "sampled" // one request in AccessLogEvery, plus every 5xx
+	AccessLogAll     = "all"
+)
 
 // Options configure the edge router.
 type Options struct {
 	// Domain: apps are served at <project>.<domain> (any port).
 	Domain string
 	// PublicURL is rise's own URL; browsers log in at <PublicURL>/auth/login?rd=<url>.
+	// It is also the issuer of rise's tokens, which never reach apps.
 	PublicURL string
 	// Lookup returns a project's route (ErrUnknownProject when missing).
+	// Table.Lookup serves it from memory.
 	Lookup func(ctx context.Context, project string) (*Route, error)
-	// Identity resolves the caller of a request (session cookie, bearer
-	// token); nil identity and nil error mean anonymous.
+	// Identity resolves the caller of a request from its Authorization
+	// header or its IdentityCookie; nil identity and nil error mean
+	// anonymous. Results are cached by credential (see IdentityTTL).
 	Identity func(*http.Request) (*identity.Identity, error)
+	// IdentityCookie is the cookie Identity reads besides Authorization
+	// (rise's session cookie); it never reaches apps.
+	IdentityCookie string
 	// CanAccess reports whether id may use private project.
 	CanAccess func(ctx context.Context, id *identity.Identity, project string) (bool, error)
 	// Sessions turns login tickets into app-host sessions and checks them
 	// (server/auth.Service implements it). Nil: only Identity is consulted.
 	Sessions Sessions
-	// StripCookies are cookie names (rise's session) never forwarded to
-	// apps; the edge's own SessionCookie is always stripped.
+	// StripCookies are further cookie names never forwarded to apps; the
+	// edge's own SessionCookie and IdentityCookie are always stripped.
 	StripCookies []string
-	Log          hclog.Logger
+	// IdentityTTL is how long a verified credential is trusted before it is
+	// checked again (default 30s). When the check fails for an internal
+	// reason (database down), the last identity is used until the token
+	// expires: the edge fails static.
+	IdentityTTL time.Duration
+	// AccessLog is AccessLogOff, AccessLogSampled (default) or AccessLogAll;
+	// AccessLogEvery is the sampling period (default 100).
+	AccessLog      string
+	AccessLogEvery int
+	// Transport reaches the upstreams (default NewTransport()).
+	Transport http.RoundTripper
+	Log       hclog.Logger
 }
 
 // Handler is the edge router.
 type Handler struct {
 	o        Options
-	suffix   string   // "." + the domain's host, lower case
-	own      string   // rise's own host (from PublicURL), never an app
-	proxies  sync.Map // upstream → *httputil.ReverseProxy
-	nproxies atomic.Int64
-	rr       atomic.Uint64
+	suffix   string // "." + the domain's host, lower case
+	own      string // rise's own host (from PublicURL), never an app
+	issuer   string // rise's token issuer (PublicURL without trailing /)
+	strip    []string
+	bal      *balancer
+	proxy    *httputil.ReverseProxy
+	ids      *idCache
+	logEvery uint64 // 0: no access log
+	logN     atomic.Uint64
 }
 
 // New returns the edge router.
@@ -87,14 +112,41 @@ func New(o Options) (*Handler, error) {
 	if o.Log == nil {
 		o.Log = hclog.NewNullLogger()
 	}
+	if o.Transport == nil {
+		o.Transport = NewTransport()
+	}
+	if o.IdentityTTL <= 0 {
+		o.IdentityTTL = 30 * time.Second
+	}
 	domain := strings.ToLower(strings.TrimPrefix(o.Domain, "."))
 	if host, _, err := net.SplitHostPort(domain); err == nil {
 		domain = host // "localhost:3000": apps on rise's own port
 	}
-	h := &Handler{o: o, suffix: "." + domain}
+	h := &Handler{o: o, suffix: "." + domain, issuer: strings.TrimRight(o.PublicURL, "/")}
 	if u, err := url.Parse(o.PublicURL); err == nil {
 		h.own = strings.ToLower(u.Hostname())
 	}
+	h.strip = append([]string{SessionCookie}, o.StripCookies...)
+	if o.IdentityCookie != "" {
+		h.strip = append(h.strip, o.IdentityCookie)
+	}
+	switch o.AccessLog {
+	case AccessLogOff:
+	case AccessLogAll:
+		h.logEvery = 1
+	case "", AccessLogSampled:
+		h.logEvery = 100
+		if o.AccessLogEvery > 0 {
+			h.logEvery = uint64(o.AccessLogEvery)
+		}
+	default:
+		return nil, fmt.Errorf("edge: access log %q is not off, sampled or all", o.AccessLog)
+	}
+	h.ids = newIDCache(o.IdentityTTL)
+	h.bal = &balancer{base: o.Transport, onErr: func(addr string, err error) {
+		o.Log.Warn("edge: upstream refused the connection; skipping it for a while", "upstream", addr, "for", downFor, "error", err)
+	}}
+	h.proxy = h.newProxy()
 	return h, nil
 }
 
@@ -113,8 +165,28 @@ func (h *Handler) Project(host string) (string, bool) {
 	return p, true
 }
 
-// ServeHTTP routes one request.
+// ServeHTTP routes one request, writing an access log line for the
+// sampled ones.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.logEvery == 0 {
+		h.serve(w, r)
+		return
+	}
+	rec := &recorder{ResponseWriter: w}
+	sampled := h.logN.Add(1)%h.logEvery == 0
+	start := time.Now()
+	h.serve(rec, r)
+	if !sampled && rec.status < 500 {
+		return
+	}
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	h.o.Log.Info("access", "host", r.Host, "method", r.Method, "path", r.URL.Path, "status", rec.status,
+		"bytes", rec.bytes, "duration", time.Since(start).Round(time.Microsecond), "remote", r.RemoteAddr)
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	project, ok := h.Project(r.Host)
 	if !ok {
 		h.page(w, http.StatusNotFound, "No app is served at "+r.Host+".")
@@ -134,40 +206,51 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.page(w, http.StatusBadGateway, "rise cannot route this request right now.")
 		return
 	}
-	// The app may trust X-Rise-User/X-Rise-Email on private projects: the
-	// edge sets them, and never passes on a client's own.
-	r.Header.Del("X-Rise-User")
-	r.Header.Del("X-Rise-Email")
+	// Apps may trust X-Rise-* headers: the edge sets them, and never
+	// passes on a client's own.
+	for k := range r.Header {
+		if strings.HasPrefix(k, "X-Rise-") {
+			delete(r.Header, k)
+		}
+	}
 	if route.Private {
-		id, ok := h.authorize(w, r, project)
+		id, bearer, ok := h.authorize(w, r, project)
 		if !ok {
 			return
 		}
+		if bearer {
+			r.Header.Del("Authorization") // consumed: the app never sees the caller's token
+		}
 		setUserHeaders(r.Header, id)
+	}
+	if h.riseToken(r.Header.Get("Authorization")) {
+		r.Header.Del("Authorization")
 	}
 	if len(route.Upstreams) == 0 {
 		h.page(w, http.StatusServiceUnavailable, fmt.Sprintf("Project '%s' has no running deployment.", project))
 		return
 	}
-	up := route.Upstreams[int(h.rr.Add(1)%uint64(len(route.Upstreams)))]
-	proxy, err := h.proxy(up)
+	up, idx, err := h.bal.choose(route)
 	if err != nil {
-		h.o.Log.Error("edge: bad upstream", "project", project, "upstream", up, "error", err)
+		h.o.Log.Error("edge: bad upstream", "project", project, "error", err)
 		h.page(w, http.StatusBadGateway, "rise cannot route this request right now.")
 		return
 	}
 	h.stripCookies(r)
-	proxy.ServeHTTP(w, r)
+	ctx := context.WithValue(r.Context(), pickKey{}, &pick{route: route, first: up, start: idx})
+	h.proxy.ServeHTTP(w, r.WithContext(ctx))
 }
 
 // authorize checks a private project's caller; it answers the request
 // itself and returns false when the caller may not proceed.
-func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, project string) (*identity.Identity, bool) {
-	id, stale, err := h.caller(r, r.Host)
+// bearer reports that the caller authenticated with the Authorization
+// header.
+func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, project string) (id *identity.Identity, bearer, ok bool) {
+	id, src, stale, err := h.caller(r, r.Host)
 	if err != nil {
 		h.o.Log.Error("edge: authentication failed", "project", project, "error", err)
 		h.page(w, http.StatusBadGateway, "rise cannot route this request right now.")
-		return nil, false
+		return nil, false, false
 	}
 	if stale {
 		http.SetCookie(w, h.sessionCookie(r, "", -1))
@@ -176,31 +259,31 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, project stri
 		if isBrowser(r) && h.o.PublicURL != "" {
 			w.Header().Set("Cache-Control", "no-store")
 			http.Redirect(w, r, h.loginURL(r), http.StatusFound)
-			return nil, false
+			return nil, false, false
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="rise"`)
 		httpx.Err(w, r, httpx.NewError(http.StatusUnauthorized,
 			fmt.Sprintf("Project '%s' is private: log in to rise first.", project),
 			"Open it in a browser to log in, or send 'Authorization: Bearer <rise token>' (the token from 'rise login').",
 		))
-		return nil, false
+		return nil, false, false
 	}
 	if h.o.CanAccess == nil {
 		h.notFound(w, project)
-		return nil, false
+		return nil, false, false
 	}
-	ok, err := h.o.CanAccess(r.Context(), id, project)
+	ok, err = h.o.CanAccess(r.Context(), id, project)
 	if err != nil {
 		h.o.Log.Error("edge: access check failed", "project", project, "error", err)
 		h.page(w, http.StatusBadGateway, "rise cannot route this request right now.")
-		return nil, false
+		return nil, false, false
 	}
 	if !ok {
 		h.o.Log.Debug("edge: no access to a private project", "project", project, "caller", id.Subject())
 		h.notFound(w, project)
-		return nil, false
+		return nil, false, false
 	}
-	return id, true
+	return id, src == srcBearer, true
 }
 
 func (h *Handler) loginURL(r *http.Request) string {
@@ -230,43 +313,16 @@ func (h *Handler) page(w http.ResponseWriter, status int, msg string) {
 	fmt.Fprintln(w, msg)
 }
 
-func (h *Handler) proxy(upstream string) (*httputil.ReverseProxy, error) {
-	if p, ok := h.proxies.Load(upstream); ok {
-		return p.(*httputil.ReverseProxy), nil
-	}
-	target, err := url.Parse(upstream)
-	if err != nil || target.Host == "" {
-		return nil, fmt.Errorf("invalid upstream %q", upstream)
-	}
-	p := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(target)
-			pr.SetXForwarded()
-			pr.Out.Host = pr.In.Host // the app sees the public host
-		},
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			h.o.Log.Warn("edge: upstream error", "host", r.Host, "upstream", upstream, "error", err)
-			h.page(w, http.StatusBadGateway, "The app is not answering.")
-		},
-	}
-	actual, loaded := h.proxies.LoadOrStore(upstream, p)
-	if !loaded && h.nproxies.Add(1) > maxProxies {
-		// Upstreams change with every deployment: forget old ones now and
-		// then instead of growing forever (live ones are recreated lazily).
-		h.proxies.Clear()
-		h.nproxies.Store(0)
-	}
-	return actual.(*httputil.ReverseProxy), nil
-}
-
 func (h *Handler) stripCookies(r *http.Request) {
-	if r.Header.Get("Cookie") == "" {
-		return
+	if !slices.ContainsFunc(r.Header["Cookie"], func(line string) bool {
+		return slices.ContainsFunc(h.strip, func(name string) bool { return strings.Contains(line, name) })
+	}) {
+		return // nothing of rise's: leave the header as the client sent it
 	}
 	cookies := r.Cookies()
 	r.Header.Del("Cookie")
 	for _, c := range cookies {
-		if c.Name != SessionCookie && !slices.Contains(h.o.StripCookies, c.Name) {
+		if !slices.Contains(h.strip, c.Name) {
 			r.AddCookie(c)
 		}
 	}

@@ -2,7 +2,6 @@ package edge_test
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -42,6 +41,7 @@ type platform struct {
 	publicURL string
 	auth      *auth.Service
 	st        *store.Store
+	routes    *edge.Table
 
 	mu   sync.Mutex
 	now  time.Time // zero: real time
@@ -73,10 +73,16 @@ func (p *platform) lastSeen() *http.Request {
 // http://<project>.<appsHost>:<port>. Users alice and bob log in with the
 // local form; alice owns the private projects hello and other and the
 // public project open.
-func newPlatform(t *testing.T, publicHost, appsHost string) *platform {
+func newPlatform(t *testing.T, publicHost, appsHost string, opts ...func(*edge.Options)) *platform {
+	t.Helper()
+	return newPlatformOn(t, pgtest.URL(t), publicHost, appsHost, opts...)
+}
+
+// newPlatformOn is newPlatform on database dbURL; opts adjust the edge.
+func newPlatformOn(t *testing.T, dbURL, publicHost, appsHost string, opts ...func(*edge.Options)) *platform {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, pgtest.URL(t), hclog.NewNullLogger())
+	st, err := store.Open(ctx, dbURL, hclog.NewNullLogger())
 	if err != nil {
 		t.Fatalf("store.Open: %v", err)
 	}
@@ -124,31 +130,34 @@ func newPlatform(t *testing.T, publicHost, appsHost string) *platform {
 	}))
 	t.Cleanup(app.Close)
 
-	e, err := edge.New(edge.Options{
-		Domain:    appsHost + ":" + port,
-		PublicURL: p.publicURL,
-		Lookup: func(ctx context.Context, project string) (*edge.Route, error) {
-			pr, err := st.ProjectByName(ctx, project)
-			if errors.Is(err, store.ErrNotFound) {
-				return nil, edge.ErrUnknownProject
-			}
-			if err != nil {
-				return nil, err
-			}
-			return &edge.Route{Project: pr.Name, Private: pr.Visibility == "private", Deployment: "1", Upstreams: []string{app.URL}}, nil
-		},
-		Identity: p.auth.IdentityFromRequest,
-		CanAccess: func(ctx context.Context, id *identity.Identity, project string) (bool, error) {
-			_, err := st.ProjectFor(ctx, id, project, store.AccessRead)
-			if errors.Is(err, store.ErrNotFound) {
-				return false, nil
-			}
-			return err == nil, err
-		},
-		Sessions:     p.auth,
-		StripCookies: []string{auth.SessionCookie},
-		Log:          log,
-	})
+	// Every project runs one deployment: the recording app.
+	if _, err := st.Pool().Exec(ctx, `INSERT INTO deployments (project_id, deployment_id, state, active, upstreams)
+		SELECT id, '20260101-000000', 'Healthy', true, ARRAY[$1] FROM projects`, app.URL); err != nil {
+		t.Fatal(err)
+	}
+	p.routes, err = edge.NewTable(ctx, edge.TableOptions{Pool: st.Pool(), Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = p.routes.Run(runCtx); close(done) }()
+	t.Cleanup(func() { stop(); <-done })
+
+	eo := edge.Options{
+		Domain:         appsHost + ":" + port,
+		PublicURL:      p.publicURL,
+		Lookup:         p.routes.Lookup,
+		Identity:       p.auth.IdentityFromRequest,
+		IdentityCookie: auth.SessionCookie,
+		CanAccess:      p.routes.CanAccess,
+		Sessions:       p.auth,
+		Log:            log,
+	}
+	for _, o := range opts {
+		o(&eo)
+	}
+	e, err := edge.New(eo)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,7 +36,7 @@ func (h *Handler) ingressAuth(w http.ResponseWriter, r *http.Request) {
 			"Point auth-url at <public_url>/api/v1/ingress/auth?project=<name>."))
 		return
 	}
-	id, _, err := h.caller(r, project+h.suffix)
+	id, _, _, err := h.caller(r, project+h.suffix)
 	if err != nil {
 		httpx.Err(w, r, err)
 		return

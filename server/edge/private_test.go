@@ -244,3 +244,71 @@ func TestIngressAuth(t *testing.T) {
 		}
 	}
 }
+
+// TestAppsNeverSeeRiseCredentials (#13): the credential the edge consumed
+// (a rise token in Authorization, rise's cookies) and client-supplied
+// X-Rise-* headers never reach an app, private or public; the app gets only
+// the identity headers the edge sets.
+func TestAppsNeverSeeRiseCredentials(t *testing.T) {
+	p := newPlatform(t, "127.0.0.1", "localhost")
+	b := newBrowser(t)
+	b.login(p, "alice@example.com", p.publicURL+"/")
+	var riseToken string
+	for _, c := range b.c.Jar.Cookies(&url.URL{Scheme: "http", Host: "127.0.0.1:" + p.port}) {
+		if c.Name == auth.SessionCookie {
+			riseToken = c.Value
+		}
+	}
+	loc := b.login(p, "alice@example.com", p.app("hello", "/"))
+	resp, _ := b.get(loc)
+	appCookie := cookie(resp, edge.SessionCookie)
+	if riseToken == "" || appCookie == nil {
+		t.Fatal("no rise token or app session")
+	}
+	forged := []string{"X-Rise-User", "mallory", "X-Rise-Admin", "true"}
+	for _, tc := range []struct {
+		name, project string
+		hdr           []string
+		wantUser      string
+	}{
+		{"private, bearer rise token", "hello", []string{"Authorization", "Bearer " + riseToken}, "alice"},
+		{"private, app session cookie", "hello", []string{"Cookie", edge.SessionCookie + "=" + appCookie.Value + "; theme=dark"}, "alice"},
+		{"private, shared rise cookie", "hello", []string{"Cookie", auth.SessionCookie + "=" + riseToken + "; theme=dark"}, "alice"},
+		{"public, bearer rise token", "open", []string{"Authorization", "Bearer " + riseToken}, ""},
+		{"public, rise cookies", "open", []string{"Cookie", auth.SessionCookie + "=" + riseToken + "; " + edge.SessionCookie + "=" + appCookie.Value + "; theme=dark"}, ""},
+	} {
+		hdr := append(append([]string{"Accept", "application/json"}, forged...), tc.hdr...)
+		resp, body := newBrowser(t).get(p.app(tc.project, "/x"), hdr...)
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: %d %s", tc.name, resp.StatusCode, body)
+			continue
+		}
+		seen := p.lastSeen()
+		if a := seen.Header.Get("Authorization"); a != "" {
+			t.Errorf("%s: app saw Authorization %q", tc.name, a)
+		}
+		ck := seen.Header.Get("Cookie")
+		if strings.Contains(ck, "rise_") || strings.Contains(ck, riseToken) || strings.Contains(ck, appCookie.Value) {
+			t.Errorf("%s: app saw cookies %q", tc.name, ck)
+		}
+		if strings.Contains(tc.hdr[1], "theme=dark") && !strings.Contains(ck, "theme=dark") {
+			t.Errorf("%s: the app's own cookie was dropped: %q", tc.name, ck)
+		}
+		if u := seen.Header.Get("X-Rise-User"); u != tc.wantUser {
+			t.Errorf("%s: app saw X-Rise-User %q, want %q", tc.name, u, tc.wantUser)
+		}
+		if seen.Header.Get("X-Rise-Admin") != "" {
+			t.Errorf("%s: a forged X-Rise-Admin reached the app", tc.name)
+		}
+		for k, v := range seen.Header {
+			if strings.Contains(strings.Join(v, " "), riseToken) {
+				t.Errorf("%s: the rise token reached the app in %s", tc.name, k)
+			}
+		}
+	}
+	// An app's own Authorization scheme passes through a public app.
+	if resp, _ := newBrowser(t).get(p.app("open", "/"), "Authorization", "Bearer app-own-token"); resp.StatusCode != http.StatusOK ||
+		p.lastSeen().Header.Get("Authorization") != "Bearer app-own-token" {
+		t.Errorf("public app's own Authorization: %d %q", resp.StatusCode, p.lastSeen().Header.Get("Authorization"))
+	}
+}

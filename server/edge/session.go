@@ -33,37 +33,62 @@ type Sessions interface {
 	AppSessionIdentity(ctx context.Context, token, host string) (*identity.Identity, error)
 }
 
+// Where a caller's credential came from.
+const (
+	srcNone      = iota
+	srcAppCookie // SessionCookie
+	srcBearer    // Authorization
+	srcCookie    // IdentityCookie
+)
+
 // caller returns who sends r to app host host: the app session cookie
-// first, then Identity (bearer token, shared rise_session cookie). Refused
-// credentials make the caller anonymous; stale reports a refused app
-// session cookie (to be cleared). err is an internal failure.
-func (h *Handler) caller(r *http.Request, host string) (id *identity.Identity, stale bool, err error) {
+// first, then Identity (bearer token, rise's session cookie), and where
+// the credential came from. Refused credentials make the caller anonymous;
+// stale reports a refused app session cookie (to be cleared). err is an
+// internal failure. Verified credentials are cached (idCache).
+func (h *Handler) caller(r *http.Request, host string) (id *identity.Identity, src int, stale bool, err error) {
 	if h.o.Sessions != nil {
 		if c, cerr := r.Cookie(SessionCookie); cerr == nil && c.Value != "" {
-			id, err := h.o.Sessions.AppSessionIdentity(r.Context(), c.Value, host)
+			id, err := h.ids.get("a "+host+" "+c.Value, c.Value, func() (*identity.Identity, error) {
+				return h.o.Sessions.AppSessionIdentity(r.Context(), c.Value, host)
+			})
 			switch {
-			case err == nil:
-				return id, false, nil
+			case err == nil && id != nil:
+				return id, srcAppCookie, false, nil
 			case errors.Is(err, auth.ErrInvalidCredentials):
 				h.o.Log.Debug("edge: refused app session", "host", host, "reason", err)
 				stale = true
-			default:
-				return nil, false, err
+			case err != nil:
+				return nil, srcNone, false, err
 			}
 		}
 	}
 	if id := identity.From(r.Context()); id != nil {
-		return id, stale, nil
+		return id, srcNone, stale, nil
 	}
 	if h.o.Identity == nil {
-		return nil, stale, nil
+		return nil, srcNone, stale, nil
 	}
-	id, err = h.o.Identity(r)
+	key, token, src := "", "", srcNone
+	if a := r.Header.Get("Authorization"); a != "" {
+		key, token, src = "b "+a, strings.TrimSpace(a[min(len(a), 7):]), srcBearer
+	} else if h.o.IdentityCookie != "" {
+		if c, cerr := r.Cookie(h.o.IdentityCookie); cerr == nil && c.Value != "" {
+			key, token, src = "c "+c.Value, c.Value, srcCookie
+		}
+	}
+	if key == "" {
+		return nil, srcNone, stale, nil
+	}
+	id, err = h.ids.get(key, token, func() (*identity.Identity, error) { return h.o.Identity(r) })
 	if errors.Is(err, auth.ErrInvalidCredentials) {
 		h.o.Log.Debug("edge: refused credentials", "host", host, "reason", err)
-		return nil, stale, nil
+		return nil, srcNone, stale, nil
 	}
-	return id, stale, err
+	if err != nil || id == nil {
+		return nil, srcNone, stale, err
+	}
+	return id, src, stale, nil
 }
 
 // serveRise answers the edge's own paths on app hosts.

@@ -184,15 +184,25 @@ func assemble(ctx context.Context, cfg *config.Server, st *store.Store, log hclo
 	if err != nil {
 		return server.Deps{}, fmt.Errorf("deployments: %w", err)
 	}
+	edgeCfg := cfg.Edge
+	if edgeCfg == nil {
+		edgeCfg = &config.Edge{}
+	}
+	routes, err := edge.NewTable(ctx, edge.TableOptions{Pool: st.Pool(), Resync: edgeCfg.ResyncPeriod(), Log: log.Named("edge")})
+	if err != nil {
+		return server.Deps{}, err
+	}
 	edgeRouter, err := edge.New(edge.Options{
-		Domain:       cfg.Domain,
-		PublicURL:    cfg.PublicURL,
-		Lookup:       deploySvc.Route,
-		Identity:     authSvc.IdentityFromRequest,
-		CanAccess:    deploySvc.CanAccess,
-		Sessions:     authSvc,
-		StripCookies: []string{auth.SessionCookie},
-		Log:          log.Named("edge"),
+		Domain:         cfg.Domain,
+		PublicURL:      cfg.PublicURL,
+		Lookup:         routes.Lookup,
+		Identity:       authSvc.IdentityFromRequest,
+		IdentityCookie: auth.SessionCookie,
+		CanAccess:      routes.CanAccess,
+		Sessions:       authSvc,
+		AccessLog:      edgeCfg.AccessLog,
+		AccessLogEvery: edgeCfg.AccessLogEvery,
+		Log:            log.Named("edge"),
 	})
 	if err != nil {
 		return server.Deps{}, fmt.Errorf("edge router: %w", err)
@@ -210,7 +220,7 @@ func assemble(ctx context.Context, cfg *config.Server, st *store.Store, log hclo
 		Auth:        authSvc,
 		Mounts:      mounts,
 		RootMounts:  []server.Mount{server.MountFunc(authSvc.RootRoutes)},
-		Controllers: []server.Controller{deploySvc},
+		Controllers: []server.Controller{deploySvc, routes},
 		Edge:        edgeRouter,
 		Audit:       auditLog,
 	}, nil

@@ -50,3 +50,9 @@ audit {
 images {
   allow_private_registries = ["10.0.0.0/8", "10.1.2.3", "intranet"]
 }
+
+edge {
+  access_log       = "verbose"
+  access_log_every = -5
+  resync           = "10ms"
+}

@@ -1,0 +1,248 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/riseplatform/rise/server/identity"
+)
+
+// DefaultGroup is the deployment group the edge serves at <project>.<domain>.
+const DefaultGroup = "default"
+
+// Table is the edge's route table: every project's visibility, owner and
+// active deployments, and every team's members, in memory. Lookups and
+// access checks read an immutable snapshot (swapped atomically), never
+// the database. The snapshot is loaded at start, kept current by the
+// database's change notifications (LISTEN rise_routes, see listen.go) and
+// fully reloaded every resync period and after the listener reconnected.
+// When PostgreSQL is unreachable the last snapshot keeps serving (fail
+// static) and Stale says so.
+type Table struct {
+	pool   *pgxpool.Pool
+	log    hclog.Logger
+	resync time.Duration
+
+	snap     atomic.Pointer[snapshot]
+	mu       sync.Mutex // serializes writers
+	stale    atomic.Bool
+	lastSync atomic.Int64 // unix nanos of the last successful full load
+}
+
+// snapshot is one immutable state of the table.
+type snapshot struct {
+	byName  map[string]*entry
+	byID    map[string]*entry
+	members map[string]map[string]bool // team id → user id → member
+}
+
+// entry is one project.
+type entry struct {
+	id, ownerUser, ownerTeam string
+	deleting                 bool
+	groups                   map[string]*Route // deployment group → route
+	route                    *Route            // the default group's (never nil)
+}
+
+// TableOptions configure a Table.
+type TableOptions struct {
+	Pool *pgxpool.Pool
+	// Resync is the period of full reloads (default 30s).
+	Resync time.Duration
+	Log    hclog.Logger
+}
+
+// NewTable loads the route table; Run keeps it current.
+func NewTable(ctx context.Context, o TableOptions) (*Table, error) {
+	if o.Pool == nil {
+		return nil, errors.New("edge: route table without a database")
+	}
+	if o.Resync <= 0 {
+		o.Resync = 30 * time.Second
+	}
+	if o.Log == nil {
+		o.Log = hclog.NewNullLogger()
+	}
+	t := &Table{pool: o.Pool, log: o.Log, resync: o.Resync}
+	if err := t.Resync(ctx); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// Name names the table's loop in the server's logs (server.Controller).
+func (t *Table) Name() string { return "edge routes" }
+
+// Lookup is Options.Lookup from memory.
+func (t *Table) Lookup(_ context.Context, project string) (*Route, error) {
+	e := t.snap.Load().byName[project]
+	if e == nil || e.deleting {
+		return nil, ErrUnknownProject
+	}
+	return e.route, nil
+}
+
+// CanAccess is Options.CanAccess from memory: whoever may read the
+// project may use its private app (the rule of server/store's
+// permissionsFor): admins, the owning user, members of the owning team,
+// and service accounts of the project.
+func (t *Table) CanAccess(_ context.Context, id *identity.Identity, project string) (bool, error) {
+	s := t.snap.Load()
+	e := s.byName[project]
+	switch {
+	case id == nil || e == nil || e.deleting:
+		return false, nil
+	case id.IsServiceAccount():
+		sa := id.ServiceAccount
+		return sa.ProjectID == e.id || (sa.ProjectID == "" && sa.Project == project), nil
+	case id.Admin:
+		return true, nil
+	case id.UserID == "":
+		return false, nil
+	case e.ownerUser != "":
+		return e.ownerUser == id.UserID, nil
+	}
+	return s.members[e.ownerTeam][id.UserID], nil
+}
+
+// Stats describe the table for logs and health checks.
+type Stats struct {
+	Projects int
+	Stale    bool      // the database is unreachable: serving the last known routes
+	LastSync time.Time // last successful full load
+}
+
+// Stats returns the table's current state.
+func (t *Table) Stats() Stats {
+	return Stats{Projects: len(t.snap.Load().byName), Stale: t.stale.Load(), LastSync: time.Unix(0, t.lastSync.Load())}
+}
+
+// Resync reloads the whole table in one consistent read.
+func (t *Table) Resync(ctx context.Context) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := &snapshot{byName: map[string]*entry{}, byID: map[string]*entry{}, members: map[string]map[string]bool{}}
+	err := pgx.BeginTxFunc(ctx, t.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if err := loadProjects(ctx, tx, s, ""); err != nil {
+			return err
+		}
+		return loadMembers(ctx, tx, s, "")
+	})
+	if err != nil {
+		return fmt.Errorf("edge: load routes: %w", err)
+	}
+	t.snap.Store(s)
+	t.lastSync.Store(time.Now().UnixNano())
+	return nil
+}
+
+// reloadProject refreshes one project (by id) from the database.
+func (t *Table) reloadProject(ctx context.Context, id string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old := t.snap.Load()
+	s := &snapshot{byName: maps.Clone(old.byName), byID: maps.Clone(old.byID), members: old.members}
+	if e := s.byID[id]; e != nil {
+		delete(s.byID, id)
+		for name, ne := range s.byName {
+			if ne == e {
+				delete(s.byName, name) // the name may have changed
+			}
+		}
+	}
+	if err := loadProjects(ctx, t.pool, s, id); err != nil {
+		return fmt.Errorf("edge: load project %s: %w", id, err)
+	}
+	t.snap.Store(s)
+	return nil
+}
+
+// reloadTeam refreshes one team's members from the database.
+func (t *Table) reloadTeam(ctx context.Context, id string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old := t.snap.Load()
+	s := &snapshot{byName: old.byName, byID: old.byID, members: maps.Clone(old.members)}
+	delete(s.members, id)
+	if err := loadMembers(ctx, t.pool, s, id); err != nil {
+		return fmt.Errorf("edge: load team %s: %w", id, err)
+	}
+	t.snap.Store(s)
+	return nil
+}
+
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// loadProjects adds projects (all, or the one with id) and their active
+// deployments to s.
+func loadProjects(ctx context.Context, q querier, s *snapshot, id string) error {
+	sql := `SELECT p.id::text, p.name, p.visibility, p.status,
+			COALESCE(p.owner_user_id::text, ''), COALESCE(p.owner_team_id::text, ''),
+			d.deployment_group, d.deployment_id, d.upstreams
+		FROM projects p LEFT JOIN deployments d ON d.project_id = p.id AND d.active`
+	var args []any
+	if id != "" {
+		sql += ` WHERE p.id = $1::uuid`
+		args = append(args, id)
+	}
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return err
+	}
+	var pid, name, vis, status, ownerUser, ownerTeam string
+	var group, dep *string
+	var ups []string
+	_, err = pgx.ForEachRow(rows, []any{&pid, &name, &vis, &status, &ownerUser, &ownerTeam, &group, &dep, &ups}, func() error {
+		e := s.byID[pid]
+		if e == nil {
+			e = &entry{id: pid, ownerUser: ownerUser, ownerTeam: ownerTeam, deleting: status == "deleting",
+				groups: map[string]*Route{}, route: &Route{Project: name, Private: vis == "private"}}
+			s.byID[pid], s.byName[name] = e, e
+		}
+		if group != nil && dep != nil {
+			r := &Route{Project: name, Private: vis == "private", Deployment: *dep, Upstreams: ups}
+			e.groups[*group] = r
+			if *group == DefaultGroup {
+				e.route = r
+			}
+		}
+		return nil
+	})
+	return err
+}
+
+// loadMembers adds team memberships (all, or team id's) to s.
+func loadMembers(ctx context.Context, q querier, s *snapshot, id string) error {
+	sql := `SELECT team_id::text, user_id::text FROM team_members`
+	var args []any
+	if id != "" {
+		sql += ` WHERE team_id = $1::uuid`
+		args = append(args, id)
+	}
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return err
+	}
+	var team, user string
+	_, err = pgx.ForEachRow(rows, []any{&team, &user}, func() error {
+		m := s.members[team]
+		if m == nil {
+			m = map[string]bool{}
+			s.members[team] = m
+		}
+		m[user] = true
+		return nil
+	})
+	return err
+}
