@@ -29,7 +29,8 @@
 //	// logged and restarted with backoff.
 //	type Controller interface{ Run(ctx context.Context) error }
 //
-// The server itself serves GET /api/v1/health, GET /api/v1/version, the
+// The server itself serves GET /api/v1/health (liveness), GET /api/v1/ready
+// (readiness: the database answers), GET /api/v1/version, the
 // projects API (server/projects) and the teams and users API (server/teams).
 // Every request gets a request id (X-Request-Id, kept from the caller when
 // well-formed), a structured log line and panic recovery; errors use the one
@@ -163,6 +164,7 @@ func (s *Server) routes() http.Handler {
 	api := root.PathPrefix("/api/v1").Subrouter()
 
 	api.HandleFunc("/health", s.health).Methods(http.MethodGet)
+	api.HandleFunc("/ready", s.ready).Methods(http.MethodGet)
 	api.HandleFunc("/version", s.version).Methods(http.MethodGet)
 	projects.New(s.deps.Store, projects.Options{Domain: s.cfg.Domain, Scheme: s.cfg.AppScheme}).Routes(api)
 	teams.New(s.deps.Store).Routes(api)
