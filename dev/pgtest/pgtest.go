@@ -32,6 +32,8 @@ import (
 type Cluster struct {
 	Dir  string // data and socket directory
 	Port int
+	bin  string
+	cred *syscall.Credential
 	cmd  *exec.Cmd
 	done chan struct{}
 	log  string
@@ -70,6 +72,21 @@ func URL(t testing.TB) string {
 	return u
 }
 
+// Own starts a cluster for this test alone (for tests that Halt it), stopped
+// when the test ends. Like URL, it skips when PostgreSQL cannot start.
+func Own(t testing.TB) *Cluster {
+	t.Helper()
+	c, err := Start()
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("pgtest: PostgreSQL is required in CI but could not start: %v", err)
+		}
+		t.Skipf("\n\n*** SKIPPING: PostgreSQL could not start: %v\n", err)
+	}
+	t.Cleanup(c.Stop)
+	return c
+}
+
 // Start initialises and starts a new cluster in a temporary directory.
 func Start() (*Cluster, error) {
 	bin, err := binDir()
@@ -99,27 +116,67 @@ func Start() (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{Dir: dir, Port: port, done: make(chan struct{}), log: filepath.Join(dir, "postgres.log")}
-	logf, err := os.Create(c.log)
-	if err != nil {
-		return nil, fmt.Errorf("create log: %w", err)
-	}
-	c.cmd = exec.Command(filepath.Join(bin, "postgres"), "-D", data,
-		"-c", "listen_addresses=127.0.0.1", "-p", strconv.Itoa(port), "-k", dir,
-		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-		"-c", "max_connections=300", "-c", "shared_buffers=64MB")
-	c.cmd.Stdout, c.cmd.Stderr = logf, logf
-	// The server dies with us: no orphaned postgres after a crashed test binary.
-	c.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT, Setpgid: true}
-	if err := c.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start postgres: %w", err)
-	}
-	go func() { _ = c.cmd.Wait(); logf.Close(); close(c.done) }()
-	if err := c.waitReady(30 * time.Second); err != nil {
+	c := &Cluster{Dir: dir, Port: port, bin: bin, cred: cred, log: filepath.Join(dir, "postgres.log")}
+	if err := c.run(); err != nil {
 		c.Stop()
 		return nil, err
 	}
 	return c, nil
+}
+
+// run starts the postgres server on the cluster's data and port and waits
+// until it accepts connections.
+func (c *Cluster) run() error {
+	logf, err := os.OpenFile(c.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("open log: %w", err)
+	}
+	c.done = make(chan struct{})
+	c.cmd = exec.Command(filepath.Join(c.bin, "postgres"), "-D", filepath.Join(c.Dir, "data"),
+		"-c", "listen_addresses=127.0.0.1", "-p", strconv.Itoa(c.Port), "-k", c.Dir,
+		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+		"-c", "max_connections=300", "-c", "shared_buffers=64MB")
+	c.cmd.Stdout, c.cmd.Stderr = logf, logf
+	// The server dies with us: no orphaned postgres after a crashed test binary.
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred, Pdeathsig: syscall.SIGQUIT, Setpgid: true}
+	if err := c.cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("start postgres: %w", err)
+	}
+	cmd, done := c.cmd, c.done
+	go func() { _ = cmd.Wait(); logf.Close(); close(done) }()
+	return c.waitReady(30 * time.Second)
+}
+
+// Halt stops the server (fast shutdown: clients are disconnected) and keeps
+// its data, to simulate a database outage; Resume starts it again on the
+// same port. Use a cluster of your own (Start), not the shared one.
+func (c *Cluster) Halt() {
+	c.halt(syscall.SIGINT)
+}
+
+// Resume starts a halted cluster again and waits until it accepts
+// connections.
+func (c *Cluster) Resume() error {
+	select {
+	case <-c.done:
+	default:
+		return errors.New("pgtest: cluster is running")
+	}
+	return c.run()
+}
+
+func (c *Cluster) halt(sig syscall.Signal) {
+	if c.cmd == nil || c.cmd.Process == nil {
+		return
+	}
+	_ = c.cmd.Process.Signal(sig)
+	select {
+	case <-c.done:
+	case <-time.After(10 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.done
+	}
 }
 
 // AdminURL is the URL of the cluster's postgres database as superuser.
@@ -148,15 +205,7 @@ func (c *Cluster) CreateDatabase(ctx context.Context) (string, error) {
 
 // Stop shuts the cluster down and removes its files.
 func (c *Cluster) Stop() {
-	if c.cmd != nil && c.cmd.Process != nil {
-		_ = c.cmd.Process.Signal(syscall.SIGQUIT)
-		select {
-		case <-c.done:
-		case <-time.After(10 * time.Second):
-			_ = c.cmd.Process.Kill()
-			<-c.done
-		}
-	}
+	c.halt(syscall.SIGQUIT)
 	_ = os.RemoveAll(c.Dir)
 }
 
