@@ -40,6 +40,8 @@ type notifier struct {
 	next   int
 	ready  chan struct{}
 	readyO sync.Once
+
+	failures int // consecutive failed listens (Run's goroutine only)
 }
 
 func newNotifier(r *repo, log hclog.Logger) *notifier {
@@ -84,7 +86,13 @@ func (n *notifier) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		n.log.Warn("change listener lost its database connection; reconnecting", "error", err, "in", backoff)
+		// One warning per outage; the retries below it are debug noise.
+		level := hclog.Debug
+		if n.failures == 0 {
+			level, backoff = hclog.Warn, 100*time.Millisecond
+		}
+		n.failures++
+		n.log.Log(level, "change listener lost its database connection; reconnecting", "error", err, "in", backoff)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -101,5 +109,9 @@ const maxListenBackoff = time.Second
 // listening runs each time the listener (re)connects.
 func (n *notifier) listening() {
 	n.readyO.Do(func() { close(n.ready) })
+	if n.failures > 0 {
+		n.log.Info("change listener reconnected", "attempts", n.failures)
+		n.failures = 0
+	}
 	n.publish(event{Resync: true}) // anything may have happened while not listening
 }
