@@ -154,7 +154,7 @@ func TestDatabaseOutage(t *testing.T) {
 		t.Fatalf("readiness during the outage: %d", code)
 	}
 	eventually(t, "controller pauses", func() bool { return strings.Contains(logs.String(), "controller paused") })
-	rt.open.Store(true) // the app turns healthy while nobody can write it down
+	rt.open.Store(true)                          // the app turns healthy while nobody can write it down
 	time.Sleep(3*time.Second - time.Since(down)) // longer than the lease renewal allows (LeaseTTL 2s)
 
 	if err := pg.Resume(); err != nil {
