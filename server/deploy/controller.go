@@ -133,6 +133,15 @@ func (c *Controller) awaitDatabase(ctx context.Context) {
 	}
 }
 
+// databaseAnswers confirms an outage before pausing: a connection error
+// from elsewhere (an in-process runtime's engine) must not pause the
+// controller, it is the deployment's failure (backed off).
+func (c *Controller) databaseAnswers(ctx context.Context) bool {
+	pctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	return c.repo.Ping(pctx) == nil
+}
+
 // lead runs the work loop until ctx ends or the lease is lost.
 func (c *Controller) lead(parent context.Context) {
 	ctx, cancel := context.WithCancel(parent)
@@ -263,7 +272,7 @@ func (c *Controller) dispatch(ctx context.Context, wg *sync.WaitGroup) time.Time
 
 func (c *Controller) work(ctx context.Context, key string) {
 	after, err := c.reconcileKey(ctx, key)
-	unavailable := err != nil && ctx.Err() == nil && store.IsUnavailable(err)
+	unavailable := err != nil && ctx.Err() == nil && store.IsUnavailable(err) && !c.databaseAnswers(ctx)
 	if unavailable {
 		c.pause(err)
 	}
