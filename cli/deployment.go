@@ -89,7 +89,7 @@ func printDeployments(env *clictx.Env, project string, ds []api.Deployment) erro
 	}
 	t := deploymentTable()
 	for _, d := range ds {
-		state := d.State
+		state := string(d.State)
 		if d.Active {
 			state += " *"
 		}
@@ -100,7 +100,7 @@ func printDeployments(env *clictx.Env, project string, ds []api.Deployment) erro
 
 func deploymentFields(d *api.Deployment) []field {
 	fs := []field{
-		{"Deployment", d.ID}, {"Project", d.Project}, {"Group", d.Group}, {"Status", d.State},
+		{"Deployment", d.ID}, {"Project", d.Project}, {"Group", d.Group}, {"Status", string(d.State)},
 		{"Active", fmt.Sprint(d.Active)}, {"URL", orDash(d.URL)}, {"Image", orDash(d.Image)},
 		{"Digest", orDash(d.ImageDigest)},
 	}

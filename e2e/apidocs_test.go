@@ -44,7 +44,7 @@ func documentedRoutes(t *testing.T) []docRoute {
 // anonymous callers.
 func anonymousRoute(path string) bool {
 	switch {
-	case path == "/api/v1/health", path == "/api/v1/version",
+	case path == "/api/v1/health", path == "/api/v1/ready", path == "/api/v1/version",
 		path == "/api/v1/registry/token", path == "/api/v1/ingress/auth":
 		return true
 	}

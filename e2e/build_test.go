@@ -22,7 +22,6 @@ import (
 	"github.com/riseplatform/rise/sdk"
 	"github.com/riseplatform/rise/server"
 	"github.com/riseplatform/rise/server/deploy"
-	"github.com/riseplatform/rise/server/identity"
 	serverregistry "github.com/riseplatform/rise/server/registry"
 )
 
@@ -52,21 +51,15 @@ func TestDeployFromSource(t *testing.T) {
 	t.Parallel() // waits on containers / the IdP; independent databases and projects
 	reg := registrytest.StartRise(t)
 	srv := deployServer(t, func(o *deploy.Options, d *server.Deps) {
-		st := d.Store
 		o.PullCredentials = func(ctx context.Context, project string) (*sdk.Credentials, error) {
 			return reg.Plugin.Credentials(ctx, &sdk.CredentialsRequest{Project: project, Subject: "rise"})
 		}
+		states, err := deploy.New(*o) // its DeploymentState, as server/wire wires it
+		if err != nil {
+			t.Fatal(err)
+		}
 		d.Mounts = append(d.Mounts, server.MountFunc(func(r *mux.Router) {
-			serverregistry.Routes(r, serverregistry.Deps{Registry: reg.Plugin, Tokens: reg.Plugin,
-				Deployments: serverregistry.DeploymentsFunc(func(ctx context.Context, _ *identity.Identity, project, id string) (string, error) {
-					var state string
-					err := st.Pool().QueryRow(ctx, `SELECT d.state FROM deployments d JOIN projects p ON p.id = d.project_id
-						WHERE p.name = $1 AND d.deployment_id = $2`, project, id).Scan(&state)
-					if err != nil {
-						return "", serverregistry.ErrNotFound
-					}
-					return state, nil
-				})})
+			serverregistry.Routes(r, serverregistry.Deps{Registry: reg.Plugin, Tokens: reg.Plugin, Deployments: states})
 		}))
 	})
 	alice := srv.User(t, "alice@rise.dev", false)

@@ -23,17 +23,23 @@ func TestHealthAndVersion(t *testing.T) {
 	env := servertest.New(t)
 	ctx := context.Background()
 	h, err := env.Anonymous().Health(ctx)
-	if err != nil || h.Status != "ok" || h.Database != "ok" {
+	if err != nil || h.Status != "ok" {
 		t.Fatalf("health = %+v, %v", h, err)
+	}
+	if h, err := env.Anonymous().Ready(ctx); err != nil || h.Status != "ok" || h.Database != "ok" {
+		t.Fatalf("ready = %+v, %v", h, err)
 	}
 	v, err := env.Anonymous().ServerVersion(ctx)
 	if err != nil || v.Version != "test" || v.Protocol != sdk.ProtocolVersion {
 		t.Fatalf("version = %+v, %v", v, err)
 	}
-	env.Store.Close() // the database is gone now
-	status, body := call(t, env, nil, "GET", "/health", nil)
-	if status != http.StatusServiceUnavailable || !strings.Contains(string(body), `"degraded"`) {
-		t.Fatalf("health without database: %d %s", status, body)
+	env.Store.Close() // the database is gone now: still alive, not ready
+	if status, body := call(t, env, nil, "GET", "/health", nil); status != http.StatusOK {
+		t.Fatalf("liveness without database: %d %s", status, body)
+	}
+	status, body := call(t, env, nil, "GET", "/ready", nil)
+	if status != http.StatusServiceUnavailable || !strings.Contains(string(body), `"unreachable"`) {
+		t.Fatalf("readiness without database: %d %s", status, body)
 	}
 }
 

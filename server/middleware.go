@@ -43,7 +43,7 @@ func requestLog(log hclog.Logger, next http.Handler) http.Handler {
 		switch {
 		case rec.status >= 500:
 			level = hclog.Error
-		case r.URL.Path == "/api/v1/health":
+		case r.URL.Path == "/api/v1/health" || r.URL.Path == "/api/v1/ready":
 			level = hclog.Debug
 		}
 		rl.Log(level, "request", "method", r.Method, "path", r.URL.Path, "status", rec.status,

@@ -29,9 +29,10 @@
 //	// logged and restarted with backoff.
 //	type Controller interface{ Run(ctx context.Context) error }
 //
-// The server itself serves GET /api/v1/health, GET /api/v1/version, the
-// projects API (server/projects), the teams and users API (server/teams) and
-// the audit log (server/audit: every state-changing /api/v1 call is recorded,
+// The server itself serves GET /api/v1/health (liveness), GET /api/v1/ready
+// (readiness: the database answers), GET /api/v1/version, the projects API
+// (server/projects), the teams and users API (server/teams) and the audit
+// log (server/audit: every state-changing /api/v1 call is recorded,
 // GET /api/v1/audit lists them).
 // Every request gets a request id (X-Request-Id, kept from the caller when
 // well-formed), a structured log line and panic recovery; errors use the one
@@ -176,6 +177,7 @@ func (s *Server) routes() http.Handler {
 	api.Use(s.deps.Audit.Middleware)
 
 	api.HandleFunc("/health", s.health).Methods(http.MethodGet)
+	api.HandleFunc("/ready", s.ready).Methods(http.MethodGet)
 	api.HandleFunc("/version", s.version).Methods(http.MethodGet)
 	projects.New(s.deps.Store, projects.Options{Domain: s.cfg.Domain, Scheme: s.cfg.AppScheme}).Routes(api)
 	teams.New(s.deps.Store).Routes(api)

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"sort"
 	"strings"
@@ -23,9 +22,8 @@ import (
 )
 
 // Launcher starts builder component name with its configuration (a JSON
-// object of the component's hcl attributes) and returns it. When the result
-// also implements io.Closer, Run closes it after the build (the plugin host
-// stops the plugin process).
+// object of the component's hcl attributes) and returns it. The plugin
+// host that launched it stops its process.
 type Launcher func(ctx context.Context, name string, config []byte) (sdk.Builder, error)
 
 // DetectOrder is the order builders are asked by auto-detection; on equal
@@ -145,21 +143,17 @@ func bodyConfig(body hcl.Body) (map[string]any, error) {
 	return out, nil
 }
 
-// launch starts a builder and returns it with its closer.
-func launch(ctx context.Context, l Launcher, b Backend) (sdk.Builder, func(), error) {
+// launch starts a builder.
+func launch(ctx context.Context, l Launcher, b Backend) (sdk.Builder, error) {
 	cfg, err := b.configJSON()
 	if err != nil {
-		return nil, nil, fmt.Errorf("encode %s builder config: %w", b.Name, err)
+		return nil, fmt.Errorf("encode %s builder config: %w", b.Name, err)
 	}
 	bl, err := l(ctx, b.Name, cfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("start builder %q: %w", b.Name, err)
+		return nil, fmt.Errorf("start builder %q: %w", b.Name, err)
 	}
-	closer := func() {}
-	if c, ok := bl.(io.Closer); ok {
-		closer = func() { _ = c.Close() }
-	}
-	return bl, closer, nil
+	return bl, nil
 }
 
 // detect asks every builder in DetectOrder whether it can build dir and
@@ -169,13 +163,12 @@ func detect(ctx context.Context, l Launcher, dir string) (Backend, error) {
 	var bestName string
 	var reasons, failures []string
 	for _, name := range DetectOrder {
-		bl, closer, err := launch(ctx, l, Backend{Name: name})
+		bl, err := launch(ctx, l, Backend{Name: name})
 		if err != nil {
 			failures = append(failures, err.Error())
 			continue
 		}
 		d, err := bl.Detect(ctx, dir)
-		closer()
 		if err != nil {
 			failures = append(failures, fmt.Sprintf("%s: %v", name, err))
 			continue

@@ -99,11 +99,10 @@ func Run(ctx context.Context, opts Options, ui sdk.UI) (*sdk.Artifact, error) {
 	if err != nil {
 		return nil, err
 	}
-	builder, closer, err := launch(ctx, opts.Launch, b)
+	builder, err := launch(ctx, opts.Launch, b)
 	if err != nil {
 		return nil, err
 	}
-	defer closer()
 	if opts.OnPush != nil {
 		ui = &pushWatch{UI: ui, onPush: opts.OnPush}
 	}

@@ -93,10 +93,12 @@ type User struct {
 	ServiceAccount string   `json:"service_account,omitempty"` // set for CI identities: the project it may deploy
 }
 
-// Health is GET /api/v1/health.
+// Health is GET /api/v1/health (liveness: {"status":"ok"} while the process
+// serves) and GET /api/v1/ready (readiness: "ok" with database "ok", or 503
+// with status "unavailable"/"draining").
 type Health struct {
-	Status   string `json:"status"` // "ok" or "degraded"
-	Database string `json:"database"`
+	Status   string `json:"status"`
+	Database string `json:"database,omitempty"` // readiness only: "ok", "unreachable", "unknown"
 }
 
 // Version is GET /api/v1/version.

@@ -1,23 +1,28 @@
 package api
 
-import "time"
+import (
+	"time"
 
-// Deployment states (see core/deploy for the transition table).
+	"github.com/riseplatform/rise/core/deploy"
+)
+
+// Deployment states: the names of core/deploy's states (the one list, with
+// the transition table), here for API clients' convenience.
 const (
-	StatePending     = "Pending"
-	StateBuilding    = "Building"
-	StatePushing     = "Pushing"
-	StatePushed      = "Pushed"
-	StateDeploying   = "Deploying"
-	StateHealthy     = "Healthy"
-	StateUnhealthy   = "Unhealthy"
-	StateCancelling  = "Cancelling"
-	StateCancelled   = "Cancelled"
-	StateTerminating = "Terminating"
-	StateStopped     = "Stopped"
-	StateSuperseded  = "Superseded"
-	StateExpired     = "Expired"
-	StateFailed      = "Failed"
+	StatePending     = deploy.Pending
+	StateBuilding    = deploy.Building
+	StatePushing     = deploy.Pushing
+	StatePushed      = deploy.Pushed
+	StateDeploying   = deploy.Deploying
+	StateHealthy     = deploy.Healthy
+	StateUnhealthy   = deploy.Unhealthy
+	StateCancelling  = deploy.Cancelling
+	StateCancelled   = deploy.Cancelled
+	StateTerminating = deploy.Terminating
+	StateStopped     = deploy.Stopped
+	StateSuperseded  = deploy.Superseded
+	StateExpired     = deploy.Expired
+	StateFailed      = deploy.Failed
 )
 
 // DefaultGroup is the deployment group used when none is given.
@@ -37,10 +42,10 @@ type Workload struct {
 // Deployment is one deployment of a project, identified by a timestamp id
 // like 20261123-142501 that is unique within its project.
 type Deployment struct {
-	ID      string `json:"id"`
-	Project string `json:"project"`
-	Group   string `json:"group"`
-	State   string `json:"state"`
+	ID      string       `json:"id"`
+	Project string       `json:"project"`
+	Group   string       `json:"group"`
+	State   deploy.State `json:"state"`
 	// Image is the image reference the deployment was created from (repo:tag);
 	// ImageDigest pins it (repo@sha256:...) once known (Pushed and later).
 	Image       string     `json:"image,omitempty"`
@@ -60,13 +65,7 @@ type Deployment struct {
 }
 
 // Terminal reports whether the deployment's state can no longer change.
-func (d *Deployment) Terminal() bool {
-	switch d.State {
-	case StateCancelled, StateStopped, StateSuperseded, StateExpired, StateFailed:
-		return true
-	}
-	return false
-}
+func (d *Deployment) Terminal() bool { return d.State.Terminal() }
 
 // CreateDeploymentRequest is the body of POST /api/v1/projects/{p}/deployments.
 // With Image set the server pins the image to its digest and the deployment
@@ -86,10 +85,10 @@ type CreateDeploymentRequest struct {
 // Allowed states: Building, Pushing, Pushed (ImageDigest or Image required),
 // Failed, Cancelling. An invalid transition is 409 naming the current state.
 type UpdateDeploymentStateRequest struct {
-	State       string `json:"state"`
-	Image       string `json:"image,omitempty"`        // repo:tag pushed
-	ImageDigest string `json:"image_digest,omitempty"` // sha256:... or repo@sha256:...
-	Message     string `json:"message,omitempty"`
+	State       deploy.State `json:"state"`
+	Image       string       `json:"image,omitempty"`        // repo:tag pushed
+	ImageDigest string       `json:"image_digest,omitempty"` // sha256:... or repo@sha256:...
+	Message     string       `json:"message,omitempty"`
 }
 
 // DeploymentList is GET /api/v1/projects/{p}/deployments (newest first).

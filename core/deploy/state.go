@@ -1,5 +1,6 @@
-// Package deploy is the deployment state machine and deployment ids shared by
-// the server's controller and API handlers.
+// Package deploy is the deployment state machine and deployment ids: the one
+// list of states, used by the API types (core/api), the server's controller,
+// handlers and SQL (server/deploy) and the CLI.
 //
 //	Pending → Building → Pushing → Pushed → Deploying → Healthy ⇄ Unhealthy
 //	(any non-terminal before Deploying) → Cancelling → Cancelled

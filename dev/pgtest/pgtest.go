@@ -72,6 +72,21 @@ func URL(t testing.TB) string {
 	return u
 }
 
+// Own starts a cluster for this test alone (for tests that Halt it), stopped
+// when the test ends. Like URL, it skips when PostgreSQL cannot start.
+func Own(t testing.TB) *Cluster {
+	t.Helper()
+	c, err := Start()
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("pgtest: PostgreSQL is required in CI but could not start: %v", err)
+		}
+		t.Skipf("\n\n*** SKIPPING: PostgreSQL could not start: %v\n", err)
+	}
+	t.Cleanup(c.Stop)
+	return c
+}
+
 // Start initialises and starts a new cluster in a temporary directory.
 func Start() (*Cluster, error) {
 	bin, err := binDir()
@@ -109,12 +124,12 @@ func Start() (*Cluster, error) {
 	return c, nil
 }
 
-// run starts the postgres server of c's data directory and waits until it
-// accepts connections.
+// run starts the postgres server on the cluster's data and port and waits
+// until it accepts connections.
 func (c *Cluster) run() error {
 	logf, err := os.OpenFile(c.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return fmt.Errorf("create log: %w", err)
+		return fmt.Errorf("open log: %w", err)
 	}
 	c.done = make(chan struct{})
 	c.cmd = exec.Command(filepath.Join(c.bin, "postgres"), "-D", filepath.Join(c.Dir, "data"),
@@ -133,24 +148,27 @@ func (c *Cluster) run() error {
 	return c.waitReady(30 * time.Second)
 }
 
-// Halt stops the server but keeps its data: clients get connection
-// refused until Resume. For tests of what happens while the database is
-// down.
+// Halt stops the server (fast shutdown: clients are disconnected) and keeps
+// its data, to simulate a database outage; Resume starts it again on the
+// same port. Use a cluster of your own (Start), not the shared one.
 func (c *Cluster) Halt() {
-	c.signal(syscall.SIGINT) // fast shutdown: disconnect clients, checkpoint
+	c.halt(syscall.SIGINT)
 }
 
-// Resume starts a halted server again on the same port with the same data.
-func (c *Cluster) Resume() error { return c.run() }
-
-func (c *Cluster) signal(sig syscall.Signal) {
-	if c.cmd == nil || c.cmd.Process == nil {
-		return
-	}
+// Resume starts a halted cluster again and waits until it accepts
+// connections.
+func (c *Cluster) Resume() error {
 	select {
 	case <-c.done:
-		return // not running
 	default:
+		return errors.New("pgtest: cluster is running")
+	}
+	return c.run()
+}
+
+func (c *Cluster) halt(sig syscall.Signal) {
+	if c.cmd == nil || c.cmd.Process == nil {
+		return
 	}
 	_ = c.cmd.Process.Signal(sig)
 	select {
@@ -187,7 +205,7 @@ func (c *Cluster) CreateDatabase(ctx context.Context) (string, error) {
 
 // Stop shuts the cluster down and removes its files.
 func (c *Cluster) Stop() {
-	c.signal(syscall.SIGQUIT)
+	c.halt(syscall.SIGQUIT)
 	_ = os.RemoveAll(c.Dir)
 }
 

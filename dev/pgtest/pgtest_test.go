@@ -41,3 +41,41 @@ func TestFreshDatabases(t *testing.T) {
 	}
 	t.Logf("PostgreSQL %s", version)
 }
+
+func TestHaltResume(t *testing.T) {
+	ctx := context.Background()
+	c := Own(t)
+	url, err := c.CreateDatabase(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "CREATE TABLE kept (id int); INSERT INTO kept VALUES (42)"); err != nil {
+		t.Fatal(err)
+	}
+	c.Halt()
+	if _, err := conn.Exec(ctx, "SELECT 1"); err == nil {
+		t.Fatal("query on a halted cluster succeeded")
+	}
+	if _, err := pgx.Connect(ctx, url); err == nil {
+		t.Fatal("connected to a halted cluster")
+	}
+	if err := c.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Resume(); err == nil {
+		t.Fatal("Resume of a running cluster succeeded")
+	}
+	conn2, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn2.Close(ctx)
+	var n int
+	if err := conn2.QueryRow(ctx, "SELECT id FROM kept").Scan(&n); err != nil || n != 42 {
+		t.Fatalf("data after resume: %d, %v", n, err)
+	}
+}

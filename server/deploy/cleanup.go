@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/riseplatform/rise/sdk"
 	"github.com/riseplatform/rise/server/store"
 )
@@ -17,18 +15,12 @@ import (
 // the row (deployments cascade). Any failure retries later; each step is
 // idempotent.
 func (c *Controller) cleanupProject(ctx context.Context, projectID string) (time.Duration, error) {
-	var name, status string
-	err := c.st.Pool().QueryRow(ctx, `SELECT name, status FROM projects WHERE id = $1`, projectID).Scan(&name, &status)
-	if errors.Is(err, pgx.ErrNoRows) || (err == nil && status != store.StatusDeleting) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("read project %s: %w", projectID, err)
+	name, deleting, err := c.repo.DeletingProject(ctx, projectID)
+	if err != nil || !deleting {
+		return 0, err
 	}
 	log := c.log.With("project", name)
-	rows, err := scanRows(c.st.Pool().Query(ctx, `SELECT `+rowCols+rowFrom+`
-		WHERE d.project_id = $1 AND d.runtime_state IS NOT NULL
-		AND d.state NOT IN ('Cancelled', 'Stopped', 'Superseded', 'Expired')`, projectID))
+	rows, err := c.repo.WithHandles(ctx, projectID)
 	if err != nil {
 		return 0, err
 	}
@@ -53,7 +45,7 @@ func (c *Controller) cleanupProject(ctx context.Context, projectID string) (time
 			return 0, fmt.Errorf("clean up registry of %s: %w", name, err)
 		}
 	}
-	if err := c.st.PurgeProject(ctx, projectID); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := c.o.Store.PurgeProject(ctx, projectID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return 0, err
 	}
 	log.Info("project deleted")

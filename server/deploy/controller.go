@@ -2,12 +2,14 @@ package deploy
 
 import (
 	"context"
-	"fmt"
+	"errors"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/riseplatform/rise/sdk"
 	"github.com/riseplatform/rise/server/store"
 )
 
@@ -16,27 +18,37 @@ import (
 // the row, observes the runtime and moves one step, so a restarted (or
 // kill -9'ed) controller resumes where the database says. Work is woken by
 // LISTEN/NOTIFY events, per-deployment requeue timers and a slow resync;
-// with several replicas only the holder of the lease reconciles.
+// with several replicas only the holder of the lease reconciles. A failing
+// deployment is retried with exponential backoff; while the database is
+// unreachable the controller pauses and resumes (with a full resync) once it
+// answers again.
 type Controller struct {
-	o   Options
-	st  *store.Store
-	log hclog.Logger
-	n   *notifier // run by the Service
+	o    Options
+	repo *repo
+	rec  *reconciler
+	log  hclog.Logger
+	n    *notifier // run by the Service
 
 	mu       sync.Mutex
 	due      map[string]time.Time // key → when to reconcile
 	inflight map[string]bool
 	dirty    map[string]bool // an event arrived while in flight
+	failures map[string]int  // key → consecutive failed reconciles
 	resync   bool
+	paused   bool // the database is unreachable
 	wake     chan struct{}
-
-	pulls pullCredentials // when each running deployment's pull credentials need renewing
 }
 
-func newController(o Options, n *notifier) *Controller {
-	return &Controller{o: o, st: o.Store, log: o.Log.Named("deployments"), n: n,
-		due: map[string]time.Time{}, inflight: map[string]bool{}, dirty: map[string]bool{},
+// pausePoll is how often a paused controller checks for the database.
+const pausePoll = 250 * time.Millisecond
+
+func newController(o Options, r *repo, n *notifier) *Controller {
+	log := o.Log.Named("deployments")
+	c := &Controller{o: o, repo: r, log: log, n: n,
+		due: map[string]time.Time{}, inflight: map[string]bool{}, dirty: map[string]bool{}, failures: map[string]int{},
 		wake: make(chan struct{}, 1), resync: true}
+	c.rec = newReconciler(&c.o, log)
+	return c
 }
 
 // Run reconciles while this replica holds the lease, until ctx ends.
@@ -47,24 +59,87 @@ func (c *Controller) Run(ctx context.Context) error {
 	defer unsub()
 
 	for ctx.Err() == nil {
-		ok, err := acquireLease(ctx, c.st.Pool(), leaseName, c.o.Holder, c.o.LeaseTTL)
-		if err != nil && ctx.Err() == nil {
+		ok, err := c.repo.AcquireLease(ctx, leaseName, c.o.Holder, c.o.LeaseTTL)
+		wait := c.o.LeaseTTL / 3
+		switch {
+		case err == nil:
+			c.resume()
+		case ctx.Err() != nil:
+		case store.IsUnavailable(err):
+			c.pause(err)
+			wait = pausePoll
+		default:
 			c.log.Warn("cannot take the controller lease", "error", err)
 		}
 		if ok {
 			c.log.Info("leading the deployments controller", "holder", c.o.Holder)
 			c.lead(ctx)
 			rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			_ = releaseLease(rctx, c.st.Pool(), leaseName, c.o.Holder)
+			_ = c.repo.ReleaseLease(rctx, leaseName, c.o.Holder)
 			rcancel()
 			continue
 		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(c.o.LeaseTTL / 3):
+		case <-time.After(wait):
 		}
 	}
 	return nil
+}
+
+// pause stops dispatching work until the database answers again.
+func (c *Controller) pause(err error) {
+	c.mu.Lock()
+	if !c.paused {
+		c.paused = true
+		c.log.Warn("database unavailable; deployments controller paused until it answers", "error", err)
+	}
+	c.mu.Unlock()
+	c.poke()
+}
+
+// resume ends a pause: every deployment is looked at again.
+func (c *Controller) resume() {
+	c.mu.Lock()
+	if c.paused {
+		c.paused = false
+		c.resync = true
+		c.log.Info("database answers again; deployments controller resumed")
+	}
+	c.mu.Unlock()
+}
+
+func (c *Controller) isPaused() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.paused
+}
+
+// awaitDatabase pings the database until it answers (then resumes) or ctx
+// ends.
+func (c *Controller) awaitDatabase(ctx context.Context) {
+	for ctx.Err() == nil {
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		err := c.repo.Ping(pctx)
+		cancel()
+		if err == nil {
+			c.resume()
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(pausePoll):
+		}
+	}
+}
+
+// databaseAnswers confirms an outage before pausing: a connection error
+// from elsewhere (an in-process runtime's engine) must not pause the
+// controller, it is the deployment's failure (backed off).
+func (c *Controller) databaseAnswers(ctx context.Context) bool {
+	pctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	return c.repo.Ping(pctx) == nil
 }
 
 // lead runs the work loop until ctx ends or the lease is lost.
@@ -80,13 +155,21 @@ func (c *Controller) lead(parent context.Context) {
 	c.mu.Unlock()
 	resync := time.NewTicker(c.o.Resync)
 	defer resync.Stop()
-	for {
+	for ctx.Err() == nil {
+		if c.isPaused() {
+			c.awaitDatabase(ctx)
+			continue
+		}
 		c.mu.Lock()
 		need := c.resync
 		c.resync = false
 		c.mu.Unlock()
 		if need {
 			if err := c.list(ctx); err != nil && ctx.Err() == nil {
+				if store.IsUnavailable(err) {
+					c.pause(err)
+					continue
+				}
 				c.log.Warn("cannot list deployments", "error", err)
 			}
 		}
@@ -94,8 +177,6 @@ func (c *Controller) lead(parent context.Context) {
 		timer := time.NewTimer(max(time.Until(next), time.Millisecond))
 		select {
 		case <-ctx.Done():
-			timer.Stop()
-			return
 		case <-c.wake:
 		case <-timer.C:
 		case <-resync.C:
@@ -119,7 +200,7 @@ func (c *Controller) renew(ctx context.Context, lost context.CancelFunc) {
 			return
 		case <-t.C:
 		}
-		ok, err := acquireLease(ctx, c.st.Pool(), leaseName, c.o.Holder, c.o.LeaseTTL)
+		ok, err := c.repo.AcquireLease(ctx, leaseName, c.o.Holder, c.o.LeaseTTL)
 		switch {
 		case ok:
 			last = time.Now()
@@ -137,22 +218,13 @@ func (c *Controller) renew(ctx context.Context, lost context.CancelFunc) {
 
 // list (re)discovers all work from the database.
 func (c *Controller) list(ctx context.Context) error {
-	keys := map[string]bool{}
-	rows, err := c.st.Pool().Query(ctx, `SELECT 'd:' || id FROM deployments WHERE state NOT IN `+terminalSQL+`
-		UNION ALL SELECT 'p:' || id FROM projects WHERE status = 'deleting'`)
+	work, err := c.repo.Work(ctx)
 	if err != nil {
-		return fmt.Errorf("list work: %w", err)
+		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			return fmt.Errorf("list work: %w", err)
-		}
+	keys := make(map[string]bool, len(work))
+	for _, k := range work {
 		keys[k] = true
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("list work: %w", err)
 	}
 	now := time.Now()
 	c.mu.Lock()
@@ -165,6 +237,7 @@ func (c *Controller) list(ctx context.Context) error {
 	for k := range c.due {
 		if !keys[k] && !c.inflight[k] {
 			delete(c.due, k)
+			delete(c.failures, k)
 		}
 	}
 	return nil
@@ -199,12 +272,24 @@ func (c *Controller) dispatch(ctx context.Context, wg *sync.WaitGroup) time.Time
 
 func (c *Controller) work(ctx context.Context, key string) {
 	after, err := c.reconcileKey(ctx, key)
-	if err != nil && ctx.Err() == nil {
-		c.log.Warn("reconcile failed; retrying", "key", key, "error", err)
-		after = 2 * c.o.DeployPoll
+	unavailable := err != nil && ctx.Err() == nil && store.IsUnavailable(err) && !c.databaseAnswers(ctx)
+	if unavailable {
+		c.pause(err)
 	}
 	c.mu.Lock()
 	delete(c.inflight, key)
+	switch {
+	case err == nil:
+		delete(c.failures, key)
+	case ctx.Err() != nil:
+	case unavailable:
+		after = time.Nanosecond // not the deployment's fault: again right after the pause
+	default:
+		c.failures[key]++
+		n := c.failures[key]
+		after = retryBackoff(n, c.o.RetryMin, c.o.RetryMax)
+		c.log.Warn("reconcile failed; retrying", "key", key, "attempt", n, "retry_in", after, "error", err)
+	}
 	switch {
 	case c.dirty[key]:
 		c.due[key] = time.Now()
@@ -214,6 +299,29 @@ func (c *Controller) work(ctx context.Context, key string) {
 	delete(c.dirty, key)
 	c.mu.Unlock()
 	c.poke()
+}
+
+// reconcileKey reconciles one work item ("d:<uuid>" or "p:<uuid>") and
+// returns when to look again (0: only on the next event).
+func (c *Controller) reconcileKey(ctx context.Context, key string) (time.Duration, error) {
+	kind, uuid, _ := strings.Cut(key, ":")
+	if kind == "p" {
+		return c.cleanupProject(ctx, uuid)
+	}
+	d, err := c.repo.Get(ctx, uuid)
+	if errors.Is(err, errNoDeployment) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var rt sdk.Runtime
+	if d.State.Running() && !d.State.Terminal() && d.ProjectStatus != store.StatusDeleting {
+		if rt, err = c.o.runtime(ctx); err != nil {
+			return 0, err
+		}
+	}
+	return c.rec.reconcile(ctx, d, rt, c.repo)
 }
 
 func (c *Controller) onEvent(e event) {

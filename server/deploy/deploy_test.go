@@ -142,7 +142,7 @@ func TestCLIHandoffAndCancel(t *testing.T) {
 	if pr, _ := c.GetProject(ctx, p); pr.Status != "deploying" {
 		t.Fatalf("project status = %s, want deploying", pr.Status)
 	}
-	for _, s := range []string{api.StateBuilding, api.StatePushing} {
+	for _, s := range []coredeploy.State{api.StateBuilding, api.StatePushing} {
 		if d, err = c.UpdateDeploymentState(ctx, p, d.ID, &api.UpdateDeploymentStateRequest{State: s}); err != nil || d.State != s {
 			t.Fatalf("set %s: %+v, %v", s, d, err)
 		}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/riseplatform/rise/core/api"
 	"github.com/riseplatform/rise/core/config"
+	coredeploy "github.com/riseplatform/rise/core/deploy"
 	"github.com/riseplatform/rise/dev/baseimage"
 	"github.com/riseplatform/rise/dev/pgtest"
 	"github.com/riseplatform/rise/plugins/runtime/docker"
@@ -171,7 +172,7 @@ func (e *env) deploy(project string, wl *api.Workload) *api.Deployment {
 }
 
 // wait follows a deployment with long polls until it is in one of want.
-func (e *env) wait(project, id string, want ...string) *api.Deployment {
+func (e *env) wait(project, id string, want ...coredeploy.State) *api.Deployment {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()

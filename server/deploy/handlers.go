@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/riseplatform/rise/core/api"
 	"github.com/riseplatform/rise/core/deploy"
@@ -141,19 +140,7 @@ func (s *Service) resolve(ctx context.Context, project, ref string) (string, err
 }
 
 func (s *Service) insertAndRead(ctx context.Context, n newRow) (*row, error) {
-	var d *row
-	err := s.o.Store.Tx(ctx, func(tx pgx.Tx) error {
-		uuid, err := insert(ctx, tx, n, time.Now())
-		if err != nil {
-			return err
-		}
-		if err := syncProjectStatus(ctx, tx, n.ProjectID); err != nil {
-			return err
-		}
-		d, err = getByUUID(ctx, tx, uuid, false)
-		return err
-	})
-	return d, err
+	return s.repo.Create(ctx, n, time.Now())
 }
 
 func (s *Service) list(w http.ResponseWriter, r *http.Request) {
@@ -170,22 +157,12 @@ func (s *Service) list(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	args := []any{p.ID, limit + 1}
-	sql := `SELECT ` + rowCols + rowFrom + ` WHERE d.project_id = $1`
-	if g := q.Get("group"); g != "" {
-		args = append(args, g)
-		sql += ` AND d.deployment_group = $3`
+	cursor := q.Get("cursor")
+	if cursor != "" && !deploy.ValidID(cursor) {
+		httpx.Err(w, r, httpx.Errorf(http.StatusBadRequest, "Invalid cursor %q.", cursor))
+		return
 	}
-	if c := q.Get("cursor"); c != "" {
-		if !deploy.ValidID(c) {
-			httpx.Err(w, r, httpx.Errorf(http.StatusBadRequest, "Invalid cursor %q.", c))
-			return
-		}
-		args = append(args, c)
-		sql += ` AND d.deployment_id < $` + strconv.Itoa(len(args))
-	}
-	sql += ` ORDER BY d.deployment_id DESC LIMIT $2`
-	rows, err := scanRows(s.o.Store.Pool().Query(r.Context(), sql, args...))
+	rows, err := s.repo.List(r.Context(), p.ID, q.Get("group"), cursor, limit+1)
 	if err != nil {
 		httpx.Err(w, r, err)
 		return
@@ -204,7 +181,7 @@ func (s *Service) list(w http.ResponseWriter, r *http.Request) {
 // lookup reads the request's deployment of p.
 func (s *Service) lookup(r *http.Request, p *store.Project) (*row, error) {
 	id := mux.Vars(r)["id"]
-	d, err := getByID(r.Context(), s.o.Store.Pool(), p.ID, id, false)
+	d, err := s.repo.GetByID(r.Context(), p.ID, id)
 	if errors.Is(err, errNoDeployment) {
 		return nil, s.notFound(p.Name, id)
 	}
@@ -254,7 +231,7 @@ func (s *Service) waitForChange(r *http.Request, p *store.Project, d *row, versi
 	defer unsub()
 	for {
 		// Re-read after subscribing so no change between the reads is lost.
-		fresh, err := getByUUID(ctx, s.o.Store.Pool(), uuid, false)
+		fresh, err := s.repo.Get(ctx, uuid)
 		if errors.Is(err, errNoDeployment) {
 			return nil, s.notFound(p.Name, d.ID)
 		}
@@ -289,7 +266,7 @@ func (s *Service) setState(w http.ResponseWriter, r *http.Request) {
 		httpx.Err(w, r, err)
 		return
 	}
-	to, err := deploy.Parse(req.State)
+	to, err := deploy.Parse(string(req.State))
 	if err != nil {
 		httpx.Err(w, r, httpx.Errorf(http.StatusBadRequest, "Unknown state %q.", req.State))
 		return
@@ -371,25 +348,10 @@ func isPinned(digest string) bool {
 // transaction (row locked), answering 409 on an invalid transition.
 func (s *Service) mutate(w http.ResponseWriter, r *http.Request, p *store.Project, decide func(*row) (change, error), status int) {
 	id := mux.Vars(r)["id"]
-	var out *row
-	err := s.o.Store.Tx(r.Context(), func(tx pgx.Tx) error {
-		d, err := getByID(r.Context(), tx, p.ID, id, true)
-		if errors.Is(err, errNoDeployment) {
-			return s.notFound(p.Name, id)
-		}
-		if err != nil {
-			return err
-		}
-		ch, err := decide(d)
-		if err != nil {
-			return err
-		}
-		if err := apply(r.Context(), tx, d, ch); err != nil {
-			return err
-		}
-		out = d
-		return syncProjectStatus(r.Context(), tx, p.ID)
-	})
+	out, err := s.repo.Mutate(r.Context(), p.ID, id, decide)
+	if errors.Is(err, errNoDeployment) {
+		err = s.notFound(p.Name, id)
+	}
 	var te *deploy.TransitionError
 	if errors.As(err, &te) {
 		err = httpx.NewError(http.StatusConflict, fmt.Sprintf("Deployment '%s' is %s and cannot become %s.", id, te.From, te.To))
@@ -414,7 +376,7 @@ func (s *Service) stop(w http.ResponseWriter, r *http.Request) {
 		case d.State == deploy.Terminating || d.State == deploy.Cancelling:
 			return change{}, httpx.NewError(http.StatusConflict, fmt.Sprintf("Deployment '%s' is already %s.", d.ID, d.State))
 		case d.State.Active() || d.State == deploy.Deploying:
-			return change{State: deploy.Terminating, StopTarget: string(deploy.Stopped), Active: boolp(false),
+			return change{State: deploy.Terminating, StopTarget: deploy.Stopped, Active: boolp(false),
 				Message: str("Stopped by " + id.Subject())}, nil
 		default:
 			return change{State: deploy.Cancelling, Message: str("Cancelled by " + id.Subject())}, nil
@@ -454,15 +416,12 @@ func (s *Service) rollbackSource(r *http.Request, p *store.Project) (*row, error
 	var d *row
 	var err error
 	if id == api.RollbackPrevious {
-		d, err = scanRow(s.o.Store.Pool().QueryRow(r.Context(), `SELECT `+rowCols+rowFrom+`
-			WHERE d.project_id = $1 AND d.deployment_group = $2 AND NOT d.active AND d.healthy_at IS NOT NULL
-			AND (d.image <> '' OR d.image_digest <> '')
-			ORDER BY d.deployment_id DESC LIMIT 1`, p.ID, api.DefaultGroup))
+		d, err = s.repo.LastServed(r.Context(), p.ID, api.DefaultGroup)
 		if errors.Is(err, errNoDeployment) {
 			return nil, httpx.NewError(http.StatusNotFound, fmt.Sprintf("Project '%s' has no earlier deployment to roll back to.", p.Name))
 		}
 	} else {
-		d, err = getByID(r.Context(), s.o.Store.Pool(), p.ID, id, false)
+		d, err = s.repo.GetByID(r.Context(), p.ID, id)
 		if errors.Is(err, errNoDeployment) {
 			return nil, s.notFound(p.Name, id)
 		}

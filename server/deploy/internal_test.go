@@ -17,7 +17,7 @@ func TestLease(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	pool := st.Pool()
+	r := newRepo(st)
 	must := func(ok bool, err error) bool {
 		t.Helper()
 		if err != nil {
@@ -25,32 +25,32 @@ func TestLease(t *testing.T) {
 		}
 		return ok
 	}
-	if !must(acquireLease(ctx, pool, "x", "a", time.Second)) {
+	if !must(r.AcquireLease(ctx, "x", "a", time.Second)) {
 		t.Fatal("a could not take a free lease")
 	}
-	if must(acquireLease(ctx, pool, "x", "b", time.Second)) {
+	if must(r.AcquireLease(ctx, "x", "b", time.Second)) {
 		t.Fatal("b took a held lease")
 	}
-	if !must(acquireLease(ctx, pool, "x", "a", 300*time.Millisecond)) {
+	if !must(r.AcquireLease(ctx, "x", "a", 300*time.Millisecond)) {
 		t.Fatal("a could not renew")
 	}
 	time.Sleep(400 * time.Millisecond)
-	if !must(acquireLease(ctx, pool, "x", "b", time.Second)) {
+	if !must(r.AcquireLease(ctx, "x", "b", time.Second)) {
 		t.Fatal("b could not take an expired lease")
 	}
-	if must(acquireLease(ctx, pool, "x", "a", time.Second)) {
+	if must(r.AcquireLease(ctx, "x", "a", time.Second)) {
 		t.Fatal("a renewed a lease b holds")
 	}
-	if err := releaseLease(ctx, pool, "x", "a"); err != nil {
+	if err := r.ReleaseLease(ctx, "x", "a"); err != nil {
 		t.Fatal(err)
 	}
-	if must(acquireLease(ctx, pool, "x", "a", time.Second)) {
+	if must(r.AcquireLease(ctx, "x", "a", time.Second)) {
 		t.Fatal("a's release dropped b's lease")
 	}
-	if err := releaseLease(ctx, pool, "x", "b"); err != nil {
+	if err := r.ReleaseLease(ctx, "x", "b"); err != nil {
 		t.Fatal(err)
 	}
-	if !must(acquireLease(ctx, pool, "x", "a", time.Second)) {
+	if !must(r.AcquireLease(ctx, "x", "a", time.Second)) {
 		t.Fatal("a could not take a released lease")
 	}
 }
@@ -115,7 +115,7 @@ func TestInsertIDCollisions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := getByUUID(ctx, st.Pool(), uuid, false)
+		d, err := newRepo(st).Get(ctx, uuid)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/docker/docker/api/types/registry"
 
 	"github.com/riseplatform/rise/core/api"
+	coredeploy "github.com/riseplatform/rise/core/deploy"
 	"github.com/riseplatform/rise/dev/registrytest"
 	dockerruntime "github.com/riseplatform/rise/plugins/runtime/docker"
 	"github.com/riseplatform/rise/sdk"
@@ -463,7 +464,7 @@ func (ie *isolationEnv) registryGet(t *testing.T, creds *sdk.Credentials, repo, 
 }
 
 // waitAs follows a deployment as caller c until it is in state want.
-func waitAs(t *testing.T, c *servertest.Caller, project, id, want string) {
+func waitAs(t *testing.T, c *servertest.Caller, project, id string, want coredeploy.State) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()

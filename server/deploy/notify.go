@@ -2,17 +2,12 @@ package deploy
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
-
-// notifyChannel is the LISTEN channel the 0003 triggers notify.
-const notifyChannel = "rise_deployments"
 
 // event is one change notification: a deployment (Deployment, Project set)
 // or a project (Project set), or Resync after the listener reconnected
@@ -37,7 +32,7 @@ func parseEvent(payload string) (event, bool) {
 // notifier holds one LISTEN connection and fans events out to callbacks,
 // which must not block.
 type notifier struct {
-	pool *pgxpool.Pool
+	repo *repo
 	log  hclog.Logger
 
 	mu     sync.Mutex
@@ -45,10 +40,12 @@ type notifier struct {
 	next   int
 	ready  chan struct{}
 	readyO sync.Once
+
+	failures int // consecutive failed listens (Run's goroutine only)
 }
 
-func newNotifier(pool *pgxpool.Pool, log hclog.Logger) *notifier {
-	return &notifier{pool: pool, log: log, subs: map[int]func(event){}, ready: make(chan struct{})}
+func newNotifier(r *repo, log hclog.Logger) *notifier {
+	return &notifier{repo: r, log: log, subs: map[int]func(event){}, ready: make(chan struct{})}
 }
 
 func (n *notifier) subscribe(f func(event)) (cancel func()) {
@@ -76,45 +73,45 @@ func (n *notifier) publish(e event) {
 	}
 }
 
-// Run listens until ctx ends, reconnecting with backoff.
+// Run listens until ctx ends, reconnecting with backoff (capped at
+// maxListenBackoff, so a returning database is noticed quickly).
 func (n *notifier) Run(ctx context.Context) error {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		err := n.listen(ctx)
+		err := n.repo.Listen(ctx, n.listening, func(payload string) {
+			if e, ok := parseEvent(payload); ok {
+				n.publish(e)
+			}
+		})
 		if ctx.Err() != nil {
 			return nil
 		}
-		n.log.Warn("change listener lost its database connection; reconnecting", "error", err, "in", backoff)
+		// One warning per outage; the retries below it are debug noise.
+		level := hclog.Debug
+		if n.failures == 0 {
+			level, backoff = hclog.Warn, 100*time.Millisecond
+		}
+		n.failures++
+		n.log.Log(level, "change listener lost its database connection; reconnecting", "error", err, "in", backoff)
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, 10*time.Second)
+		backoff = min(2*backoff, maxListenBackoff)
 	}
 	return nil
 }
 
-func (n *notifier) listen(ctx context.Context) error {
-	pc, err := n.pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("acquire connection: %w", err)
-	}
-	// The connection carries LISTEN state; never hand it back to the pool.
-	conn := pc.Hijack()
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
+// maxListenBackoff caps the listener's reconnect interval.
+const maxListenBackoff = time.Second
+
+// listening runs each time the listener (re)connects.
+func (n *notifier) listening() {
 	n.readyO.Do(func() { close(n.ready) })
-	n.publish(event{Resync: true}) // anything may have happened while not listening
-	for {
-		note, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			return fmt.Errorf("wait for notification: %w", err)
-		}
-		if e, ok := parseEvent(note.Payload); ok {
-			n.publish(e)
-		}
+	if n.failures > 0 {
+		n.log.Info("change listener reconnected", "attempts", n.failures)
+		n.failures = 0
 	}
+	n.publish(event{Resync: true}) // anything may have happened while not listening
 }

@@ -3,9 +3,11 @@
 // plugin, leader-elected through a lease in PostgreSQL) and cleans up
 // projects being deleted.
 //
-// Wiring (cmd/rise): build one Service with New, mount it on /api/v1
+// Wiring (server/wire): build one Service with New, mount it on /api/v1
 // (Service.Routes) and register it as a controller (Service.Run). The edge
-// router looks up upstreams through Service.Upstream.
+// router looks up routes through Service.Route. Every SQL statement on
+// deployments lives in repo.go; reconcile.go is the state machine's driver,
+// unit-tested against an in-memory repository.
 package deploy
 
 import (
@@ -64,6 +66,10 @@ type Options struct {
 	// DeployPoll is how often a Deploying deployment is checked (default
 	// 1s); HealthInterval how often a running one is (default 10s).
 	DeployPoll, HealthInterval time.Duration
+	// RetryMin is the wait before retrying a deployment whose reconcile
+	// failed (a runtime or plugin error); it doubles with every further
+	// failure up to RetryMax (defaults: 2×DeployPoll and 1m).
+	RetryMin, RetryMax time.Duration
 	// Resync re-reads every deployment even without events (default 1m).
 	Resync time.Duration
 	// LeaseTTL is the leader lease duration (default 15s); a crashed
@@ -93,6 +99,8 @@ func (o *Options) defaults() error {
 	def(&o.DeployTimeout, 5*time.Minute)
 	def(&o.DeployPoll, time.Second)
 	def(&o.HealthInterval, 10*time.Second)
+	def(&o.RetryMin, 2*o.DeployPoll)
+	def(&o.RetryMax, time.Minute)
 	def(&o.Resync, time.Minute)
 	def(&o.LeaseTTL, 15*time.Second)
 	def(&o.WaitTimeout, 25*time.Second)

@@ -4,79 +4,102 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/riseplatform/rise/core/api"
 	"github.com/riseplatform/rise/core/deploy"
 	"github.com/riseplatform/rise/sdk"
 	"github.com/riseplatform/rise/server/images"
+	"github.com/riseplatform/rise/server/store"
 )
 
-// reconcileKey reconciles one work item and returns when to look again
-// (0: only on the next event).
-func (c *Controller) reconcileKey(ctx context.Context, key string) (time.Duration, error) {
-	kind, uuid, _ := strings.Cut(key, ":")
-	if kind == "p" {
-		return c.cleanupProject(ctx, uuid)
-	}
-	d, err := getByUUID(ctx, c.st.Pool(), uuid, false)
-	if errors.Is(err, errNoDeployment) {
+// reconciler moves deployments through the state machine with the runtime.
+// It holds configuration only: each reconcile gets the deployment row, the
+// runtime and the repository, so it runs the same against PostgreSQL and a
+// plugin as against an in-memory repository and runtime in unit tests.
+type reconciler struct {
+	o     *Options // timeouts, poll intervals, PullCredentials
+	log   hclog.Logger
+	pulls *pullCredentials
+	now   func() time.Time
+}
+
+func newReconciler(o *Options, log hclog.Logger) *reconciler {
+	return &reconciler{o: o, log: log, pulls: &pullCredentials{}, now: time.Now}
+}
+
+// reconcile moves d one step and returns when to look at it again (0: only
+// on the next event). An error means "retry later" (the controller backs off
+// exponentially per deployment); a permanent problem is not an error but a
+// Failed deployment. rt may be nil when d's state needs no runtime
+// (!d.State.Running()).
+func (r *reconciler) reconcile(ctx context.Context, d *row, rt sdk.Runtime, repo Repository) (time.Duration, error) {
+	if d.State.Terminal() || d.ProjectStatus == store.StatusDeleting {
 		return 0, nil
 	}
-	if err != nil {
-		return 0, err
-	}
-	if d.State.Terminal() || d.ProjectStatus == "deleting" {
-		return 0, nil
-	}
-	after, err := c.reconcile(ctx, d)
+	c := call{r, rt, repo}
+	after, err := c.step(ctx, d)
 	if errors.Is(err, errStale) {
 		return time.Millisecond, nil // someone else moved it; look again
 	}
 	return after, err
 }
 
-func (c *Controller) reconcile(ctx context.Context, d *row) (time.Duration, error) {
-	now := time.Now()
+// call is one reconcile: the reconciler with its runtime and repository.
+type call struct {
+	*reconciler
+	rt   sdk.Runtime
+	repo Repository
+}
+
+func (c call) since(t time.Time) time.Duration { return c.now().Sub(t) }
+
+func (c call) step(ctx context.Context, d *row) (time.Duration, error) {
 	switch d.State {
 	case deploy.Pending, deploy.Building, deploy.Pushing:
-		deadline := d.StateChangedAt.Add(c.o.BuildTimeout)
-		if now.Before(deadline) {
-			return time.Until(deadline), nil
+		if wait := c.o.BuildTimeout - c.since(d.StateChangedAt); wait > 0 {
+			return wait, nil
 		}
-		return 0, c.fail(ctx, d, nil, fmt.Sprintf("No build or push progress for %s (state %s); the deploy was abandoned. Run 'rise deploy' again.",
+		return 0, c.fail(ctx, d, fmt.Sprintf("No build or push progress for %s (state %s); the deploy was abandoned. Run 'rise deploy' again.",
 			c.o.BuildTimeout, d.State))
 	case deploy.Pushed:
-		return time.Millisecond, c.save(ctx, d, change{State: deploy.Deploying, Message: str("Deploying")})
+		return time.Millisecond, c.repo.Save(ctx, d, change{State: deploy.Deploying, Message: str("Deploying")})
 	case deploy.Deploying:
 		return c.deploying(ctx, d)
 	case deploy.Healthy, deploy.Unhealthy:
 		return c.running(ctx, d)
 	case deploy.Terminating:
-		target := deploy.State(d.StopTarget)
+		target := d.StopTarget
 		if target == "" {
 			target = deploy.Stopped
 		}
 		if err := c.stop(ctx, d); err != nil {
 			return 0, err
 		}
-		return 0, c.save(ctx, d, change{State: target, Active: boolp(false)})
+		return 0, c.repo.Save(ctx, d, change{State: target, Active: boolp(false)})
 	case deploy.Cancelling:
 		if err := c.stop(ctx, d); err != nil {
 			return 0, err
 		}
-		return 0, c.save(ctx, d, change{State: deploy.Cancelled, Active: boolp(false), Message: str("Cancelled")})
+		return 0, c.repo.Save(ctx, d, change{State: deploy.Cancelled, Active: boolp(false), Message: str("Cancelled")})
 	}
-	return 0, nil
+	return 0, fmt.Errorf("deployment %s/%s: no reconcile step for state %q", d.Project, d.ID, d.State)
+}
+
+// runtime is the call's runtime, or an error when none was given.
+func (c call) runtime() (sdk.Runtime, error) {
+	if c.rt == nil {
+		return nil, errors.New("no runtime configured (add a runtime block to the server config)")
+	}
+	return c.rt, nil
 }
 
 // deploying starts the deployment on the runtime (idempotent per id) and
 // promotes it once the runtime reports it healthy.
-func (c *Controller) deploying(ctx context.Context, d *row) (time.Duration, error) {
-	rt, err := c.o.runtime(ctx)
+func (c call) deploying(ctx context.Context, d *row) (time.Duration, error) {
+	rt, err := c.runtime()
 	if err != nil {
 		return 0, err
 	}
@@ -92,29 +115,29 @@ func (c *Controller) deploying(ctx context.Context, d *row) (time.Duration, erro
 		}
 	}
 	if h == nil {
-		h, err = c.deployRuntime(ctx, rt, d)
+		h, err = c.deployRuntime(ctx, d)
 		if err != nil {
 			return c.retryOrFail(ctx, d, "deploy", err)
 		}
 		// Record the handle whatever happened to the row meanwhile (a stop
 		// request must find what to stop).
-		if err := saveHandle(ctx, c.st.Pool(), d, h); err != nil {
+		if err := c.repo.SaveHandle(ctx, d, h); err != nil {
 			return 0, err
 		}
 		return c.deployPoll(d), nil
 	}
 	switch st.Health {
 	case sdk.HealthHealthy:
-		return c.o.HealthInterval, c.promote(ctx, d, st.Message)
+		return c.o.HealthInterval, c.repo.Promote(ctx, d, st.Message)
 	case sdk.HealthFailed, sdk.HealthStopped:
-		return 0, c.fail(ctx, d, rt, "App failed to start: "+st.Message)
+		return 0, c.fail(ctx, d, "App failed to start: "+st.Message)
 	}
-	if time.Since(d.StateChangedAt) > c.o.DeployTimeout {
-		return 0, c.fail(ctx, d, rt, fmt.Sprintf("App did not become healthy within %s: %s", c.o.DeployTimeout, st.Message))
+	if c.since(d.StateChangedAt) > c.o.DeployTimeout {
+		return 0, c.fail(ctx, d, fmt.Sprintf("App did not become healthy within %s: %s", c.o.DeployTimeout, st.Message))
 	}
-	if st.Message != "" && st.Message != d.Message && time.Since(d.UpdatedAt) >= c.o.DeployPoll {
+	if st.Message != "" && st.Message != d.Message && c.since(d.UpdatedAt) >= c.o.DeployPoll {
 		// Rate-limited: every write wakes followers and this controller.
-		if err := c.save(ctx, d, change{Message: str(st.Message)}); err != nil {
+		if err := c.repo.Save(ctx, d, change{Message: str(st.Message)}); err != nil {
 			return 0, err
 		}
 	}
@@ -124,29 +147,32 @@ func (c *Controller) deploying(ctx context.Context, d *row) (time.Duration, erro
 // deployPoll is how soon to check a Deploying deployment again: often
 // right after it started (most apps are up within a second), backing off to
 // DeployPoll.
-func (c *Controller) deployPoll(d *row) time.Duration {
-	return min(max(time.Since(d.StateChangedAt)/4, 25*time.Millisecond), c.o.DeployPoll)
+func (c call) deployPoll(d *row) time.Duration {
+	return min(max(c.since(d.StateChangedAt)/4, 25*time.Millisecond), c.o.DeployPoll)
 }
 
 // retryOrFail fails d on permanent errors and on errors past the deploy
-// timeout; other errors are retried.
-func (c *Controller) retryOrFail(ctx context.Context, d *row, what string, err error) (time.Duration, error) {
+// timeout; other errors come back to be retried with backoff.
+func (c call) retryOrFail(ctx context.Context, d *row, what string, err error) (time.Duration, error) {
 	if ctx.Err() != nil {
 		return 0, ctx.Err()
 	}
-	if sdk.IsPermanent(err) || time.Since(d.StateChangedAt) > c.o.DeployTimeout {
-		return 0, c.fail(ctx, d, nil, fmt.Sprintf("Runtime could not %s: %v", what, err))
+	if sdk.IsPermanent(err) || c.since(d.StateChangedAt) > c.o.DeployTimeout {
+		return 0, c.fail(ctx, d, fmt.Sprintf("Runtime could not %s: %v", what, err))
 	}
-	c.log.Warn("runtime call failed; retrying", "project", d.Project, "deployment", d.ID, "op", what, "error", err)
-	return 2 * c.o.DeployPoll, nil
+	return 0, fmt.Errorf("runtime could not %s %s/%s: %w", what, d.Project, d.ID, err)
 }
 
-func (c *Controller) deployRuntime(ctx context.Context, rt sdk.Runtime, d *row) (_ *sdk.Deployment, err error) {
+func (c call) deployRuntime(ctx context.Context, d *row) (_ *sdk.Deployment, err error) {
+	rt, err := c.runtime()
+	if err != nil {
+		return nil, err
+	}
 	req := &sdk.DeployRequest{
 		DeploymentID: d.ID, Project: d.Project, Group: d.Group, Visibility: d.Visibility,
 		Artifact: artifactOf(d.pinnedRef()), Workload: sdkWorkload(d.Workload),
 	}
-	if prev, err := activeOf(ctx, c.st.Pool(), d.ProjectID, d.Group, false); err != nil {
+	if prev, err := c.repo.Active(ctx, d.ProjectID, d.Group); err != nil {
 		return nil, err
 	} else if prev != nil && prev.UUID != d.UUID {
 		req.Previous = prev.handle()
@@ -167,7 +193,7 @@ func (c *Controller) deployRuntime(ctx context.Context, rt sdk.Runtime, d *row) 
 		}()
 	}
 	ui := logUI{c.log.With("project", d.Project, "deployment", d.ID)}
-	h, err := c.rollbackRuntime(ctx, rt, d, req, ui)
+	h, err := c.rollbackRuntime(ctx, d, req, ui)
 	if err == nil && h == nil {
 		h, err = rt.Deploy(ctx, req, ui)
 	}
@@ -195,50 +221,20 @@ func sdkWorkload(w api.Workload) sdk.Workload {
 	return out
 }
 
-// promote makes d its group's active deployment and supersedes the old one.
-func (c *Controller) promote(ctx context.Context, d *row, msg string) error {
-	return c.st.Tx(ctx, func(tx pgx.Tx) error {
-		old, err := activeOf(ctx, tx, d.ProjectID, d.Group, true)
-		if err != nil {
-			return err
-		}
-		if old != nil && old.UUID != d.UUID && old.CreatedAt.After(d.CreatedAt) {
-			// A newer deployment already serves: this one came too late.
-			if err := apply(ctx, tx, d, change{State: deploy.Terminating, StopTarget: string(deploy.Superseded),
-				Message: str("Superseded by the newer deployment " + old.ID)}); err != nil {
-				return err
-			}
-			return syncProjectStatus(ctx, tx, d.ProjectID)
-		}
-		if old != nil && old.UUID != d.UUID {
-			if err := apply(ctx, tx, old, change{State: deploy.Terminating, StopTarget: string(deploy.Superseded),
-				Active: boolp(false), Message: str("Superseded by " + d.ID)}); err != nil {
-				return err
-			}
-		}
-		if msg == "" {
-			msg = "Healthy"
-		}
-		if err := apply(ctx, tx, d, change{State: deploy.Healthy, Active: boolp(true), Healthy: true, Message: str(msg)}); err != nil {
-			return err
-		}
-		return syncProjectStatus(ctx, tx, d.ProjectID)
-	})
-}
-
 // running health-checks an active deployment and expires it when due.
-func (c *Controller) running(ctx context.Context, d *row) (time.Duration, error) {
-	if d.ExpiresAt != nil && !time.Now().Before(*d.ExpiresAt) {
-		return 0, c.save(ctx, d, change{State: deploy.Terminating, StopTarget: string(deploy.Expired),
+func (c call) running(ctx context.Context, d *row) (time.Duration, error) {
+	now := c.now()
+	if d.ExpiresAt != nil && !now.Before(*d.ExpiresAt) {
+		return 0, c.repo.Save(ctx, d, change{State: deploy.Terminating, StopTarget: deploy.Expired,
 			Active: boolp(false), Message: str("Expired")})
 	}
-	rt, err := c.o.runtime(ctx)
+	rt, err := c.runtime()
 	if err != nil {
 		return 0, err
 	}
 	after := c.o.HealthInterval
 	if d.ExpiresAt != nil {
-		after = min(after, time.Until(*d.ExpiresAt))
+		after = min(after, d.ExpiresAt.Sub(now))
 	}
 	h := d.handle()
 	var st *sdk.Status
@@ -247,42 +243,41 @@ func (c *Controller) running(ctx context.Context, d *row) (time.Duration, error)
 	}
 	if h == nil || errors.Is(err, sdk.ErrNotFound) {
 		// The runtime lost it (engine reset, removed by hand): start it again.
-		h, err := c.deployRuntime(ctx, rt, d)
+		h, err := c.deployRuntime(ctx, d)
 		if err != nil {
-			return c.o.DeployPoll * 2, fmt.Errorf("redeploy %s/%s: %w", d.Project, d.ID, err)
+			return 0, fmt.Errorf("redeploy %s/%s: %w", d.Project, d.ID, err)
 		}
-		if err := saveHandle(ctx, c.st.Pool(), d, h); err != nil {
+		if err := c.repo.SaveHandle(ctx, d, h); err != nil {
 			return 0, err
 		}
-		return c.o.DeployPoll, c.save(ctx, d, change{State: deploy.Unhealthy, Message: str("The runtime lost the deployment; started it again")})
+		return c.o.DeployPoll, c.repo.Save(ctx, d, change{State: deploy.Unhealthy, Message: str("The runtime lost the deployment; started it again")})
 	}
 	if err != nil {
-		c.log.Warn("health check failed", "project", d.Project, "deployment", d.ID, "error", err)
-		return after, nil
+		return 0, fmt.Errorf("health check of %s/%s: %w", d.Project, d.ID, err)
 	}
-	if renew, ok := c.pulls.renewAt(d.UUID); c.o.PullCredentials != nil && (!ok || !time.Now().Before(renew)) {
+	if renew, ok := c.pulls.renewAt(d.UUID); c.o.PullCredentials != nil && (!ok || !now.Before(renew)) {
 		// The runtime may need to pull again (a restarted pod on another
 		// node): hand it fresh credentials. Deploy is idempotent.
-		if h, err := c.deployRuntime(ctx, rt, d); err != nil {
+		if h, err := c.deployRuntime(ctx, d); err != nil {
 			c.log.Warn("renewing pull credentials failed; retrying", "project", d.Project, "deployment", d.ID, "error", err)
 			after = min(after, c.o.DeployPoll*2)
-		} else if err := saveHandle(ctx, c.st.Pool(), d, h); err != nil {
+		} else if err := c.repo.SaveHandle(ctx, d, h); err != nil {
 			return 0, err
 		}
 	}
 	if renew, ok := c.pulls.renewAt(d.UUID); ok {
-		after = min(after, max(time.Until(renew), c.o.DeployPoll))
+		after = min(after, max(renew.Sub(now), c.o.DeployPoll))
 	}
 	switch st.Health {
 	case sdk.HealthHealthy:
 		if d.State != deploy.Healthy {
-			return after, c.save(ctx, d, change{State: deploy.Healthy, Message: str(st.Message)})
+			return after, c.repo.Save(ctx, d, change{State: deploy.Healthy, Message: str(st.Message)})
 		}
 	case sdk.HealthFailed, sdk.HealthStopped:
-		return 0, c.fail(ctx, d, rt, "App stopped working: "+st.Message)
+		return 0, c.fail(ctx, d, "App stopped working: "+st.Message)
 	default:
-		if d.State != deploy.Unhealthy || (d.Message != st.Message && time.Since(d.UpdatedAt) >= c.o.DeployPoll) {
-			return c.o.DeployPoll, c.save(ctx, d, change{State: deploy.Unhealthy, Message: str(st.Message)})
+		if d.State != deploy.Unhealthy || (d.Message != st.Message && c.since(d.UpdatedAt) >= c.o.DeployPoll) {
+			return c.o.DeployPoll, c.repo.Save(ctx, d, change{State: deploy.Unhealthy, Message: str(st.Message)})
 		}
 		return c.o.DeployPoll, nil
 	}
@@ -290,9 +285,9 @@ func (c *Controller) running(ctx context.Context, d *row) (time.Duration, error)
 }
 
 // stop removes d's runtime resources, if it has any.
-func (c *Controller) stop(ctx context.Context, d *row) error {
+func (c call) stop(ctx context.Context, d *row) error {
 	c.pulls.forget(d.UUID)
-	rt, err := c.o.runtime(ctx)
+	rt, err := c.runtime()
 	if err != nil {
 		return err
 	}
@@ -316,22 +311,22 @@ func (c *Controller) stop(ctx context.Context, d *row) error {
 }
 
 // fail stops whatever runs (best effort) and marks d Failed with msg.
-func (c *Controller) fail(ctx context.Context, d *row, _ sdk.Runtime, msg string) error {
+func (c call) fail(ctx context.Context, d *row, msg string) error {
 	if d.State.Running() {
 		if err := c.stop(ctx, d); err != nil {
 			c.log.Warn("cannot stop failed deployment", "project", d.Project, "deployment", d.ID, "error", err)
 		}
 	}
 	c.log.Info("deployment failed", "project", d.Project, "deployment", d.ID, "reason", msg)
-	return c.save(ctx, d, change{State: deploy.Failed, Active: boolp(false), Message: str(msg)})
+	return c.repo.Save(ctx, d, change{State: deploy.Failed, Active: boolp(false), Message: str(msg)})
 }
 
-// save applies ch to d and refreshes the project status, in one transaction.
-func (c *Controller) save(ctx context.Context, d *row, ch change) error {
-	return c.st.Tx(ctx, func(tx pgx.Tx) error {
-		if err := apply(ctx, tx, d, ch); err != nil {
-			return err
-		}
-		return syncProjectStatus(ctx, tx, d.ProjectID)
-	})
+// retryBackoff is the wait before retry n (1, 2, ...) of a failing
+// deployment: first, doubling each time, capped at limit.
+func retryBackoff(n int, first, limit time.Duration) time.Duration {
+	d := first
+	for i := 1; i < n && d < limit; i++ {
+		d *= 2
+	}
+	return min(d, limit)
 }

@@ -15,12 +15,12 @@ import (
 // host should Deploy req instead: d is no rollback, the runtime lacks the
 // capability (sdk.ErrUnsupported, also for this one request), the target
 // never got a handle, or its runtime resources are gone (sdk.ErrNotFound).
-func (c *Controller) rollbackRuntime(ctx context.Context, rt sdk.Runtime, d *row, req *sdk.DeployRequest, ui sdk.UI) (*sdk.Deployment, error) {
-	rb, ok := rt.(sdk.Rollbacker)
+func (c call) rollbackRuntime(ctx context.Context, d *row, req *sdk.DeployRequest, ui sdk.UI) (*sdk.Deployment, error) {
+	rb, ok := c.rt.(sdk.Rollbacker)
 	if !ok || d.RollbackOf == "" {
 		return nil, nil
 	}
-	target, err := getByID(ctx, c.st.Pool(), d.ProjectID, d.RollbackOf, false)
+	target, err := c.repo.GetByID(ctx, d.ProjectID, d.RollbackOf)
 	if errors.Is(err, errNoDeployment) {
 		return nil, nil
 	}

@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/riseplatform/rise/core/api"
+	"github.com/riseplatform/rise/core/deploy"
 	"github.com/riseplatform/rise/sdk"
 	"github.com/riseplatform/rise/server/edge"
 	"github.com/riseplatform/rise/server/identity"
@@ -19,6 +18,7 @@ import (
 // listener. Mount it on /api/v1 (Routes) and run it as a controller (Run).
 type Service struct {
 	o    Options
+	repo *repo
 	n    *notifier
 	ctrl *Controller
 }
@@ -28,8 +28,9 @@ func New(o Options) (*Service, error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
 	}
-	n := newNotifier(o.Store.Pool(), o.Log.Named("deployments"))
-	return &Service{o: o, n: n, ctrl: newController(o, n)}, nil
+	r := newRepo(o.Store)
+	n := newNotifier(r, o.Log.Named("deployments"))
+	return &Service{o: o, repo: r, n: n, ctrl: newController(o, r, n)}, nil
 }
 
 // Name names the service in the server's controller logs.
@@ -63,22 +64,11 @@ var ErrNoProject = errors.New("no such project")
 // Upstream returns the active deployment of project's default group, for
 // the edge router. A project without an active deployment has no upstreams.
 func (s *Service) Upstream(ctx context.Context, project string) (*Target, error) {
-	t := Target{Project: project}
-	var dep *string
-	var ups []string
-	err := s.o.Store.Pool().QueryRow(ctx, `SELECT p.visibility, p.status, d.deployment_id, d.upstreams
-		FROM projects p LEFT JOIN deployments d ON d.project_id = p.id AND d.active AND d.deployment_group = $2
-		WHERE p.name = $1`, project, api.DefaultGroup).Scan(&t.Visibility, &t.Status, &dep, &ups)
-	if errors.Is(err, pgx.ErrNoRows) {
+	t, err := s.repo.Upstream(ctx, project, api.DefaultGroup)
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrNoProject
 	}
-	if err != nil {
-		return nil, fmt.Errorf("look up project %s: %w", project, err)
-	}
-	if dep != nil {
-		t.Deployment, t.Upstreams = *dep, ups
-	}
-	return &t, nil
+	return t, err
 }
 
 // Route is the edge router's Lookup (edge.Options.Lookup).
@@ -113,7 +103,7 @@ func (s *Service) CanAccess(ctx context.Context, id *identity.Identity, project 
 // DeploymentState returns the state of deployment id of project as caller
 // sees it (server/registry hands out push credentials by it). Missing and
 // not-yours are both ErrNoDeployment.
-func (s *Service) DeploymentState(ctx context.Context, caller *identity.Identity, project, id string) (string, error) {
+func (s *Service) DeploymentState(ctx context.Context, caller *identity.Identity, project, id string) (deploy.State, error) {
 	p, err := s.o.Store.ProjectFor(ctx, caller, project, store.AccessDeploy)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", ErrNoDeployment
@@ -121,14 +111,14 @@ func (s *Service) DeploymentState(ctx context.Context, caller *identity.Identity
 	if err != nil {
 		return "", err
 	}
-	d, err := getByID(ctx, s.o.Store.Pool(), p.ID, id, false)
+	d, err := s.repo.GetByID(ctx, p.ID, id)
 	if errors.Is(err, errNoDeployment) {
 		return "", ErrNoDeployment
 	}
 	if err != nil {
 		return "", err
 	}
-	return string(d.State), nil
+	return d.State, nil
 }
 
 // ErrNoDeployment: no such deployment, or not the caller's.

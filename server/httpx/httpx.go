@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/riseplatform/rise/core/api"
+	"github.com/riseplatform/rise/server/store"
 )
 
 // MaxBody is the largest request body a JSON handler accepts.
@@ -91,13 +92,33 @@ func JSON(w http.ResponseWriter, status int, v any) {
 	}
 }
 
-// Err writes err in the one error shape. An *Error is shown as is; any other
+// RetryAfter is the Retry-After (seconds) of a 503 while the database is
+// unreachable.
+const RetryAfter = "5"
+
+// Unavailable writes the 503 the API answers while the database cannot be
+// reached: the one place that maps an outage to HTTP.
+func Unavailable(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", RetryAfter)
+	JSON(w, http.StatusServiceUnavailable, api.Error{
+		Message:     "rise cannot reach its database right now.",
+		Suggestions: []string{"Try again in a few seconds."},
+	})
+}
+
+// Err writes err in the one error shape. An *Error is shown as is; a
+// database outage (store.IsUnavailable) is a 503 with Retry-After; any other
 // error is logged with the request id and answered with a generic 500, so
 // internals never leak.
 func Err(w http.ResponseWriter, r *http.Request, err error) {
 	var he *Error
 	if errors.As(err, &he) {
 		JSON(w, he.Status, api.Error{Message: he.Message, Suggestions: he.Suggestions})
+		return
+	}
+	if store.IsUnavailable(err) {
+		Logger(r).Warn("database unavailable", "method", r.Method, "path", r.URL.Path, "error", err)
+		Unavailable(w)
 		return
 	}
 	Logger(r).Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)

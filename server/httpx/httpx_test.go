@@ -3,9 +3,12 @@ package httpx
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -64,5 +67,15 @@ func TestErrHidesInternals(t *testing.T) {
 	}
 	if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil || w.Code != 404 || out.Error != "Project 'x' not found" || out.Suggestions[0] != "y" {
 		t.Fatalf("bad error shape: %d %s", w.Code, w.Body)
+	}
+}
+
+func TestErrDatabaseUnavailable(t *testing.T) {
+	w := httptest.NewRecorder()
+	down := fmt.Errorf("read project: %w", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED})
+	Err(w, httptest.NewRequest("GET", "/", nil), down)
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != RetryAfter ||
+		!strings.Contains(w.Body.String(), "cannot reach its database") || strings.Contains(w.Body.String(), "dial") {
+		t.Fatalf("outage answer: %d %q %s", w.Code, w.Header().Get("Retry-After"), w.Body)
 	}
 }

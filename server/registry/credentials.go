@@ -13,9 +13,6 @@ import (
 	"github.com/riseplatform/rise/server/identity"
 )
 
-// pushableStates are the deployment states in which a builder may push.
-var pushableStates = map[string]bool{api.StatePending: true, api.StateBuilding: true, api.StatePushing: true}
-
 // CredentialsHandler serves GET
 // /projects/{project}/deployments/{id}/registry-credentials: push+pull
 // credentials on exactly the project's repository, for a deployment that is
@@ -47,7 +44,7 @@ func CredentialsHandler(d Deps) http.Handler {
 			httpx.Err(w, r, fmt.Errorf("deployment state of %s/%s: %w", project, id, err))
 			return
 		}
-		if !pushableStates[state] {
+		if !state.BeforePushed() { // a builder may push only while Pending, Building or Pushing
 			httpx.Err(w, r, httpx.NewError(http.StatusConflict,
 				fmt.Sprintf("deployment '%s' is %s; registry credentials are only handed out while it is Pending, Building or Pushing", id, state),
 				"start a new deployment with `rise deploy`"))

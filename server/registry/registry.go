@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/riseplatform/rise/core/deploy"
 	"github.com/riseplatform/rise/sdk"
 	"github.com/riseplatform/rise/server/identity"
 )
@@ -26,16 +27,16 @@ var ErrNotFound = errors.New("deployment not found")
 
 // Deployments is the slice of the deployment store this package needs.
 type Deployments interface {
-	// DeploymentState returns the state ("Pending", "Building", ...) of
-	// deployment id of project, as seen by caller.
-	DeploymentState(ctx context.Context, caller *identity.Identity, project, id string) (string, error)
+	// DeploymentState returns the state of deployment id of project, as
+	// seen by caller.
+	DeploymentState(ctx context.Context, caller *identity.Identity, project, id string) (deploy.State, error)
 }
 
 // DeploymentsFunc adapts a function to Deployments.
-type DeploymentsFunc func(ctx context.Context, caller *identity.Identity, project, id string) (string, error)
+type DeploymentsFunc func(ctx context.Context, caller *identity.Identity, project, id string) (deploy.State, error)
 
 // DeploymentState implements Deployments.
-func (f DeploymentsFunc) DeploymentState(ctx context.Context, caller *identity.Identity, project, id string) (string, error) {
+func (f DeploymentsFunc) DeploymentState(ctx context.Context, caller *identity.Identity, project, id string) (deploy.State, error) {
 	return f(ctx, caller, project, id)
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/riseplatform/rise/core/api"
+	"github.com/riseplatform/rise/core/deploy"
 	dockerregistry "github.com/riseplatform/rise/plugins/registry/docker"
 	"github.com/riseplatform/rise/server/identity"
 	"github.com/riseplatform/rise/server/registry"
@@ -30,8 +31,8 @@ func setup(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	e := &env{plugin: p}
-	states := map[string]string{"app/1": "Pending", "app/2": "Building", "app/3": "Pushing", "app/4": "Pushed", "app/5": "Healthy", "app/6": "Failed"}
-	deps := registry.DeploymentsFunc(func(ctx context.Context, caller *identity.Identity, project, id string) (string, error) {
+	states := map[string]deploy.State{"app/1": "Pending", "app/2": "Building", "app/3": "Pushing", "app/4": "Pushed", "app/5": "Healthy", "app/6": "Failed"}
+	deps := registry.DeploymentsFunc(func(ctx context.Context, caller *identity.Identity, project, id string) (deploy.State, error) {
 		if caller.Name == "mallory" {
 			return "", registry.ErrNotFound
 		}

@@ -46,6 +46,10 @@ type ProjectChange struct {
 	Owner      *string
 }
 
+// projectCols reads a project with its owner and the default group's active
+// deployment id: the one read of the deployments table outside
+// server/deploy's repository (which owns every other deployment query),
+// joined here so a project listing stays one query.
 const projectCols = `p.id, p.name, p.visibility, p.status, p.owner_user_id, p.owner_team_id, p.created_at, p.updated_at,
 	CASE WHEN p.owner_user_id IS NOT NULL THEN 'user:' || u.name ELSE 'team:' || t.name END,
 	COALESCE((SELECT d.deployment_id FROM deployments d

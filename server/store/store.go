@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/jackc/pgx/v5"
@@ -50,6 +51,10 @@ type Options struct {
 // DefaultMaxConns is the pool size when Options.MaxConns is 0.
 const DefaultMaxConns = 10
 
+// DefaultConnectTimeout bounds opening a database connection when the URL
+// sets no connect_timeout.
+const DefaultConnectTimeout = 5 * time.Second
+
 // OpenWith is Open with pool options.
 func OpenWith(ctx context.Context, o Options, log hclog.Logger) (*Store, error) {
 	if log == nil {
@@ -70,6 +75,11 @@ func OpenWith(ctx context.Context, o Options, log hclog.Logger) (*Store, error) 
 		o.MaxConns = DefaultMaxConns
 	}
 	cfg.MaxConns = int32(o.MaxConns)
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		// A database that does not answer fails requests (503) instead of
+		// holding them; connect_timeout in the URL overrides this.
+		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to database: %w", err)
