@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,13 +60,24 @@ func deployServer(t *testing.T, extra ...func(*deploy.Options, *server.Deps)) *s
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = svc.Run(ctx) }()
-	t.Cleanup(func() { stop(); <-done })
+	stopController := sync.OnceFunc(func() { stop(); <-done })
+	controllers.Store(t, stopController)
+	t.Cleanup(func() { stopController(); controllers.Delete(t) })
 	return srv
 }
 
-// cleanupProject removes the project's containers after the test.
+// controllers holds, per test, the function that stops the test's
+// deployment controller (see cleanupProject).
+var controllers sync.Map // *testing.T → func()
+
+// cleanupProject removes the project's containers after the test. The
+// test's controller is stopped first: clean-ups run last-in-first-out, and a
+// controller still running would re-create what was just destroyed.
 func cleanupProject(t *testing.T, project string) {
 	t.Cleanup(func() {
+		if stop, ok := controllers.Load(t); ok {
+			stop.(func())()
+		}
 		rt := &docker.Runtime{StopTimeout: "1s"}
 		if rt.Provision(context.Background()) == nil {
 			_ = rt.Destroy(context.Background(), project, nil)
