@@ -9,7 +9,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/riseplatform/rise/core/version.Version=$(VERSION)
 GO_TEST_FLAGS ?= -timeout 40m
 
-.PHONY: all build deps test unit lint proto bench dev dev-down clean
+.PHONY: all build deps test unit lint proto bench bench-check dev dev-down clean
 
 all: build
 
@@ -45,8 +45,18 @@ proto: ## regenerate sdk/pluginpb from sdk/proto (protoc from Debian, plugins pi
 	  --go-grpc_out=. --go-grpc_opt=module=github.com/riseplatform/rise \
 	  rise/plugin/v1/plugin.proto
 
-bench: ## performance budgets (DESIGN §7); prints figures and ratios
-	go test -run '^$$' -bench . -benchtime 200x ./...
+# Every benchmark does a fixed workload in one iteration (-benchtime 1x), rise
+# and its reference interleaved, and prints `name ratio=R budget=B`
+# (docs/development.md). bench-check fails when a ratio exceeds its budget by
+# more than BENCH_TOLERANCE; it is what a reviewer runs, not part of CI.
+BENCH_OUT ?= .bench.out
+BENCH_TOLERANCE ?= 0.10
+
+bench: ## performance budgets: every benchmark against its reference, < 15 min
+	set -o pipefail; RISE_REQUIRE_REAL=1 go test -run '^$$' -bench . -benchtime 1x -timeout 15m ./... | tee $(BENCH_OUT)
+
+bench-check: bench ## make bench, then fail when a ratio is over its budget (+ BENCH_TOLERANCE)
+	go run ./dev/cmd/benchcheck -tolerance $(BENCH_TOLERANCE) $(BENCH_OUT)
 
 dev: build ## start the local platform under .dev/
 	@RISE_DEPS=dev ./dev/deps.sh
@@ -56,4 +66,4 @@ dev-down: ## stop the local platform
 	@./dev/down.sh
 
 clean:
-	rm -rf bin .bin
+	rm -rf bin .bin $(BENCH_OUT)

@@ -85,7 +85,7 @@ const listRequests = 300
 // visible projects of 10,000) end to end on loopback, alternating with the
 // reference: a bare Go HTTP server on loopback serving the same response
 // bytes (transport and client only, no auth, SQL or encoding). The budget is
-// DESIGN's absolute one, p99 < 20 ms: ratio = rise's p99 ÷ 20 ms
+// the absolute one, p99 < 20 ms: ratio = rise's p99 ÷ 20 ms
 // (docs/development.md); the reference's p99 is reported beside it.
 func BenchmarkListProjects(b *testing.B) {
 	env, c := seedListBench(b)
@@ -145,7 +145,7 @@ func fetch(client *http.Client, url, token string) ([]byte, error) {
 	return b, err
 }
 
-// BenchmarkListProjectsLoad is the API budget as DESIGN states it: GET
+// BenchmarkListProjectsLoad is the API budget as docs/development.md states it: GET
 // /api/v1/projects for a user with 1,000 visible projects of 10,000, at 200
 // req/s open-loop on loopback, p99 < 20 ms; ratio = p99 ÷ 20 ms. (The
 // closed-loop BenchmarkListProjects holds the same-run reference.) The
