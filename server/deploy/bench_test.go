@@ -70,6 +70,15 @@ func newBenchEnv(b *testing.B) *env {
 
 // engineStart is the baseline: create + start + poll until the first 200.
 func (e *env) engineStart(b *testing.B, body string) time.Duration {
+	d, err := e.engineStartErr(body, time.Minute)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return d
+}
+
+// engineStartErr is engineStart for any goroutine: it returns the error.
+func (e *env) engineStartErr(body string, timeout time.Duration) (time.Duration, error) {
 	ctx := context.Background()
 	wl := httpd(body)
 	start := time.Now()
@@ -77,15 +86,15 @@ func (e *env) engineStart(b *testing.B, body string) time.Duration {
 		ExposedPorts: nat.PortSet{"8080/tcp": {}}},
 		&container.HostConfig{PortBindings: nat.PortMap{"8080/tcp": {{HostIP: "127.0.0.1"}}}}, nil, nil, "")
 	if err != nil {
-		b.Fatal(err)
+		return 0, err
 	}
 	defer func() { _ = e.docker.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}) }()
 	if err := e.docker.ContainerStart(ctx, c.ID, container.StartOptions{}); err != nil {
-		b.Fatal(err)
+		return 0, err
 	}
 	info, err := e.docker.ContainerInspect(ctx, c.ID)
 	if err != nil {
-		b.Fatal(err)
+		return 0, err
 	}
 	url := "http://127.0.0.1:" + info.NetworkSettings.Ports["8080/tcp"][0].HostPort + "/"
 	for {
@@ -93,13 +102,13 @@ func (e *env) engineStart(b *testing.B, body string) time.Duration {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return time.Since(start)
+				return time.Since(start), nil
 			}
 		}
-		if time.Since(start) > time.Minute {
-			b.Fatal("engine baseline never answered 200")
+		if time.Since(start) > timeout {
+			return 0, fmt.Errorf("engine baseline never answered 200 within %s", timeout)
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -143,10 +152,19 @@ func BenchmarkConcurrentDeployments(b *testing.B) {
 func (e *env) engineConcurrent(b *testing.B, n int) time.Duration {
 	start := time.Now()
 	var wg sync.WaitGroup
+	errs := make(chan error, n)
 	for i := range n {
-		wg.Go(func() { e.engineStart(b, fmt.Sprintf("engine-%d", i)) })
+		wg.Go(func() {
+			if _, err := e.engineStartErr(fmt.Sprintf("engine-%d", i), 5*time.Minute); err != nil {
+				errs <- err
+			}
+		})
 	}
 	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
 	return time.Since(start)
 }
 
