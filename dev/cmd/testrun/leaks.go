@@ -14,11 +14,41 @@ import (
 
 // leakedProcesses finds the processes re-parented to testrun (the subreaper)
 // after the test command exited: each was started by a test and outlived it.
-// It reports and kills them, and reaps the zombies.
-func leakedProcesses() []string {
+// Processes get a grace period to finish exiting (a server told to stop by
+// its test binary's exit); those still there are reported and killed, and
+// the zombies are reaped.
+func leakedProcesses(grace time.Duration) []string {
+	deadline := time.Now().Add(grace)
+	for {
+		reap()
+		found, pids := children()
+		if len(pids) == 0 || time.Now().After(deadline) {
+			for _, pid := range pids {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+			if len(pids) > 0 {
+				time.Sleep(100 * time.Millisecond)
+				reap()
+			}
+			return found
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// reap collects the exit status of every exited child.
+func reap() {
+	for {
+		pid, err := syscall.Wait4(-1, nil, syscall.WNOHANG, nil)
+		if err != nil || pid <= 0 {
+			return
+		}
+	}
+}
+
+// children lists the live (non-zombie) children of this process.
+func children() (found []string, pids []int) {
 	self := os.Getpid()
-	var found []string
-	var pids []int
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
@@ -43,20 +73,7 @@ func leakedProcesses() []string {
 		found = append(found, fmt.Sprintf("process %d: %s", pid, args))
 		pids = append(pids, pid)
 	}
-	for _, pid := range pids {
-		_ = syscall.Kill(pid, syscall.SIGKILL)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		pid, err := syscall.Wait4(-1, nil, syscall.WNOHANG, nil)
-		if err != nil { // ECHILD: nothing left
-			break
-		}
-		if pid == 0 {
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	return found
+	return found, pids
 }
 
 // objects are rise's Docker objects: "kind id" → description.

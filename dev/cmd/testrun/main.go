@@ -116,7 +116,7 @@ func run(args []string, leaks checks, out io.Writer) int {
 	if leaks.processes || leaks.docker {
 		var problems []string
 		if leaks.processes {
-			problems = append(problems, leakedProcesses()...)
+			problems = append(problems, leakedProcesses(10*time.Second)...)
 		}
 		if leaks.docker {
 			problems = append(problems, dockerObjects().newSince(before)...)

@@ -78,9 +78,13 @@ func TestRunKeepsExitCode(t *testing.T) {
 // TestRunFindsLeakedProcess: a process a "test" starts and leaves running
 // fails the run, is named, and is killed.
 func TestRunFindsLeakedProcess(t *testing.T) {
-	if os.Getenv("TESTRUN_CHILD") == "1" {
+	if c := os.Getenv("TESTRUN_CHILD"); c != "" {
+		script := "sleep 300 & exit 0"
+		if c == "2" {
+			script = "sleep 1 & exit 0"
+		}
 		var b bytes.Buffer
-		code := run([]string{"sh", "-c", "sleep 300 & exit 0"}, checks{processes: true}, &b)
+		code := run([]string{"sh", "-c", script}, checks{processes: true}, &b)
 		os.Stdout.WriteString(b.String())
 		os.Exit(code)
 	}
@@ -93,6 +97,14 @@ func TestRunFindsLeakedProcess(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "LEAKED: 1 thing(s)") || !strings.Contains(string(out), ": sleep 300") {
 		t.Errorf("output does not name the leaked process:\n%s", out)
+	}
+	// A process that is on its way out within the grace period is not a leak.
+	if os.Getenv("TESTRUN_CHILD") == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestRunFindsLeakedProcess$")
+		cmd.Env = append(os.Environ(), "TESTRUN_CHILD=2")
+		if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "leaks: none") {
+			t.Errorf("a process exiting within the grace period: %v\n%s", err, out)
+		}
 	}
 	if o, _ := exec.Command("pgrep", "-f", "^sleep 300$").Output(); len(o) > 0 {
 		t.Logf("note: some sleep 300 runs (maybe not ours): %s", o)
