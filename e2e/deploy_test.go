@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -19,6 +20,7 @@ import (
 	"github.com/riseplatform/rise/core/api"
 	"github.com/riseplatform/rise/core/config"
 	"github.com/riseplatform/rise/dev/baseimage"
+	"github.com/riseplatform/rise/dev/realpart"
 	"github.com/riseplatform/rise/plugins/runtime/docker"
 	"github.com/riseplatform/rise/sdk"
 	"github.com/riseplatform/rise/server"
@@ -181,7 +183,7 @@ deploy {
 	cmd.Stdout = &stdout // data stays off the terminal
 	ptmx, tty, err := pty.Open()
 	if err != nil {
-		t.Skipf("\n*** SKIPPING: cannot open a pseudo-terminal: %v ***\n", err)
+		realpart.Missing(t, "pseudo-terminal", fmt.Errorf("cannot open one: %w", err))
 	}
 	defer ptmx.Close()
 	cmd.Stderr, cmd.Stdin = tty, tty
