@@ -69,7 +69,7 @@ func TestDeployFromSource(t *testing.T) {
 				})})
 		}))
 	})
-	alice := srv.User(t, "alice@rise.dev", false)
+	alice := login(t, srv, "alice@rise.dev")
 	ctx := context.Background()
 	project := "src-" + strings.ToLower(randHex(3))
 	cleanupProject(t, project)

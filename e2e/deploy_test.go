@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"github.com/hashicorp/go-hclog"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/riseplatform/rise/core/api"
 	"github.com/riseplatform/rise/core/config"
@@ -24,12 +26,14 @@ import (
 	"github.com/riseplatform/rise/plugins/runtime/docker"
 	"github.com/riseplatform/rise/sdk"
 	"github.com/riseplatform/rise/server"
+	"github.com/riseplatform/rise/server/auth"
 	"github.com/riseplatform/rise/server/deploy"
 	"github.com/riseplatform/rise/server/servertest"
 )
 
-// deployServer is a real server with the deployments API and controller
-// driving the Docker runtime on the real engine.
+// deployServer is a real server with the real authentication (local users
+// alice@rise.dev and bob@rise.dev, see login), the deployments API and the
+// controller driving the Docker runtime on the real engine.
 func deployServer(t *testing.T, extra ...func(*deploy.Options, *server.Deps)) *servertest.Env {
 	t.Helper()
 	baseimage.Require(t, "docker")
@@ -41,8 +45,23 @@ func deployServer(t *testing.T, extra ...func(*deploy.Options, *server.Deps)) *s
 	}
 	t.Cleanup(func() { rt.Close() })
 	var svc *deploy.Service
+	hash, err := bcrypt.GenerateFromPassword([]byte(localPassword), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := servertest.New(t, func(c *config.Server, d *server.Deps) {
 		c.Domain, c.AppScheme = "rise.dev", "https"
+		var users []*config.LocalUser
+		for _, email := range []string{"alice@rise.dev", "bob@rise.dev"} {
+			users = append(users, &config.LocalUser{Email: email, PasswordHash: string(hash)})
+		}
+		a, err := auth.New(context.Background(), &config.Auth{Local: &config.LocalAuth{Users: users}}, d.Store, auth.Options{
+			PublicURL: "http://rise.test", DataDir: t.TempDir(), Listen: "127.0.0.1:0", Log: hclog.NewNullLogger(),
+		})
+		if err != nil {
+			t.Fatalf("auth.New: %v", err)
+		}
+		d.Auth = a
 		o := deploy.Options{
 			Store:      d.Store,
 			Runtime:    func(context.Context) (sdk.Runtime, error) { return rt, nil },
@@ -52,7 +71,6 @@ func deployServer(t *testing.T, extra ...func(*deploy.Options, *server.Deps)) *s
 		for _, f := range extra {
 			f(&o, d)
 		}
-		var err error
 		svc, err = deploy.New(o)
 		if err != nil {
 			t.Fatalf("deploy.New: %v", err)
@@ -66,6 +84,25 @@ func deployServer(t *testing.T, extra ...func(*deploy.Options, *server.Deps)) *s
 	controllers.Store(t, stopController)
 	t.Cleanup(func() { stopController(); controllers.Delete(t) })
 	return srv
+}
+
+// localPassword is the password of deployServer's local users.
+const localPassword = "e2e-local-password"
+
+// localUser is a user logged in through the real login endpoint.
+type localUser struct {
+	Token  string
+	Client *api.Client
+}
+
+// login logs email in with its password and returns the rise token.
+func login(t *testing.T, srv *servertest.Env, email string) *localUser {
+	t.Helper()
+	tok, err := srv.Anonymous().Login(context.Background(), api.LoginRequest{Email: email, Password: localPassword})
+	if err != nil || tok.Token == "" {
+		t.Fatalf("login %s: %v", email, err)
+	}
+	return &localUser{Token: tok.Token, Client: api.NewClient(srv.URL, tok.Token)}
 }
 
 // controllers holds, per test, the function that stops the test's
@@ -101,7 +138,7 @@ deploy {
 func TestDeployImage(t *testing.T) {
 	t.Parallel() // waits on containers / the IdP; independent databases and projects
 	srv := deployServer(t)
-	alice := srv.User(t, "alice@rise.dev", false)
+	alice := login(t, srv, "alice@rise.dev")
 	project := "web-" + strings.ToLower(randHex(3))
 	cleanupProject(t, project)
 	if _, err := alice.Client.CreateProject(context.Background(), api.CreateProjectRequest{Name: project}); err != nil {
@@ -153,7 +190,7 @@ func TestDeployImage(t *testing.T) {
 func TestSpinnerOnlyOnTTY(t *testing.T) {
 	t.Parallel() // waits on containers / the IdP; independent databases and projects
 	srv := deployServer(t)
-	alice := srv.User(t, "alice@rise.dev", false)
+	alice := login(t, srv, "alice@rise.dev")
 	project := "tty-" + strings.ToLower(randHex(3))
 	cleanupProject(t, project)
 	if _, err := alice.Client.CreateProject(context.Background(), api.CreateProjectRequest{Name: project}); err != nil {
@@ -243,7 +280,7 @@ func writeFile(t *testing.T, path, content string) {
 func TestRolloutFailedExit12(t *testing.T) {
 	t.Parallel() // waits on containers / the IdP; independent databases and projects
 	srv := deployServer(t, func(o *deploy.Options, _ *server.Deps) { o.DeployTimeout = 2 * time.Second })
-	alice := srv.User(t, "alice@rise.dev", false)
+	alice := login(t, srv, "alice@rise.dev")
 	project := "fail-" + strings.ToLower(randHex(3))
 	cleanupProject(t, project)
 	if _, err := alice.Client.CreateProject(context.Background(), api.CreateProjectRequest{Name: project}); err != nil {

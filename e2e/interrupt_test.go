@@ -22,7 +22,7 @@ import (
 func TestDeployInterruptCancels(t *testing.T) {
 	t.Parallel() // waits on containers / the IdP; independent databases and projects
 	srv := deployServer(t)
-	alice := srv.User(t, "alice@rise.dev", false)
+	alice := login(t, srv, "alice@rise.dev")
 	project := "int-" + strings.ToLower(randHex(3))
 	cleanupProject(t, project)
 	ctx := context.Background()
