@@ -31,8 +31,7 @@ import (
 	"github.com/riseplatform/rise/server/servertest"
 )
 
-// deployServer is a real server with the real authentication (local users
-// alice@rise.dev and bob@rise.dev, see login), the deployments API and the
+// deployServer is a real server with the real authentication (localAuth), the deployments API and the
 // controller driving the Docker runtime on the real engine.
 func deployServer(t *testing.T, extra ...func(*deploy.Options, *server.Deps)) *servertest.Env {
 	t.Helper()
@@ -45,23 +44,9 @@ func deployServer(t *testing.T, extra ...func(*deploy.Options, *server.Deps)) *s
 	}
 	t.Cleanup(func() { rt.Close() })
 	var svc *deploy.Service
-	hash, err := bcrypt.GenerateFromPassword([]byte(localPassword), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
 	srv := servertest.New(t, func(c *config.Server, d *server.Deps) {
 		c.Domain, c.AppScheme = "rise.dev", "https"
-		var users []*config.LocalUser
-		for _, email := range []string{"alice@rise.dev", "bob@rise.dev"} {
-			users = append(users, &config.LocalUser{Email: email, PasswordHash: string(hash)})
-		}
-		a, err := auth.New(context.Background(), &config.Auth{Local: &config.LocalAuth{Users: users}}, d.Store, auth.Options{
-			PublicURL: "http://rise.test", DataDir: t.TempDir(), Listen: "127.0.0.1:0", Log: hclog.NewNullLogger(),
-		})
-		if err != nil {
-			t.Fatalf("auth.New: %v", err)
-		}
-		d.Auth = a
+		d.Auth = localAuth(t, d)
 		o := deploy.Options{
 			Store:      d.Store,
 			Runtime:    func(context.Context) (sdk.Runtime, error) { return rt, nil },
@@ -71,6 +56,7 @@ func deployServer(t *testing.T, extra ...func(*deploy.Options, *server.Deps)) *s
 		for _, f := range extra {
 			f(&o, d)
 		}
+		var err error
 		svc, err = deploy.New(o)
 		if err != nil {
 			t.Fatalf("deploy.New: %v", err)
@@ -86,8 +72,29 @@ func deployServer(t *testing.T, extra ...func(*deploy.Options, *server.Deps)) *s
 	return srv
 }
 
-// localPassword is the password of deployServer's local users.
+// localPassword is the password of the local users of localAuth.
 const localPassword = "e2e-local-password"
+
+// localAuth is the real authentication service with the local users
+// alice@rise.dev, bob@rise.dev and niklas@rise.dev (password localPassword).
+func localAuth(t *testing.T, d *server.Deps) server.Authenticator {
+	t.Helper()
+	hash, err := bcrypt.GenerateFromPassword([]byte(localPassword), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var users []*config.LocalUser
+	for _, email := range []string{"alice@rise.dev", "bob@rise.dev", "niklas@rise.dev"} {
+		users = append(users, &config.LocalUser{Email: email, PasswordHash: string(hash)})
+	}
+	a, err := auth.New(context.Background(), &config.Auth{Local: &config.LocalAuth{Users: users}}, d.Store, auth.Options{
+		PublicURL: "http://rise.test", DataDir: t.TempDir(), Listen: "127.0.0.1:0", Log: hclog.NewNullLogger(),
+	})
+	if err != nil {
+		t.Fatalf("auth.New: %v", err)
+	}
+	return a
+}
 
 // localUser is a user logged in through the real login endpoint.
 type localUser struct {
