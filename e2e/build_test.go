@@ -62,7 +62,7 @@ func TestDeployFromSource(t *testing.T) {
 			serverregistry.Routes(r, serverregistry.Deps{Registry: reg.Plugin, Tokens: reg.Plugin, Deployments: states})
 		}))
 	})
-	alice := srv.User(t, "alice@rise.dev", false)
+	alice := login(t, srv, "alice@rise.dev")
 	ctx := context.Background()
 	project := "src-" + strings.ToLower(randHex(3))
 	cleanupProject(t, project)

@@ -17,8 +17,8 @@ import (
 func TestJSONAndExitCodes(t *testing.T) {
 	srv := seedServer(t)
 	ctx := context.Background()
-	alice := srv.User(t, "alice@rise.dev", false)
-	bob := srv.User(t, "bob@rise.dev", false)
+	alice := login(t, srv, "alice@rise.dev")
+	bob := login(t, srv, "bob@rise.dev")
 	if _, err := bob.Client.CreateProject(ctx, api.CreateProjectRequest{Name: "bobs-app"}); err != nil {
 		t.Fatal(err)
 	}
@@ -86,8 +86,8 @@ func TestJSONAndExitCodes(t *testing.T) {
 
 func TestTeams(t *testing.T) {
 	srv := seedServer(t)
-	alice := srv.User(t, "alice@rise.dev", false)
-	srv.User(t, "bob@rise.dev", false)
+	alice := login(t, srv, "alice@rise.dev")
+	login(t, srv, "bob@rise.dev")
 	cli := newCLIEnv(t, map[string]string{"RISE_URL": srv.URL, "RISE_TOKEN": alice.Token})
 
 	r := cli.rise(t, "t", "c", "devops", "--member", "bob@rise.dev")
@@ -122,7 +122,7 @@ func TestTeams(t *testing.T) {
 // TestProjectFromAppConfig takes the project from .rise.toml / rise.hcl.
 func TestProjectFromAppConfig(t *testing.T) {
 	srv := seedServer(t)
-	alice := srv.User(t, "alice@rise.dev", false)
+	alice := login(t, srv, "alice@rise.dev")
 	cli := newCLIEnv(t, map[string]string{"RISE_URL": srv.URL, "RISE_TOKEN": alice.Token})
 	if err := os.WriteFile(filepath.Join(cli.Dir, ".rise.toml"), []byte("project = \"secret-app\"\n\n[build]\nbackend = \"buildpacks\"\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -147,7 +147,7 @@ func TestProjectFromAppConfig(t *testing.T) {
 func TestCompletionAndVersion(t *testing.T) {
 	srv := seedServer(t)
 	ctx := context.Background()
-	alice := srv.User(t, "alice@rise.dev", false)
+	alice := login(t, srv, "alice@rise.dev")
 	for _, n := range []string{"shop", "shipping", "blog"} {
 		if _, err := alice.Client.CreateProject(ctx, api.CreateProjectRequest{Name: n}); err != nil {
 			t.Fatal(err)

@@ -4,29 +4,35 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/creack/pty"
+	"github.com/hashicorp/go-hclog"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/riseplatform/rise/core/api"
 	"github.com/riseplatform/rise/core/config"
 	"github.com/riseplatform/rise/dev/baseimage"
+	"github.com/riseplatform/rise/dev/realpart"
 	"github.com/riseplatform/rise/plugins/runtime/docker"
 	"github.com/riseplatform/rise/sdk"
 	"github.com/riseplatform/rise/server"
+	"github.com/riseplatform/rise/server/auth"
 	"github.com/riseplatform/rise/server/deploy"
 	"github.com/riseplatform/rise/server/servertest"
 )
 
-// deployServer is a real server with the deployments API and controller
-// driving the Docker runtime on the real engine.
+// deployServer is a real server with the real authentication (localAuth), the deployments API and the
+// controller driving the Docker runtime on the real engine.
 func deployServer(t *testing.T, extra ...func(*deploy.Options, *server.Deps)) *servertest.Env {
 	t.Helper()
 	baseimage.Require(t, "docker")
@@ -40,6 +46,7 @@ func deployServer(t *testing.T, extra ...func(*deploy.Options, *server.Deps)) *s
 	var svc *deploy.Service
 	srv := servertest.New(t, func(c *config.Server, d *server.Deps) {
 		c.Domain, c.AppScheme = "rise.dev", "https"
+		d.Auth = localAuth(t, d)
 		o := deploy.Options{
 			Store:      d.Store,
 			Runtime:    func(context.Context) (sdk.Runtime, error) { return rt, nil },
@@ -59,13 +66,64 @@ func deployServer(t *testing.T, extra ...func(*deploy.Options, *server.Deps)) *s
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = svc.Run(ctx) }()
-	t.Cleanup(func() { stop(); <-done })
+	stopController := sync.OnceFunc(func() { stop(); <-done })
+	controllers.Store(t, stopController)
+	t.Cleanup(func() { stopController(); controllers.Delete(t) })
 	return srv
 }
 
-// cleanupProject removes the project's containers after the test.
+// localPassword is the password of the local users of localAuth.
+const localPassword = "e2e-local-password"
+
+// localAuth is the real authentication service with the local users
+// alice@rise.dev, bob@rise.dev and niklas@rise.dev (password localPassword).
+func localAuth(t *testing.T, d *server.Deps) server.Authenticator {
+	t.Helper()
+	hash, err := bcrypt.GenerateFromPassword([]byte(localPassword), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var users []*config.LocalUser
+	for _, email := range []string{"alice@rise.dev", "bob@rise.dev", "niklas@rise.dev"} {
+		users = append(users, &config.LocalUser{Email: email, PasswordHash: string(hash)})
+	}
+	a, err := auth.New(context.Background(), &config.Auth{Local: &config.LocalAuth{Users: users}}, d.Store, auth.Options{
+		PublicURL: "http://rise.test", DataDir: t.TempDir(), Listen: "127.0.0.1:0", Log: hclog.NewNullLogger(),
+	})
+	if err != nil {
+		t.Fatalf("auth.New: %v", err)
+	}
+	return a
+}
+
+// localUser is a user logged in through the real login endpoint.
+type localUser struct {
+	Token  string
+	Client *api.Client
+}
+
+// login logs email in with its password and returns the rise token.
+func login(t *testing.T, srv *servertest.Env, email string) *localUser {
+	t.Helper()
+	tok, err := srv.Anonymous().Login(context.Background(), api.LoginRequest{Email: email, Password: localPassword})
+	if err != nil || tok.Token == "" {
+		t.Fatalf("login %s: %v", email, err)
+	}
+	return &localUser{Token: tok.Token, Client: api.NewClient(srv.URL, tok.Token)}
+}
+
+// controllers holds, per test, the function that stops the test's
+// deployment controller (see cleanupProject).
+var controllers sync.Map // *testing.T → func()
+
+// cleanupProject removes the project's containers after the test. The
+// test's controller is stopped first: clean-ups run last-in-first-out, and a
+// controller still running would re-create what was just destroyed.
 func cleanupProject(t *testing.T, project string) {
 	t.Cleanup(func() {
+		if stop, ok := controllers.Load(t); ok {
+			stop.(func())()
+		}
 		rt := &docker.Runtime{StopTimeout: "1s"}
 		if rt.Provision(context.Background()) == nil {
 			_ = rt.Destroy(context.Background(), project, nil)
@@ -87,7 +145,7 @@ deploy {
 func TestDeployImage(t *testing.T) {
 	t.Parallel() // waits on containers / the IdP; independent databases and projects
 	srv := deployServer(t)
-	alice := srv.User(t, "alice@rise.dev", false)
+	alice := login(t, srv, "alice@rise.dev")
 	project := "web-" + strings.ToLower(randHex(3))
 	cleanupProject(t, project)
 	if _, err := alice.Client.CreateProject(context.Background(), api.CreateProjectRequest{Name: project}); err != nil {
@@ -139,7 +197,7 @@ func TestDeployImage(t *testing.T) {
 func TestSpinnerOnlyOnTTY(t *testing.T) {
 	t.Parallel() // waits on containers / the IdP; independent databases and projects
 	srv := deployServer(t)
-	alice := srv.User(t, "alice@rise.dev", false)
+	alice := login(t, srv, "alice@rise.dev")
 	project := "tty-" + strings.ToLower(randHex(3))
 	cleanupProject(t, project)
 	if _, err := alice.Client.CreateProject(context.Background(), api.CreateProjectRequest{Name: project}); err != nil {
@@ -169,7 +227,7 @@ deploy {
 	cmd.Stdout = &stdout // data stays off the terminal
 	ptmx, tty, err := pty.Open()
 	if err != nil {
-		t.Skipf("\n*** SKIPPING: cannot open a pseudo-terminal: %v ***\n", err)
+		realpart.Missing(t, "pseudo-terminal", fmt.Errorf("cannot open one: %w", err))
 	}
 	defer ptmx.Close()
 	cmd.Stderr, cmd.Stdin = tty, tty
@@ -229,7 +287,7 @@ func writeFile(t *testing.T, path, content string) {
 func TestRolloutFailedExit12(t *testing.T) {
 	t.Parallel() // waits on containers / the IdP; independent databases and projects
 	srv := deployServer(t, func(o *deploy.Options, _ *server.Deps) { o.DeployTimeout = 2 * time.Second })
-	alice := srv.User(t, "alice@rise.dev", false)
+	alice := login(t, srv, "alice@rise.dev")
 	project := "fail-" + strings.ToLower(randHex(3))
 	cleanupProject(t, project)
 	if _, err := alice.Client.CreateProject(context.Background(), api.CreateProjectRequest{Name: project}); err != nil {

@@ -17,11 +17,12 @@ import (
 )
 
 // TestDeployInterruptCancels: Ctrl-C while following a rollout cancels the
-// deployment on the server and exits 130.
+// deployment on the server and exits 130; once the deployment is Cancelled
+// no container of the project remains.
 func TestDeployInterruptCancels(t *testing.T) {
 	t.Parallel() // waits on containers / the IdP; independent databases and projects
 	srv := deployServer(t)
-	alice := srv.User(t, "alice@rise.dev", false)
+	alice := login(t, srv, "alice@rise.dev")
 	project := "int-" + strings.ToLower(randHex(3))
 	cleanupProject(t, project)
 	ctx := context.Background()
@@ -75,7 +76,29 @@ deploy {
 	switch st := l.Deployments[0].State; st {
 	case api.StateTerminating, api.StateStopped, api.StateCancelling, api.StateCancelled:
 	default:
-		t.Errorf("deployment state after Ctrl-C = %s", st)
+		t.Fatalf("deployment state after Ctrl-C = %s", st)
+	}
+	// The controller finishes the cancellation: the deployment ends, and
+	// the runtime has removed what the interrupted deploy had created.
+	waitFor(t, 60*time.Second, func() bool {
+		l, err := alice.Client.ListDeployments(ctx, project, "", 0, "")
+		return err == nil && len(l.Deployments) == 1 &&
+			(l.Deployments[0].State == api.StateCancelled || l.Deployments[0].State == api.StateStopped)
+	})
+	var left string
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := exec.Command("docker", "ps", "-a", "--filter", "label=rise.project="+project, "--format", "{{.Names}} {{.Status}}").Output()
+		if err != nil {
+			t.Fatalf("docker ps: %v", err)
+		}
+		if left = strings.TrimSpace(string(out)); left == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("containers of %s remain after the cancelled deployment:\n%s", project, left)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/riseplatform/rise/core/api"
 	"github.com/riseplatform/rise/core/config"
+	"github.com/riseplatform/rise/dev/realpart"
 )
 
 // ptyRun runs rise with stdin and stderr on a pseudo-terminal, answering
@@ -25,7 +27,7 @@ func ptyRun(t *testing.T, cli *cliEnv, answers [][2]string, args ...string) (str
 	t.Helper()
 	ptmx, tty, err := pty.Open()
 	if err != nil {
-		t.Skipf("\n*** SKIPPING: cannot open a pseudo-terminal: %v ***\n", err)
+		realpart.Missing(t, "pseudo-terminal", fmt.Errorf("cannot open one: %w", err))
 	}
 	defer ptmx.Close()
 	cmd := exec.Command(riseBinary(t), args...)

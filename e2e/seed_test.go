@@ -10,10 +10,12 @@ import (
 	"github.com/riseplatform/rise/server/servertest"
 )
 
-// seedServer is a real server on a fresh database with the seed's domain.
+// seedServer is a real server on a fresh database with the seed's domain
+// and the real authentication (localAuth: log users in with login).
 func seedServer(t *testing.T) *servertest.Env {
-	return servertest.New(t, func(c *config.Server, _ *server.Deps) {
+	return servertest.New(t, func(c *config.Server, d *server.Deps) {
 		c.Domain, c.AppScheme = "rise.dev", "https"
+		d.Auth = localAuth(t, d)
 	})
 }
 
@@ -30,7 +32,7 @@ func seedServer(t *testing.T) *servertest.Env {
 func TestSeedTranscript(t *testing.T) {
 	srv := seedServer(t)
 	ctx := context.Background()
-	niklas := srv.User(t, "niklas@rise.dev", false)
+	niklas := login(t, srv, "niklas@rise.dev")
 	if _, err := niklas.Client.CreateTeam(ctx, api.CreateTeamRequest{Name: "devops"}); err != nil {
 		t.Fatal(err)
 	}

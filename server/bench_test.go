@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riseplatform/rise/dev/benchbudget"
 	"github.com/riseplatform/rise/server/identity"
 	"github.com/riseplatform/rise/server/servertest"
 )
@@ -76,35 +78,84 @@ func listOnce(client *http.Client, url, token string) (int, error) {
 	return bytes.Count(b, []byte(`"url":`)), nil
 }
 
-// BenchmarkListProjects measures one GET /api/v1/projects?limit=1000 (all
-// 1,000 visible projects of 10,000) end to end on loopback.
+// listRequests is how many requests of each side one iteration makes.
+const listRequests = 300
+
+// BenchmarkListProjects measures GET /api/v1/projects?limit=1000 (all 1,000
+// visible projects of 10,000) end to end on loopback, alternating with the
+// reference: a bare Go HTTP server on loopback serving the same response
+// bytes (transport and client only, no auth, SQL or encoding). The budget is
+// the absolute one, p99 < 20 ms: ratio = rise's p99 ÷ 20 ms
+// (docs/development.md); the reference's p99 is reported beside it.
 func BenchmarkListProjects(b *testing.B) {
 	env, c := seedListBench(b)
 	url := env.URL + "/api/v1/projects?limit=1000"
 	client := &http.Client{}
+	body, err := fetch(client, url, c.Token)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	}))
+	defer bare.Close()
+	var riseLat, bareLat []time.Duration
+	timed := func(u string, lat *[]time.Duration) {
+		t0 := time.Now()
+		if n, err := listOnce(client, u, c.Token); err != nil || n != 1000 {
+			b.Fatalf("%s: got %d projects: %v", u, n, err)
+		}
+		*lat = append(*lat, time.Since(t0))
+	}
 	b.ResetTimer()
-	for b.Loop() {
-		if n, err := listOnce(client, url, c.Token); err != nil || n != 1000 {
-			b.Fatalf("got %d projects: %v", n, err)
+	for i := 0; i < b.N*listRequests; i++ {
+		if i%2 == 0 {
+			timed(url, &riseLat)
+			timed(bare.URL, &bareLat)
+		} else {
+			timed(bare.URL, &bareLat)
+			timed(url, &riseLat)
 		}
 	}
+	b.StopTimer()
+	p99 := func(d []time.Duration) time.Duration {
+		slices.Sort(d)
+		return d[min(len(d)-1, len(d)*99/100)]
+	}
+	rp, bp := p99(riseLat), p99(bareLat)
+	b.ReportMetric(float64(rp.Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(bp.Microseconds())/1000, "bare-p99-ms")
+	benchbudget.Report(b, float64(rp)/float64(20*time.Millisecond), 1.0)
 }
 
-// TestListProjectsLoad is the API performance budget (DESIGN §7): GET
-// /api/v1/projects for a user with 1,000 visible projects of 10,000, at
-// 200 req/s open-loop on loopback, p99 < 20 ms. It is a measurement, not a
-// CI gate: it runs only with RISE_BENCH_API=1 and reports figures; set
-// RISE_BENCH_API_ENFORCE=1 to fail over budget. RISE_BENCH_API_SECONDS sets
-// the duration (default 10), RISE_BENCH_API_RATE the request rate (default
-// 200). The machine's load average is logged with the figures: on a shared,
-// oversubscribed machine they measure the machine, not rise.
-//
-//	RISE_BENCH_API=1 go test -run TestListProjectsLoad -v ./server/
-func TestListProjectsLoad(t *testing.T) {
-	if os.Getenv("RISE_BENCH_API") == "" {
-		t.Skip("load test: set RISE_BENCH_API=1 to run")
+// fetch returns the body of one successful GET.
+func fetch(client *http.Client, url, token string) ([]byte, error) {
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
 	}
-	secs := 10
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != 200 {
+		err = fmt.Errorf("status %d: %s", resp.StatusCode, b)
+	}
+	return b, err
+}
+
+// BenchmarkListProjectsLoad is the API budget as docs/development.md states it: GET
+// /api/v1/projects for a user with 1,000 visible projects of 10,000, at 200
+// req/s open-loop on loopback, p99 < 20 ms; ratio = p99 ÷ 20 ms. (The
+// closed-loop BenchmarkListProjects holds the same-run reference.) The
+// machine's load average is logged with the figures: on a shared machine
+// they measure the machine too. RISE_BENCH_API_SECONDS sets the duration
+// (default 5), RISE_BENCH_API_RATE the request rate (default 200).
+//
+//	go test -run '^$' -bench ListProjectsLoad -benchtime 1x ./server/
+func BenchmarkListProjectsLoad(b *testing.B) {
+	secs := 5
 	if s, err := strconv.Atoi(os.Getenv("RISE_BENCH_API_SECONDS")); err == nil && s > 0 {
 		secs = s
 	}
@@ -112,52 +163,53 @@ func TestListProjectsLoad(t *testing.T) {
 	if s, err := strconv.Atoi(os.Getenv("RISE_BENCH_API_RATE")); err == nil && s > 0 {
 		rate = s
 	}
-	env, c := seedListBench(t)
+	env, c := seedListBench(b)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	for _, limit := range []int{1000, 100} {
-		url := fmt.Sprintf("%s/api/v1/projects?limit=%d", env.URL, limit)
-		for range 20 { // warm up connections and caches
-			if _, err := listOnce(client, url, c.Token); err != nil {
-				t.Fatal(err)
-			}
-		}
-		total := rate * secs
-		lat := make([]time.Duration, total)
-		errs := make([]error, total)
-		var wg sync.WaitGroup
-		start := time.Now()
-		for i := range total {
-			// Open loop: request i is due at start + i/rate; latency counts
-			// from when it was due, so a slow server cannot hide queueing.
-			due := start.Add(time.Duration(i) * time.Second / time.Duration(rate))
-			time.Sleep(time.Until(due))
-			wg.Go(func() {
-				n, err := listOnce(client, url, c.Token)
-				lat[i] = time.Since(due)
-				if err == nil && n != limit {
-					err = fmt.Errorf("got %d projects, want %d", n, limit)
+		b.Run(fmt.Sprintf("limit=%d", limit), func(b *testing.B) {
+			url := fmt.Sprintf("%s/api/v1/projects?limit=%d", env.URL, limit)
+			for range 20 { // warm up connections and caches
+				if _, err := listOnce(client, url, c.Token); err != nil {
+					b.Fatal(err)
 				}
-				errs[i] = err
-			})
-		}
-		wg.Wait()
-		elapsed := time.Since(start)
-		for _, err := range errs {
-			if err != nil {
-				t.Fatal(err)
 			}
-		}
-		slices.Sort(lat)
-		pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
-		p50, p99 := pct(0.50), pct(0.99)
-		t.Logf("GET /api/v1/projects?limit=%d (1,000 visible of 10,000): %d requests at %d req/s over %s: p50 %s, p90 %s, p99 %s, max %s (budget p99 < 20ms)",
-			limit, total, rate, elapsed.Round(time.Millisecond), p50.Round(10*time.Microsecond), pct(0.90).Round(10*time.Microsecond),
-			p99.Round(10*time.Microsecond), lat[len(lat)-1].Round(10*time.Microsecond))
-		if la, err := os.ReadFile("/proc/loadavg"); err == nil {
-			t.Logf("load average during the run: %s", bytes.TrimSpace(la))
-		}
-		if os.Getenv("RISE_BENCH_API_ENFORCE") != "" && p99 >= 20*time.Millisecond {
-			t.Errorf("p99 %s is over the 20ms budget", p99)
-		}
+			total := rate * secs * b.N
+			lat := make([]time.Duration, total)
+			errs := make([]error, total)
+			var wg sync.WaitGroup
+			start := time.Now()
+			for i := range total {
+				// Open loop: request i is due at start + i/rate; latency counts
+				// from when it was due, so a slow server cannot hide queueing.
+				due := start.Add(time.Duration(i) * time.Second / time.Duration(rate))
+				time.Sleep(time.Until(due))
+				wg.Go(func() {
+					n, err := listOnce(client, url, c.Token)
+					lat[i] = time.Since(due)
+					if err == nil && n != limit {
+						err = fmt.Errorf("got %d projects, want %d", n, limit)
+					}
+					errs[i] = err
+				})
+			}
+			wg.Wait()
+			elapsed := time.Since(start)
+			for _, err := range errs {
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			slices.Sort(lat)
+			pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+			p50, p99 := pct(0.50), pct(0.99)
+			b.Logf("GET /api/v1/projects?limit=%d (1,000 visible of 10,000): %d requests at %d req/s over %s: p50 %s, p90 %s, p99 %s, max %s (budget p99 < 20ms)",
+				limit, total, rate, elapsed.Round(time.Millisecond), p50.Round(10*time.Microsecond), pct(0.90).Round(10*time.Microsecond),
+				p99.Round(10*time.Microsecond), lat[len(lat)-1].Round(10*time.Microsecond))
+			if la, err := os.ReadFile("/proc/loadavg"); err == nil {
+				b.Logf("load average during the run: %s", bytes.TrimSpace(la))
+			}
+			b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
+			benchbudget.Report(b, float64(p99)/float64(20*time.Millisecond), 1.0)
+		})
 	}
 }

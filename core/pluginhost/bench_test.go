@@ -7,20 +7,30 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/riseplatform/rise/core/pluginhost"
+	"github.com/riseplatform/rise/dev/benchbudget"
 	"github.com/riseplatform/rise/sdk"
 	"github.com/riseplatform/rise/sdk/pluginpb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 )
 
-// Budgets (DESIGN.md §7): warm round trip < 1 ms p50 and < 2x a bare gRPC
-// loopback call; cold start (launch + handshake + first call) < 100 ms.
+// Budgets (docs/development.md): a warm round trip through a plugin
+// process is < 2x a bare gRPC call to another process (and < 1 ms p50); a
+// cold start (launch + handshake + first call) is < 100 ms p50, reported
+// against a bare gRPC server process started and called the same way. Each
+// benchmark does a fixed workload, rise and its reference interleaved:
 //
-//	go test -run '^$' -bench . -benchtime 2000x ./core/pluginhost
+//	go test -run '^$' -bench . -benchtime 1x ./core/pluginhost
+
+const (
+	warmCalls  = 2000 // per side, per benchmark iteration
+	coldStarts = 20
+)
 
 type bareRuntime struct {
 	pluginpb.UnimplementedRuntimeServer
@@ -47,7 +57,14 @@ func serveBare(sock string) int {
 // over a unix socket, without go-plugin, TLS or the SDK: in this process
 // (inProcess) or in a child process like a plugin.
 func bareClient(b *testing.B, inProcess bool) pluginpb.RuntimeClient {
+	c, _ := startBare(b, inProcess)
+	return c
+}
+
+// startBare starts the bare server and returns a client and a stop func.
+func startBare(b *testing.B, inProcess bool) (pluginpb.RuntimeClient, func()) {
 	sock := filepath.Join(b.TempDir(), "bare.sock")
+	stop := func() {}
 	if inProcess {
 		go serveBare(sock)
 	} else {
@@ -55,7 +72,8 @@ func bareClient(b *testing.B, inProcess bool) pluginpb.RuntimeClient {
 		if err := cmd.Start(); err != nil {
 			b.Fatal(err)
 		}
-		b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		stop = sync.OnceFunc(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		b.Cleanup(stop)
 	}
 	for i := 0; ; i++ {
 		if _, err := os.Stat(sock); err == nil {
@@ -64,14 +82,14 @@ func bareClient(b *testing.B, inProcess bool) pluginpb.RuntimeClient {
 		if i > 500 {
 			b.Fatal("bare gRPC server did not start")
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(time.Millisecond)
 	}
 	cc, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = cc.Close() })
-	return pluginpb.NewRuntimeClient(cc)
+	return pluginpb.NewRuntimeClient(cc), func() { _ = cc.Close(); stop() }
 }
 
 func p50(d []time.Duration) time.Duration {
@@ -107,10 +125,10 @@ func benchWarm(b *testing.B, inProcess bool) {
 			b.Fatal(err)
 		}
 	}
-	plug := make([]time.Duration, 0, b.N)
-	base := make([]time.Duration, 0, b.N)
+	plug := make([]time.Duration, 0, b.N*warmCalls)
+	base := make([]time.Duration, 0, b.N*warmCalls)
 	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
+	for i := 0; i < b.N*warmCalls; i++ {
 		t0 := time.Now()
 		if _, err := bare.Status(ctx, req); err != nil {
 			b.Fatal(err)
@@ -127,16 +145,27 @@ func benchWarm(b *testing.B, inProcess bool) {
 	pp, bp := p50(plug), p50(base)
 	b.ReportMetric(float64(pp.Microseconds()), "plugin-p50-µs")
 	b.ReportMetric(float64(bp.Microseconds()), "bare-p50-µs")
-	b.ReportMetric(float64(pp)/float64(bp), "ratio")
 	b.Logf("warm round trip p50 %s vs bare gRPC p50 %s: %.2fx (budget < 1ms and < 2x)", pp, bp, float64(pp)/float64(bp))
+	if pp >= time.Millisecond {
+		b.Errorf("warm round trip p50 %s: budget < 1ms", pp)
+	}
+	budget := 2.0
+	if inProcess {
+		budget = benchbudget.None // the process switch itself: reported, not budgeted
+	}
+	benchbudget.Report(b, float64(pp)/float64(bp), budget)
 }
 
 // BenchmarkColdStart times launching a plugin process, the go-plugin
-// handshake (with AutoMTLS) and the first call.
+// handshake (with AutoMTLS) and the first call, interleaved with starting a
+// bare gRPC server process (the test binary itself) and calling it. The
+// budget is the absolute one, < 100 ms p50: ratio = p50 ÷ 100 ms.
 func BenchmarkColdStart(b *testing.B) {
 	ctx := context.Background()
-	times := make([]time.Duration, 0, b.N)
-	for i := 0; i < b.N; i++ {
+	req := &pluginpb.StatusRequest{Call: &pluginpb.Call{Component: "faulty", Config: []byte("{}")}, Deployment: &pluginpb.Deployment{Id: "cold"}}
+	plug := make([]time.Duration, 0, b.N*coldStarts)
+	bare := make([]time.Duration, 0, b.N*coldStarts)
+	for i := 0; i < b.N*coldStarts; i++ {
 		b.StopTimer()
 		h, err := pluginhost.New(ctx, pluginhost.Options{Builtins: builtins(), PluginDirs: []string{}})
 		if err != nil {
@@ -148,11 +177,22 @@ func BenchmarkColdStart(b *testing.B) {
 		if _, err := rt.Status(ctx, &sdk.Deployment{ID: "cold"}); err != nil {
 			b.Fatal(err)
 		}
-		times = append(times, time.Since(t0))
+		plug = append(plug, time.Since(t0))
 		b.StopTimer()
 		h.Close()
+
+		t0 = time.Now()
+		c, stop := startBare(b, false)
+		if _, err := c.Status(ctx, req, grpc.WaitForReady(true)); err != nil {
+			b.Fatal(err)
+		}
+		bare = append(bare, time.Since(t0))
+		stop()
 		b.StartTimer()
 	}
-	b.ReportMetric(float64(p50(times).Milliseconds()), "p50-ms")
-	b.Logf("cold start p50 %s (budget < 100ms)", p50(times))
+	pp, bp := p50(plug), p50(bare)
+	b.ReportMetric(float64(pp.Milliseconds()), "p50-ms")
+	b.ReportMetric(float64(bp.Milliseconds()), "bare-p50-ms")
+	b.Logf("cold start p50 %s, bare gRPC process p50 %s (budget < 100ms)", pp, bp)
+	benchbudget.Report(b, float64(pp)/float64(100*time.Millisecond), 1.0)
 }

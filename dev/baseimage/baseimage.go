@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/riseplatform/rise/dev/realpart"
 )
 
 // Image is the reference of the base image.
@@ -58,8 +60,9 @@ func Ensure(ctx context.Context, cli string) (string, error) {
 	return Image, nil
 }
 
-// Require is Ensure for tests: it skips loudly when no container engine runs
-// and fails the test when the image cannot be made.
+// Require is Ensure for tests. When no container engine runs the test fails
+// under RISE_REQUIRE_REAL=1 and is skipped otherwise (see dev/realpart); when
+// the image cannot be made, it fails.
 func Require(t testing.TB, cli string) string {
 	t.Helper()
 	if cli == "" {
@@ -68,13 +71,24 @@ func Require(t testing.TB, cli string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if out, err := exec.CommandContext(ctx, cli, "info").CombinedOutput(); err != nil {
-		t.Skipf("SKIPPING: container engine %q is not available (%v): %s", cli, err, firstLine(out))
+		realpart.Missing(t, engineName(cli), fmt.Errorf("`%s info`: %v: %s", cli, err, firstLine(out)))
 	}
 	ref, err := Ensure(ctx, cli)
 	if err != nil {
 		t.Fatalf("base image: %v", err)
 	}
 	return ref
+}
+
+// engineName is how a missing engine is named in skip messages and failures.
+func engineName(cli string) string {
+	switch cli {
+	case "docker":
+		return "Docker Engine"
+	case "podman":
+		return "Podman"
+	}
+	return "container engine " + cli
 }
 
 func exists(ctx context.Context, cli string) bool {

@@ -8,12 +8,14 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/riseplatform/rise/dev/realpart"
 )
 
 func TestRootfsHasShellAndUsers(t *testing.T) {
 	data, err := Rootfs()
 	if err != nil {
-		t.Skipf("SKIPPING: %v", err)
+		realpart.Missing(t, "busybox-static", err)
 	}
 	seen := map[string]bool{}
 	tr := tar.NewReader(bytes.NewReader(data))

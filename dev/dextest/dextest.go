@@ -29,6 +29,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/riseplatform/rise/dev/devnet"
+	"github.com/riseplatform/rise/dev/realpart"
 )
 
 // Options customize the Dex instance.
@@ -97,16 +98,13 @@ func devDir() string {
 }
 
 // Start builds (if needed) and starts Dex; it is stopped at test cleanup.
-// The test is skipped loudly (failed under CI=1) when Dex cannot be built.
+// When Dex cannot be built the test fails under RISE_REQUIRE_REAL=1 and is
+// skipped otherwise (see dev/realpart).
 func Start(t testing.TB, o Options) *Dex {
 	t.Helper()
 	bin, err := Binary()
 	if err != nil {
-		msg := fmt.Sprintf("\n*** dextest: CANNOT BUILD DEX — test needs a real OIDC provider ***\n%v", err)
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		realpart.Missing(t, "Dex", fmt.Errorf("cannot build it (the test needs a real OIDC provider): %w", err))
 	}
 	o.Dir = t.TempDir()
 	d, err := Launch(bin, o)

@@ -6,8 +6,8 @@
 // Binaries come from dev/kube/build.sh (built from the Go module proxy into
 // ~/.cache/rise-dev/kube-<version>, or $RISE_KUBE_BIN_DIR). If they are
 // missing the helper builds them (minutes, once per machine); if that fails,
-// tests are skipped with a loud message (they fail instead when
-// RISE_KUBETEST_REQUIRE is set, e.g. in CI).
+// tests fail under RISE_REQUIRE_REAL=1 (`make test`, CI) and are skipped
+// otherwise (see dev/realpart).
 //
 //	func TestMain(m *testing.M) { kubetest.Main(m) }
 //	func TestX(t *testing.T) { c := kubetest.Start(t); ... c.Kubeconfig ... }
@@ -23,6 +23,8 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/riseplatform/rise/dev/realpart"
 )
 
 // Version is the Kubernetes version dev/kube/build.sh builds.
@@ -72,8 +74,8 @@ var (
 
 // Start returns the test binary's shared control plane (etcd +
 // kube-apiserver, no controllers: nothing reconciles Deployments, tests
-// write object status themselves). It skips the test loudly if the binaries
-// cannot be built.
+// write object status themselves). If the binaries cannot be built the test
+// fails under RISE_REQUIRE_REAL=1 and is skipped otherwise.
 func Start(t testing.TB) *Cluster {
 	t.Helper()
 	mu.Lock()
@@ -101,8 +103,8 @@ func StartFull(t testing.TB) *Cluster {
 func use(t testing.TB, c *Cluster, err error) *Cluster {
 	t.Helper()
 	if err != nil {
-		if se, ok := err.(skipError); ok && os.Getenv("RISE_KUBETEST_REQUIRE") == "" {
-			t.Skipf("\n\n*** SKIPPING: %v ***\n*** Kubernetes integration tests did NOT run. ***\n\n", se.err)
+		if se, ok := err.(skipError); ok {
+			realpart.Missing(t, "Kubernetes control plane", se.err)
 		}
 		t.Fatalf("kubetest: %v", err)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/riseplatform/rise/dev/baseimage"
 	"github.com/riseplatform/rise/dev/dextest"
+	"github.com/riseplatform/rise/dev/realpart"
 )
 
 // TestUpDown runs dev/up.sh in a temporary state directory on free ports,
@@ -31,10 +32,10 @@ func TestUpDown(t *testing.T) {
 	}
 	baseimage.Require(t, "docker")
 	if _, err := exec.LookPath("docker-registry"); err != nil {
-		t.Skip("\n*** SKIPPING: docker-registry is not installed (dev/deps.sh installs it) ***")
+		realpart.Missing(t, "OCI registry (docker-registry)", fmt.Errorf("not installed (dev/deps.sh installs it): %w", err))
 	}
 	if _, err := dextest.Binary(); err != nil {
-		t.Skipf("\n*** SKIPPING: cannot build Dex: %v ***", err)
+		realpart.Missing(t, "Dex", fmt.Errorf("cannot build it: %w", err))
 	}
 	root, _ := filepath.Abs(filepath.Join("..", ".."))
 	bin := filepath.Join(t.TempDir(), "rise")

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/riseplatform/rise/dev/devnet"
+	"github.com/riseplatform/rise/dev/realpart"
 )
 
 // Binary is the registry executable (package docker-registry).
@@ -43,13 +44,14 @@ type Registry struct {
 	done chan struct{}
 }
 
-// Start starts a registry and stops it when the test ends. It skips the test
-// loudly when the registry cannot be installed or started.
+// Start starts a registry and stops it when the test ends. When the
+// registry is not installed the test fails under RISE_REQUIRE_REAL=1 and is
+// skipped otherwise (see dev/realpart); when it cannot start, it fails.
 func Start(t testing.TB, opts Options) *Registry {
 	t.Helper()
 	bin, err := ensureBinary()
 	if err != nil {
-		t.Skipf("SKIPPING: no docker-registry: %v", err)
+		realpart.Missing(t, "OCI registry (docker-registry)", err)
 	}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {

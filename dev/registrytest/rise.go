@@ -3,6 +3,7 @@ package registrytest
 import (
 	"context"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,6 +28,14 @@ type Rise struct {
 // dir). Everything stops when the test ends.
 func StartRise(t testing.TB) *Rise {
 	t.Helper()
+	return StartRiseRealmHost(t, "")
+}
+
+// StartRiseRealmHost is StartRise with the token realm's host written as
+// host (e.g. "localhost": go-containerregistry ≥ 0.22 refuses a realm on a
+// loopback IP address, so its clients need the name).
+func StartRiseRealmHost(t testing.TB, host string) *Rise {
+	t.Helper()
 	p := &dockerregistry.Registry{URL: "127.0.0.1:1", StateDir: t.TempDir(), TokenTTL: "5m"}
 	if err := p.Provision(context.Background()); err != nil {
 		t.Fatalf("provision registry plugin: %v", err)
@@ -37,6 +46,9 @@ func StartRise(t testing.TB) *Rise {
 	srv := httptest.NewServer(router)
 	t.Cleanup(srv.Close)
 	realm := srv.URL + "/api/v1/registry/token"
+	if host != "" {
+		realm = strings.Replace(realm, "127.0.0.1", host, 1)
+	}
 	reg := Start(t, Options{Realm: realm, Service: p.Service, Issuer: p.Issuer, RootCertBundle: p.CertificateBundle()})
 	p.URL = reg.Addr
 	return &Rise{Registry: reg, Plugin: p, Realm: realm}

@@ -1,7 +1,13 @@
-# No build block and no Dockerfile: rise auto-detects the builder. With
-# `pack` or `railpack` installed they build it; otherwise the docker builder
-# serves this static site with busybox httpd on port 8080.
+# No Dockerfile: the docker builder serves this static site with busybox
+# httpd on port 8080 from a generated Dockerfile. base_image is the local
+# image `make dev` makes (nothing is pulled on a machine without registry
+# access); without it the base is the documented default, busybox:1.37.
+# Delete the build block to let rise auto-detect the builder.
 project = "site"
+
+build "docker" {
+  base_image = "localhost/rise-base:busybox"
+}
 
 deploy {
   port        = 8080

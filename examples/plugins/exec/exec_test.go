@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/riseplatform/rise/core/config"
 	"github.com/riseplatform/rise/core/pluginhost"
+	"github.com/riseplatform/rise/dev/realpart"
 	"github.com/riseplatform/rise/sdk"
 	"github.com/riseplatform/rise/sdk/sdktest"
 )
@@ -79,7 +80,7 @@ func TestLogsAndValidation(t *testing.T) {
 func TestConformanceAsBinary(t *testing.T) {
 	gobin, err := exec.LookPath("go")
 	if err != nil {
-		t.Skip("!!! SKIPPING: no go toolchain on PATH to build the plugin binary")
+		realpart.Missing(t, "Go toolchain", fmt.Errorf("no go on PATH to build the plugin binary: %w", err))
 	}
 	bin := filepath.Join(t.TempDir(), "rise-plugin-exec")
 	build := exec.Command(gobin, "build", "-o", bin, ".")

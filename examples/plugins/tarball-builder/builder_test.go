@@ -13,11 +13,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/riseplatform/rise/dev/registrytest"
 	"github.com/riseplatform/rise/sdk"
 	"github.com/riseplatform/rise/sdk/sdktest"
 )
@@ -37,53 +39,68 @@ func app(t *testing.T) string {
 	return dir
 }
 
-// startRegistry runs a real OCI distribution registry (go-containerregistry's)
-// on a loopback port and returns its host:port.
-func startRegistry(t *testing.T) string {
+// startRiseRegistry runs the real registry (distribution) behind rise's
+// token service and returns push credentials for project's repository.
+// The realm is written as "localhost": go-containerregistry refuses a realm
+// on a loopback IP address.
+func startRiseRegistry(t *testing.T, project string) *sdk.Credentials {
+	return registrytest.StartRiseRealmHost(t, "localhost").Credentials(t, project, true, 0)
+}
+
+// startMemRegistry runs go-containerregistry's in-memory registry, without
+// authentication, on a loopback port and returns its host:port: for a base
+// image pulled anonymously by a build without a push target.
+func startMemRegistry(t *testing.T) string {
 	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(srv.Close)
 	return strings.TrimPrefix(srv.URL, "http://")
 }
 
 // TestConformance runs the SDK's builder conformance suite in-process over
-// real gRPC, building and pushing for real.
+// real gRPC, building and pushing for real to a registry with rise's token
+// authentication.
 func TestConformance(t *testing.T) {
-	reg := startRegistry(t)
+	creds := startRiseRegistry(t, "site")
 	sdktest.BuilderConformance(t, Component(), map[string]any{"entrypoint": []string{"/app/bin/serve"}},
 		sdktest.WithBuildDir(app(t), func(dir string) *sdk.BuildRequest {
-			return &sdk.BuildRequest{Project: "site", Dir: dir, Image: reg + "/rise/site:v1",
-				Target: &sdk.PushTarget{Image: reg + "/rise/site:v1", Credentials: &sdk.Credentials{Registry: reg}}}
+			return &sdk.BuildRequest{Project: "site", Dir: dir, Image: creds.Repository + ":v1",
+				Target: &sdk.PushTarget{Image: creds.Repository + ":v1", Credentials: creds}}
 		}))
 }
 
 // TestPushedImage pulls what Build pushed: the files are at dest with their
 // modes, the entrypoint and labels are set, and a rebuild of the same files
-// gives the same digest.
+// gives the same digest. The credentials of project "site" cannot push to
+// another project's repository.
 func TestPushedImage(t *testing.T) {
-	reg := startRegistry(t)
+	creds := startRiseRegistry(t, "site")
+	repo := creds.Repository // 127.0.0.1:<port>/rise/site
 	b := sdktest.Builder(t, Component(), map[string]any{"dest": "/srv/site", "entrypoint": []string{"/srv/site/bin/serve"}})
 	dir := app(t)
 	if d, err := b.Detect(context.Background(), dir); err != nil || !d.OK || d.Confidence != 50 || d.Reason != "found dist/" {
 		t.Errorf("Detect(app) = %+v, %v", d, err)
 	}
-	req := &sdk.BuildRequest{Project: "site", Dir: dir, Target: &sdk.PushTarget{Image: reg + "/rise/site:v1"}}
+	req := &sdk.BuildRequest{Project: "site", Dir: dir, Target: &sdk.PushTarget{Image: repo + ":v1", Credentials: creds}}
 	ui := &sdktest.RecordingUI{}
 	a, err := b.Build(context.Background(), req, ui)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.Repository != reg+"/rise/site" || a.Tag != "v1" || !strings.HasPrefix(a.Digest, "sha256:") || a.Local {
+	if a.Repository != repo || a.Tag != "v1" || !strings.HasPrefix(a.Digest, "sha256:") || a.Local {
 		t.Fatalf("artifact %+v", *a)
 	}
-	if ev := ui.Events(); !slices.Contains(ev, "step Packaging dist/ into /srv/site") || !slices.Contains(ev, "done Pushing "+reg+"/rise/site:v1") {
+	if ev := ui.Events(); !slices.Contains(ev, "step Packaging dist/ into /srv/site") || !slices.Contains(ev, "done Pushing "+repo+":v1") {
 		t.Errorf("UI events %q", ev)
 	}
 
-	ref, err := name.ParseReference(reg + "/rise/site@" + a.Digest)
+	ref, err := name.ParseReference(repo + "@" + a.Digest)
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := remote.Image(ref)
+	if _, err := remote.Image(ref); err == nil {
+		t.Error("anonymous pull of the pushed image succeeded; the registry must require a token")
+	}
+	img, err := remote.Image(ref, remote.WithAuth(&authn.Basic{Username: creds.Username, Password: creds.Password}))
 	if err != nil {
 		t.Fatalf("pull what was pushed: %v", err)
 	}
@@ -116,13 +133,20 @@ func TestPushedImage(t *testing.T) {
 	if err != nil || again.Digest != a.Digest {
 		t.Errorf("rebuild: digest %s, %v; want %s (reproducible)", again.Digest, err, a.Digest)
 	}
+
+	other := strings.TrimSuffix(repo, "/site") + "/other:v1"
+	_, err = b.Build(context.Background(), &sdk.BuildRequest{Project: "site", Dir: dir,
+		Target: &sdk.PushTarget{Image: other, Credentials: creds}}, &sdktest.RecordingUI{})
+	if err == nil {
+		t.Errorf("pushed %s with the credentials of project site", other)
+	}
 }
 
 // TestLocalLayoutAndBase builds without a push target on top of a base image
-// from the registry: the image lands in the OCI layout with the base's layer
-// first.
+// from an open registry: the image lands in the OCI layout with the base's
+// layer first.
 func TestLocalLayoutAndBase(t *testing.T) {
-	reg := startRegistry(t)
+	reg := startMemRegistry(t)
 	baseDir := t.TempDir()
 	base := sdktest.Builder(t, Component(), map[string]any{"dest": "/base"})
 	if err := os.MkdirAll(filepath.Join(baseDir, "dist"), 0o755); err != nil {

@@ -81,7 +81,7 @@ func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest, ui sdk.UI) (
 	bb, buildDir := b, req.Dir
 	if static != "" {
 		// A static site: build a generated context (Dockerfile + site/).
-		if buildDir, err = b.staticContext(ctx, cliPath, req.Dir, static, work); err != nil {
+		if buildDir, err = b.staticContext(req.Dir, static, work); err != nil {
 			return nil, err
 		}
 		sb := *b

@@ -149,3 +149,31 @@ func TestBuildCancellationStopsTool(t *testing.T) {
 }
 
 func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o644) }
+
+// TestFailedBuildLeavesNoContainer: a build whose RUN step fails leaves no
+// container behind on the user's engine (the classic builder keeps the
+// failed step's container unless told --force-rm).
+func TestFailedBuildLeavesNoContainer(t *testing.T) {
+	base := baseimage.Require(t, "docker")
+	marker := fmt.Sprintf("rise-failed-build-%d", time.Now().UnixNano())
+	dir := appDir(t, "Dockerfile", "ARG BASE\nFROM ${BASE}\nRUN echo "+marker+" && exit 3\n")
+	tag := "rise-test-failed:" + marker[len("rise-failed-build-"):]
+	removeImage(t, "docker", tag)
+	ui := &recUI{}
+	_, err := new(Builder).Build(context.Background(), &sdk.BuildRequest{Dir: dir, Image: tag, NoCache: true,
+		BuildArgs: map[string]string{"BASE": base}}, ui)
+	if err == nil || !strings.Contains(ui.output(), marker) {
+		t.Fatalf("build with a failing RUN: err %v\n%s", err, ui.output())
+	}
+	out, err := exec.Command("docker", "ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Status}} {{.Command}}").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.Contains(l, marker) {
+			id, _, _ := strings.Cut(l, " ")
+			_ = exec.Command("docker", "rm", "-f", id).Run()
+			t.Errorf("the failed build left a container: %s", l)
+		}
+	}
+}

@@ -2,12 +2,14 @@ package docker
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/riseplatform/rise/dev/baseimage"
+	"github.com/riseplatform/rise/dev/realpart"
 	"github.com/riseplatform/rise/dev/registrytest"
 	"github.com/riseplatform/rise/sdk"
 )
@@ -24,7 +26,7 @@ func TestBuildAndPushWithBuildx(t *testing.T) {
 		home, _ := os.UserHomeDir()
 		plugin := filepath.Join(home, buildxCache)
 		if _, err := os.Stat(plugin); err != nil {
-			t.Skipf("SKIPPING buildx test: no docker buildx plugin installed or in ~/%s", buildxCache)
+			realpart.Missing(t, "docker buildx", fmt.Errorf("no buildx plugin installed or in ~/%s (dev/deps.sh builds it)", buildxCache))
 		}
 		// A private HOME whose ~/.docker/cli-plugins holds buildx: the builder
 		// links it into its temporary DOCKER_CONFIG.

@@ -15,7 +15,9 @@ func (b *Builder) buildCommand(dir, dockerfile string, tags []string, platform s
 	if b.Buildx {
 		argv = []string{"buildx", "build"}
 	} else {
-		argv = []string{"build"}
+		// --force-rm: the classic builder otherwise keeps the container of
+		// a failed step on the user's machine (BuildKit and buildx keep none).
+		argv = []string{"build", "--force-rm"}
 	}
 	ctxDir := dir
 	if b.Context != "" {

@@ -20,10 +20,10 @@ func TestBuildCommandGolden(t *testing.T) {
 		want string
 	}{
 		{"plain", Builder{}, []string{"app:1"}, "", nil, false, false,
-			"build --file /src/Dockerfile --tag app:1 /src"},
+			"build --force-rm --file /src/Dockerfile --tag app:1 /src"},
 		{"everything", Builder{Context: "sub", Target: "prod"}, []string{"app:1", "r:5000/rise/app:1"}, "linux/arm64",
 			map[string]string{"B": "2", "A": "1"}, true, true,
-			"build --file /src/Dockerfile --tag app:1 --tag r:5000/rise/app:1 --platform linux/arm64 --build-arg A=1 --build-arg B=2 --target prod --no-cache /src/sub"},
+			"build --force-rm --file /src/Dockerfile --tag app:1 --tag r:5000/rise/app:1 --platform linux/arm64 --build-arg A=1 --build-arg B=2 --target prod --no-cache /src/sub"},
 		{"buildx load", Builder{Buildx: true}, []string{"app:1"}, "", nil, false, false,
 			"buildx build --file /src/Dockerfile --tag app:1 --load --progress plain /src"},
 		{"buildx push", Builder{Buildx: true}, []string{"r/app:1"}, "linux/amd64", nil, true, true,

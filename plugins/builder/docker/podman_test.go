@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/riseplatform/rise/dev/baseimage"
+	"github.com/riseplatform/rise/dev/realpart"
 	"github.com/riseplatform/rise/dev/registrytest"
 	"github.com/riseplatform/rise/sdk"
 )
@@ -25,7 +27,7 @@ events_logger = "file"
 
 func TestBuildAndPushWithPodman(t *testing.T) {
 	if _, err := exec.LookPath("podman"); err != nil {
-		t.Skip("SKIPPING podman builder test: podman is not installed (apt-get install -y podman runc)")
+		realpart.Missing(t, "Podman", fmt.Errorf("not installed (apt-get install -y podman runc; dev/deps.sh does): %w", err))
 	}
 	if os.Getenv("CONTAINERS_CONF") == "" {
 		conf := filepath.Join(t.TempDir(), "containers.conf")

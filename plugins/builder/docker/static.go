@@ -1,12 +1,10 @@
 package docker
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 )
@@ -24,12 +22,9 @@ const (
 	// StaticPort is the port the generated image serves on.
 	StaticPort = 8080
 	// DefaultStaticBase is the base image of a static site build when
-	// base_image is not set and the engine has no DevStaticBase.
+	// base_image is not set. A machine without registry access configures a
+	// local image instead (examples/site uses the one `make dev` makes).
 	DefaultStaticBase = "busybox:1.37"
-	// DevStaticBase is the local base image rise's development platform
-	// makes (dev/base-image.sh); preferred when present, so a dev machine
-	// without registry access pulls nothing.
-	DevStaticBase = "localhost/rise-base:busybox"
 )
 
 // staticRoots are the directories, relative to the app, whose index.html
@@ -65,7 +60,7 @@ func skipStatic(name string) bool {
 
 // staticContext writes a build context for the static site rooted at
 // dir/root into work/static (Dockerfile + site/) and returns its path.
-func (b *Builder) staticContext(ctx context.Context, cliPath, dir, root, work string) (string, error) {
+func (b *Builder) staticContext(dir, root, work string) (string, error) {
 	out := filepath.Join(work, "static")
 	site := filepath.Join(out, "site")
 	if err := os.MkdirAll(site, 0o755); err != nil {
@@ -74,21 +69,18 @@ func (b *Builder) staticContext(ctx context.Context, cliPath, dir, root, work st
 	if err := copySite(filepath.Join(dir, root), site); err != nil {
 		return "", fmt.Errorf("docker builder: copy static site %s: %w", filepath.Join(dir, root), err)
 	}
-	df := fmt.Sprintf(staticDockerfile, b.staticBase(ctx, cliPath), StaticPort, StaticPort)
+	df := fmt.Sprintf(staticDockerfile, b.staticBase(), StaticPort, StaticPort)
 	if err := os.WriteFile(filepath.Join(out, "Dockerfile"), []byte(df), 0o644); err != nil {
 		return "", fmt.Errorf("docker builder: write generated Dockerfile: %w", err)
 	}
 	return out, nil
 }
 
-// staticBase is base_image, else DevStaticBase when the engine has it, else
-// DefaultStaticBase.
-func (b *Builder) staticBase(ctx context.Context, cliPath string) string {
+// staticBase is base_image, else DefaultStaticBase: configuration decides,
+// never what the engine happens to have.
+func (b *Builder) staticBase() string {
 	if b.BaseImage != "" {
 		return b.BaseImage
-	}
-	if exec.CommandContext(ctx, cliPath, "image", "inspect", DevStaticBase).Run() == nil {
-		return DevStaticBase
 	}
 	return DefaultStaticBase
 }
