@@ -255,11 +255,16 @@ func TestPluginBlockEnvAndChecksum(t *testing.T) {
 }
 
 func TestProtocolMismatchIsRefused(t *testing.T) {
-	dir := t.TempDir()
-	writeExternal(t, dir, "future", "serve-v2")
-	_, err := pluginhost.New(context.Background(), pluginhost.Options{PluginDirs: []string{dir}})
-	if err == nil || !strings.Contains(err.Error(), "plugin future speaks plugin protocol version 2, but this rise speaks version 1") {
-		t.Fatalf("want a protocol mismatch error naming both versions, got %v", err)
+	for _, tc := range []struct{ mode, name, want string }{
+		{"serve-v1", "old", "plugin old speaks plugin protocol 1, this rise needs 2 (rebuild it against rise SDK v" + sdk.SDKVersion + " or later)"},
+		{"serve-v3", "new", "plugin new speaks plugin protocol 3, this rise needs 2 (upgrade rise"},
+	} {
+		dir := t.TempDir()
+		writeExternal(t, dir, tc.name, tc.mode)
+		_, err := pluginhost.New(context.Background(), pluginhost.Options{PluginDirs: []string{dir}})
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !sdk.IsPermanent(err) {
+			t.Errorf("%s: want a permanent error %q, got %v", tc.mode, tc.want, err)
+		}
 	}
 }
 
