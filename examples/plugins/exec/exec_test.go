@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
@@ -69,8 +70,8 @@ func TestLogsAndValidation(t *testing.T) {
 	}
 	c := sdktest.ConnectComponent(t, Component())
 	diags, err := c.ValidateConfig(ctx, sdk.ComponentID{Kind: sdk.KindRuntime, Name: "exec"}, []byte(`{"health_timeout":"soon"}`))
-	if err != nil || !diags.HasErrors() {
-		t.Errorf("invalid health_timeout: %v %v", diags, err)
+	if err != nil || !diags.HasErrors() || strings.Join(diags[0].Path, ".") != "health_timeout" {
+		t.Errorf("invalid health_timeout: want an error at health_timeout, got %+v %v", diags, err)
 	}
 }
 
