@@ -157,6 +157,29 @@ func TestCloseStopsPlugins(t *testing.T) {
 	}
 }
 
+func TestCleanupRunsWhenPluginProcessStops(t *testing.T) {
+	h := newHost(t, nil)
+	marker := filepath.Join(t.TempDir(), "marker")
+	cfg := []byte(fmt.Sprintf(`{"marker":%q}`, marker))
+	// ValidateConfig provisions a throw-away instance and cleans it up.
+	if diags := h.ValidateConfig(context.Background(), sdk.KindRuntime, "faulty", cfg, nil, hclRange()); diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	rt, _ := h.Runtime(context.Background(), "faulty", cfg)
+	pid, err := pluginPID(context.Background(), rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(marker); string(b) != "cleanup\n" {
+		t.Fatalf("after ValidateConfig and a call: marker %q, want one cleanup (of the validation instance)", b)
+	}
+	h.Close()
+	waitGone(t, pid)
+	if b, _ := os.ReadFile(marker); string(b) != "cleanup\ncleanup\n" {
+		t.Errorf("after the host closed the plugin: marker %q, want the cached instance cleaned up too", b)
+	}
+}
+
 func TestIdleProcessIsStopped(t *testing.T) {
 	h := newHost(t, func(o *pluginhost.Options) { o.IdleTimeout = 200 * time.Millisecond })
 	rt, _ := h.Runtime(context.Background(), "faulty", nil)

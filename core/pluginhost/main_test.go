@@ -103,6 +103,21 @@ func hostMain() int {
 // faulty is a runtime that misbehaves on request (config mode).
 type faulty struct {
 	Mode string `hcl:"mode,optional"`
+	// Marker is a file Cleanup appends "cleanup" to.
+	Marker string `hcl:"marker,optional"`
+}
+
+func (f *faulty) Cleanup() error {
+	if f.Marker == "" {
+		return nil
+	}
+	fh, err := os.OpenFile(f.Marker, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	_, err = fh.WriteString("cleanup\n")
+	return err
 }
 
 func faultyComponent() sdk.Component {
