@@ -101,6 +101,7 @@ func (s *suite) checkCancelled(t *testing.T, op func(ctx context.Context) error)
 func RuntimeConformance(t *testing.T, c sdk.Component, cfg any, opts ...Option) {
 	t.Helper()
 	checkKind(t, c, sdk.KindRuntime)
+	checkLifecycle(t, c, ConfigJSON(t, cfg))
 	RuntimeConformanceConn(t, ConnectComponent(t, c), c.Name, cfg, opts...)
 }
 
@@ -108,6 +109,7 @@ func RuntimeConformance(t *testing.T, c sdk.Component, cfg any, opts ...Option) 
 func RegistryConformance(t *testing.T, c sdk.Component, cfg any, opts ...Option) {
 	t.Helper()
 	checkKind(t, c, sdk.KindRegistry)
+	checkLifecycle(t, c, ConfigJSON(t, cfg))
 	RegistryConformanceConn(t, ConnectComponent(t, c), c.Name, cfg, opts...)
 }
 
@@ -115,6 +117,7 @@ func RegistryConformance(t *testing.T, c sdk.Component, cfg any, opts ...Option)
 func BuilderConformance(t *testing.T, c sdk.Component, cfg any, opts ...Option) {
 	t.Helper()
 	checkKind(t, c, sdk.KindBuilder)
+	checkLifecycle(t, c, ConfigJSON(t, cfg))
 	BuilderConformanceConn(t, ConnectComponent(t, c), c.Name, cfg, opts...)
 }
 
