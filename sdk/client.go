@@ -43,10 +43,13 @@ func (c *Client) Info(ctx context.Context) (*PluginInfo, error) {
 	return infoFromPB(pi)
 }
 
-// ValidateConfig decodes cfg (HCL-JSON) into the named component and runs its
-// Provision and Validate hooks, returning the problems as diagnostics.
-func (c *Client) ValidateConfig(ctx context.Context, component string, cfg []byte) (Diagnostics, error) {
-	resp, err := c.plugin.ValidateConfig(ctx, &pluginpb.ValidateConfigRequest{Call: &pluginpb.Call{Component: component, Config: cfg}})
+// ValidateConfig decodes cfg (HCL-JSON) into the component and runs its
+// Validate, then Provision and Cleanup hooks, returning the problems as
+// diagnostics.
+func (c *Client) ValidateConfig(ctx context.Context, id ComponentID, cfg []byte) (Diagnostics, error) {
+	resp, err := c.plugin.ValidateConfig(ctx, &pluginpb.ValidateConfigRequest{
+		Call: &pluginpb.Call{Component: id.Name, Config: cfg}, Kind: kindToPB[id.Kind],
+	})
 	if err != nil {
 		return nil, fromStatus(err)
 	}

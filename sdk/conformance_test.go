@@ -98,3 +98,48 @@ func TestConformanceCatchesBadRuntime(t *testing.T) {
 		}
 	}
 }
+
+// lazyRuntime's Validate relies on a default that only Provision sets, and
+// records what it parsed: both break the lifecycle contract.
+type lazyRuntime struct {
+	badRuntime
+	Timeout string `hcl:"timeout,optional"`
+	timeout time.Duration
+}
+
+func (r *lazyRuntime) Provision(context.Context) error {
+	if r.Timeout == "" {
+		r.Timeout = "5s"
+	}
+	return nil
+}
+
+func (r *lazyRuntime) Validate() error {
+	d, err := time.ParseDuration(r.Timeout)
+	if err != nil {
+		return fmt.Errorf("timeout: %w", err)
+	}
+	r.timeout = d
+	return nil
+}
+
+// TestConformanceCatchesImpureValidate: the suite's Lifecycle check fails a
+// Validate that needs Provision's defaults, and one that changes the value.
+func TestConformanceCatchesImpureValidate(t *testing.T) {
+	if cfg := os.Getenv("SDKTEST_LAZY_RUNTIME"); cfg != "" {
+		sdktest.RuntimeConformance(t, sdk.Component{Name: "lazy", New: func() any { return &lazyRuntime{} }}, cfg,
+			sdktest.WithTimeout(300*time.Millisecond))
+		return
+	}
+	for cfg, want := range map[string]string{
+		`{}`:               "Validate rejected the valid config before Provision",
+		`{"timeout":"1s"}`: "Validate changed the component value",
+	} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestConformanceCatchesImpureValidate$", "-test.v")
+		cmd.Env = append(os.Environ(), "SDKTEST_LAZY_RUNTIME="+cfg)
+		out, _ := cmd.CombinedOutput()
+		if !strings.Contains(string(out), "--- FAIL: TestConformanceCatchesImpureValidate/Lifecycle") || !strings.Contains(string(out), want) {
+			t.Errorf("config %s: suite output lacks a Lifecycle failure %q:\n%s", cfg, want, out)
+		}
+	}
+}

@@ -7,7 +7,7 @@ import (
 )
 
 // SDKVersion is the version of this SDK, reported by plugins in GetInfo.
-const SDKVersion = "0.1.0"
+const SDKVersion = "0.2.0"
 
 // PluginInfo describes a plugin binary: what `describe` prints and what the
 // host fingerprints.
@@ -28,6 +28,9 @@ type ComponentInfo struct {
 	Capabilities []string `json:"capabilities,omitempty"`
 }
 
+// ID returns the component's id (kind/name).
+func (c ComponentInfo) ID() ComponentID { return ComponentID{Kind: c.Kind, Name: c.Name} }
+
 // Has reports whether the component advertises capability c.
 func (c ComponentInfo) Has(capability string) bool {
 	return slices.Contains(c.Capabilities, capability)
@@ -40,13 +43,13 @@ func Describe(p Plugin) (*PluginInfo, error) {
 		return nil, errors.New("plugin has no name")
 	}
 	info := &PluginInfo{Name: p.Name, Version: p.Version, SDKVersion: SDKVersion, Protocols: []int{ProtocolVersion}}
-	seen := map[string]bool{}
+	seen := map[ComponentID]bool{}
 	for _, c := range p.Components {
 		ci, err := DescribeComponent(c)
 		if err != nil {
 			return nil, fmt.Errorf("plugin %s: %w", p.Name, err)
 		}
-		key := string(ci.Kind) + "/" + ci.Name
+		key := ci.ID()
 		if seen[key] {
 			return nil, fmt.Errorf("plugin %s: duplicate component %s", p.Name, key)
 		}

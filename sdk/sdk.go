@@ -17,12 +17,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
-// ProtocolVersion is the plugin protocol major version spoken by this SDK. It
-// is the number in the protobuf package name (rise.plugin.v1).
-const ProtocolVersion = 1
+// ProtocolVersion is the plugin protocol version spoken by this SDK: the
+// go-plugin protocol version negotiated at the handshake. Version 2 runs
+// Validate before Provision, calls Cleanup, carries the component kind in
+// ValidateConfig and attribute paths in diagnostics. The protobuf package
+// stays rise.plugin.v1: its messages only grew.
+const ProtocolVersion = 2
 
 // Kind is what a component does.
 type Kind string
@@ -32,6 +36,29 @@ const (
 	KindRegistry Kind = "registry"
 	KindRuntime  Kind = "runtime"
 )
+
+// ComponentID names a component: its kind and name ("runtime/docker"). A
+// plugin may serve components of different kinds under the same name.
+type ComponentID struct {
+	Kind Kind
+	Name string
+}
+
+// String returns "kind/name".
+func (id ComponentID) String() string { return string(id.Kind) + "/" + id.Name }
+
+// ParseComponentID parses "kind/name".
+func ParseComponentID(s string) (ComponentID, error) {
+	k, name, ok := strings.Cut(s, "/")
+	id := ComponentID{Kind: Kind(k), Name: name}
+	switch {
+	case !ok || name == "":
+		return ComponentID{}, fmt.Errorf("component %q: want kind/name, e.g. runtime/docker", s)
+	case id.Kind != KindBuilder && id.Kind != KindRegistry && id.Kind != KindRuntime:
+		return ComponentID{}, fmt.Errorf("component %q: kind must be builder, registry or runtime", s)
+	}
+	return id, nil
+}
 
 // Plugin describes a plugin binary: its name, version and components.
 type Plugin struct {
@@ -50,16 +77,46 @@ type Component struct {
 	New func() any
 }
 
+// The lifecycle of a component value, run by the SDK once per configuration
+// (values are cached per config hash inside the plugin process):
+//
+//  1. New, then the config is decoded into the value's hcl-tagged fields.
+//  2. Validate (if implemented) checks the decoded config.
+//  3. Provision (if implemented) sets the value up, only after Validate
+//     succeeded.
+//  4. The value serves calls until it is evicted from the cache or the
+//     plugin process shuts down; then Cleanup (if implemented) runs once,
+//     after the value's last in-flight call. Cleanup also runs when
+//     Provision fails, to release what it acquired before failing.
+//
+// Plugins never call Validate or Provision themselves.
+
+// Validator is implemented by components that check their decoded
+// configuration. Validate is pure: no I/O, no clients, no changes to the
+// value; unset optional attributes are still zero (defaults come in
+// Provision). It runs before Provision and on `rise config check`.
+//
+// A plain error becomes a diagnostic on the whole config block. Wrap an
+// error with AttrError (several joined with errors.Join), or return
+// Diagnostics with a Path, to point at the attribute's line in server.hcl.
+type Validator interface {
+	Validate() error
+}
+
 // Provisioner is implemented by components that need set-up after their
-// configuration is decoded (clients, defaults).
+// configuration is validated: defaults, clients, keys. An error marked
+// Permanent is reported as a config diagnostic; others are retryable.
 type Provisioner interface {
 	Provision(ctx context.Context) error
 }
 
-// Validator is implemented by components that check their decoded
-// configuration. Its error becomes a diagnostic on the config block.
-type Validator interface {
-	Validate() error
+// Cleaner is implemented by components that hold resources (clients,
+// connections, temporary files). Cleanup releases what Provision acquired.
+// The SDK calls it once per provisioned value: when the value is evicted
+// from the plugin's instance cache (after its last in-flight call) and when
+// the plugin process shuts down. Its error is only logged.
+type Cleaner interface {
+	Cleanup() error
 }
 
 // ---- Builders --------------------------------------------------------------

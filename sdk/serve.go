@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -38,6 +39,9 @@ const ReattachEnv = "RISE_REATTACH_PLUGINS"
 type GRPCPlugin struct {
 	plugin.NetRPCUnsupportedPlugin
 	Impl *Plugin
+
+	mu   sync.Mutex
+	inst []*instances // one per gRPC server registered
 }
 
 var _ plugin.GRPCPlugin = (*GRPCPlugin)(nil)
@@ -47,7 +51,27 @@ func (g *GRPCPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
 	if g.Impl == nil {
 		return fmt.Errorf("GRPCPlugin: no plugin to serve")
 	}
-	return registerServers(s, g.Impl)
+	in, err := registerServers(s, g.Impl)
+	if err != nil {
+		return err
+	}
+	g.mu.Lock()
+	g.inst = append(g.inst, in)
+	g.mu.Unlock()
+	return nil
+}
+
+// Close runs the Cleanup hook of every provisioned component instance (for
+// instances still serving a call, after that call). Main calls it when the
+// plugin process shuts down.
+func (g *GRPCPlugin) Close() {
+	g.mu.Lock()
+	inst := g.inst
+	g.inst = nil
+	g.mu.Unlock()
+	for _, in := range inst {
+		in.close()
+	}
 }
 
 // GRPCClient returns a *Client on the connection.
@@ -101,12 +125,16 @@ func Main(p Plugin, args []string) int {
 		}
 	}
 	logger := pluginLogger(p.Name)
+	gp := &GRPCPlugin{Impl: &p}
 	cfg := &plugin.ServeConfig{
 		HandshakeConfig:  Handshake,
-		VersionedPlugins: VersionedPlugins(&p),
+		VersionedPlugins: map[int]plugin.PluginSet{ProtocolVersion: {DispenseName: gp}},
 		GRPCServer:       plugin.DefaultGRPCServer,
 		Logger:           logger,
 	}
+	// Serve returns when the host stops the plugin: clean up what the
+	// component instances hold.
+	defer gp.Close()
 	if debug {
 		return serveDebug(p.Name, cfg, os.Stdout)
 	}

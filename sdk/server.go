@@ -5,6 +5,7 @@ import (
 
 	"github.com/riseplatform/rise/sdk/pluginpb"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 )
 
 // The plugin side of the protocol: gRPC services that decode each call's
@@ -16,24 +17,24 @@ type pluginServer struct {
 	in   *instances
 }
 
-func registerServers(s *grpc.Server, p *Plugin) error {
+func registerServers(s *grpc.Server, p *Plugin) (*instances, error) {
 	info, err := Describe(*p)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	pinfo, err := infoToPB(info)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	in, err := newInstances(p)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	pluginpb.RegisterPluginServer(s, &pluginServer{info: pinfo, in: in})
 	pluginpb.RegisterBuilderServer(s, &builderServer{in: in})
 	pluginpb.RegisterRegistryServer(s, &registryServer{in: in})
 	pluginpb.RegisterRuntimeServer(s, &runtimeServer{in: in})
-	return nil
+	return in, nil
 }
 
 func (s *pluginServer) GetInfo(context.Context, *pluginpb.GetInfoRequest) (*pluginpb.PluginInfo, error) {
@@ -42,20 +43,20 @@ func (s *pluginServer) GetInfo(context.Context, *pluginpb.GetInfoRequest) (*plug
 
 func (s *pluginServer) ValidateConfig(ctx context.Context, req *pluginpb.ValidateConfigRequest) (*pluginpb.ValidateConfigResponse, error) {
 	call := req.GetCall()
-	var e compEntry
-	found := false
-	for _, c := range s.in.comps {
-		if c.c.Name == call.GetComponent() {
-			e, found = c, true
-			break
-		}
+	if req.GetKind() == pluginpb.Kind_KIND_UNSPECIFIED {
+		return nil, statusErr(codes.InvalidArgument, reasonInvalidConfig, "ValidateConfig: no component kind (the host speaks an older plugin protocol)", map[string]string{"permanent": "true"})
 	}
-	if !found {
-		return nil, toStatus(Permanent(ErrNotFound))
+	id := ComponentID{Kind: kindFromPB(req.GetKind()), Name: call.GetComponent()}
+	c, err := s.in.lookup(id)
+	if err != nil {
+		return nil, err
 	}
-	_, diags, err := decode(ctx, e, call.GetConfig())
+	v, diags, err := decode(ctx, id, c, call.GetConfig())
 	if err != nil {
 		diags = append(diags, Diagnostic{Summary: "Provisioning failed", Detail: err.Error()})
+	}
+	if v != nil {
+		cleanup(id, v) // a validation-only instance is not cached
 	}
 	return &pluginpb.ValidateConfigResponse{Diagnostics: diagsToPB(diags)}, nil
 }
@@ -69,10 +70,11 @@ type builderServer struct {
 
 func (s *builderServer) Build(req *pluginpb.BuildRequest, stream grpc.ServerStreamingServer[pluginpb.BuildResponse]) error {
 	ctx := stream.Context()
-	v, err := s.in.get(ctx, KindBuilder, req.GetCall())
+	v, release, err := s.in.get(ctx, KindBuilder, req.GetCall())
 	if err != nil {
 		return err
 	}
+	defer release()
 	ui := newStreamUI(func(ev *pluginpb.Event) error {
 		return stream.Send(&pluginpb.BuildResponse{Msg: &pluginpb.BuildResponse_Event{Event: ev}})
 	})
@@ -89,10 +91,11 @@ func (s *builderServer) Build(req *pluginpb.BuildRequest, stream grpc.ServerStre
 }
 
 func (s *builderServer) Detect(ctx context.Context, req *pluginpb.DetectRequest) (*pluginpb.Detection, error) {
-	v, err := s.in.get(ctx, KindBuilder, req.GetCall())
+	v, release, err := s.in.get(ctx, KindBuilder, req.GetCall())
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	d, err := v.(Builder).Detect(ctx, req.GetDir())
 	if err != nil {
 		return nil, toStatus(err)
@@ -111,10 +114,11 @@ type registryServer struct {
 }
 
 func (s *registryServer) Credentials(ctx context.Context, req *pluginpb.CredentialsRequest) (*pluginpb.Credentials, error) {
-	v, err := s.in.get(ctx, KindRegistry, req.GetCall())
+	v, release, err := s.in.get(ctx, KindRegistry, req.GetCall())
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	c, err := v.(Registry).Credentials(ctx, &CredentialsRequest{
 		Project: req.GetProject(), Push: req.GetPush(), TTL: durFromPB(req.GetTtl()), Subject: req.GetSubject(),
 	})
@@ -127,39 +131,43 @@ func (s *registryServer) Credentials(ctx context.Context, req *pluginpb.Credenti
 	return credsToPB(c), nil
 }
 
-func (s *registryServer) repoManager(ctx context.Context, call *pluginpb.Call) (RepositoryManager, error) {
-	v, err := s.in.get(ctx, KindRegistry, call)
+func (s *registryServer) repoManager(ctx context.Context, call *pluginpb.Call) (RepositoryManager, func(), error) {
+	v, release, err := s.in.get(ctx, KindRegistry, call)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m, ok := v.(RepositoryManager)
 	if !ok {
-		return nil, toStatus(ErrUnsupported)
+		release()
+		return nil, nil, toStatus(ErrUnsupported)
 	}
-	return m, nil
+	return m, release, nil
 }
 
 func (s *registryServer) EnsureRepository(ctx context.Context, req *pluginpb.RepositoryRequest) (*pluginpb.Empty, error) {
-	m, err := s.repoManager(ctx, req.GetCall())
+	m, release, err := s.repoManager(ctx, req.GetCall())
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	return &pluginpb.Empty{}, toStatus(m.EnsureRepository(ctx, req.GetProject()))
 }
 
 func (s *registryServer) DeleteRepository(ctx context.Context, req *pluginpb.RepositoryRequest) (*pluginpb.Empty, error) {
-	m, err := s.repoManager(ctx, req.GetCall())
+	m, release, err := s.repoManager(ctx, req.GetCall())
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	return &pluginpb.Empty{}, toStatus(m.DeleteRepository(ctx, req.GetProject()))
 }
 
 func (s *registryServer) Resolve(ctx context.Context, req *pluginpb.ResolveRequest) (*pluginpb.Artifact, error) {
-	v, err := s.in.get(ctx, KindRegistry, req.GetCall())
+	v, release, err := s.in.get(ctx, KindRegistry, req.GetCall())
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	r, ok := v.(Resolver)
 	if !ok {
 		return nil, toStatus(ErrUnsupported)
@@ -175,10 +183,11 @@ func (s *registryServer) Resolve(ctx context.Context, req *pluginpb.ResolveReque
 }
 
 func (s *registryServer) IssueToken(ctx context.Context, req *pluginpb.TokenRequest) (*pluginpb.Token, error) {
-	v, err := s.in.get(ctx, KindRegistry, req.GetCall())
+	v, release, err := s.in.get(ctx, KindRegistry, req.GetCall())
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	ti, ok := v.(TokenIssuer)
 	if !ok {
 		return nil, toStatus(ErrUnsupported)
@@ -204,10 +213,11 @@ type runtimeServer struct {
 
 func (s *runtimeServer) Deploy(req *pluginpb.DeployRequest, stream grpc.ServerStreamingServer[pluginpb.DeployResponse]) error {
 	ctx := stream.Context()
-	v, err := s.in.get(ctx, KindRuntime, req.GetCall())
+	v, release, err := s.in.get(ctx, KindRuntime, req.GetCall())
 	if err != nil {
 		return err
 	}
+	defer release()
 	ui := newStreamUI(func(ev *pluginpb.Event) error {
 		return stream.Send(&pluginpb.DeployResponse{Msg: &pluginpb.DeployResponse_Event{Event: ev}})
 	})
@@ -230,10 +240,11 @@ func sendDeployment(stream grpc.ServerStreamingServer[pluginpb.DeployResponse], 
 
 func (s *runtimeServer) Rollback(req *pluginpb.RollbackRequest, stream grpc.ServerStreamingServer[pluginpb.DeployResponse]) error {
 	ctx := stream.Context()
-	v, err := s.in.get(ctx, KindRuntime, req.GetCall())
+	v, release, err := s.in.get(ctx, KindRuntime, req.GetCall())
 	if err != nil {
 		return err
 	}
+	defer release()
 	rb, ok := v.(Rollbacker)
 	if !ok {
 		return toStatus(ErrUnsupported)
@@ -246,10 +257,11 @@ func (s *runtimeServer) Rollback(req *pluginpb.RollbackRequest, stream grpc.Serv
 }
 
 func (s *runtimeServer) Status(ctx context.Context, req *pluginpb.StatusRequest) (*pluginpb.StatusResponse, error) {
-	v, err := s.in.get(ctx, KindRuntime, req.GetCall())
+	v, release, err := s.in.get(ctx, KindRuntime, req.GetCall())
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	st, err := v.(Runtime).Status(ctx, deploymentFromPB(req.GetDeployment()))
 	if err != nil {
 		return nil, toStatus(err)
@@ -266,19 +278,21 @@ func eventSender(stream grpc.ServerStreamingServer[pluginpb.EventResponse]) *str
 
 func (s *runtimeServer) Stop(req *pluginpb.StopRequest, stream grpc.ServerStreamingServer[pluginpb.EventResponse]) error {
 	ctx := stream.Context()
-	v, err := s.in.get(ctx, KindRuntime, req.GetCall())
+	v, release, err := s.in.get(ctx, KindRuntime, req.GetCall())
 	if err != nil {
 		return err
 	}
+	defer release()
 	return toStatus(v.(Runtime).Stop(ctx, deploymentFromPB(req.GetDeployment()), eventSender(stream)))
 }
 
 func (s *runtimeServer) Logs(req *pluginpb.LogsRequest, stream grpc.ServerStreamingServer[pluginpb.LogLine]) error {
 	ctx := stream.Context()
-	v, err := s.in.get(ctx, KindRuntime, req.GetCall())
+	v, release, err := s.in.get(ctx, KindRuntime, req.GetCall())
 	if err != nil {
 		return err
 	}
+	defer release()
 	ls, ok := v.(LogStreamer)
 	if !ok {
 		return toStatus(ErrUnsupported)
@@ -291,10 +305,11 @@ func (s *runtimeServer) Logs(req *pluginpb.LogsRequest, stream grpc.ServerStream
 
 func (s *runtimeServer) Destroy(req *pluginpb.DestroyRequest, stream grpc.ServerStreamingServer[pluginpb.EventResponse]) error {
 	ctx := stream.Context()
-	v, err := s.in.get(ctx, KindRuntime, req.GetCall())
+	v, release, err := s.in.get(ctx, KindRuntime, req.GetCall())
 	if err != nil {
 		return err
 	}
+	defer release()
 	d, ok := v.(Destroyer)
 	if !ok {
 		return toStatus(ErrUnsupported)

@@ -148,10 +148,11 @@ func findBuiltin(builtins []sdk.Component, key string) (sdk.Component, error) {
 		if err != nil {
 			return sdk.Component{}, err
 		}
-		if string(k)+"/"+c.Name == key {
+		id := sdk.ComponentID{Kind: k, Name: c.Name}
+		if id.String() == key {
 			return c, nil
 		}
-		names = append(names, string(k)+"/"+c.Name)
+		names = append(names, id.String())
 	}
 	return sdk.Component{}, fmt.Errorf("no built-in plugin %q (built-ins: %s)", key, strings.Join(names, ", "))
 }

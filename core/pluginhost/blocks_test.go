@@ -3,6 +3,8 @@ package pluginhost_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/riseplatform/rise/sdk"
@@ -29,6 +31,20 @@ type blocky struct {
 
 func blockyComponent() sdk.Component {
 	return sdk.Component{Name: "blocky", New: func() any { return &blocky{} }}
+}
+
+// Validate reports errors at nested paths when region is "bad".
+func (b *blocky) Validate() error {
+	if b.Region != "bad" {
+		return nil
+	}
+	return errors.Join(
+		sdk.AttrError("region", errors.New("region bad")),
+		sdk.AttrError("ingress.class", errors.New("class bad")),
+		sdk.AttrError("mirror.1.url", errors.New("second mirror bad")),
+		sdk.AttrError("sidecar.proxy.image", errors.New("proxy image bad")),
+		sdk.AttrError("sidecar.gone.image", errors.New("no such sidecar")),
+	)
 }
 
 func (b *blocky) Credentials(context.Context, *sdk.CredentialsRequest) (*sdk.Credentials, error) {
@@ -62,7 +78,7 @@ func TestDecodeConfigBlocksRoundTrip(t *testing.T) {
 		if diags.HasErrors() {
 			t.Fatal(diags)
 		}
-		if diags := h.ValidateConfig(context.Background(), sdk.KindRegistry, "blocky", cfg, rng); diags.HasErrors() {
+		if diags := h.ValidateConfig(context.Background(), sdk.KindRegistry, "blocky", cfg, body, rng); diags.HasErrors() {
 			t.Fatalf("plugin rejected %s: %v", cfg, diags)
 		}
 		reg, _ := h.Registry(context.Background(), "blocky", cfg)
@@ -80,5 +96,38 @@ func TestDecodeConfigBlocksRoundTrip(t *testing.T) {
 	_, diags := h.DecodeConfig(sdk.KindRegistry, "blocky", body)
 	if got := diags.Error(); len(diags) != 2 {
 		t.Errorf("want 2 errors (region and ingress.class missing), got %s", got)
+	}
+}
+
+func TestValidatePathsPointAtNestedAttributes(t *testing.T) {
+	h := newHost(t, nil)
+	body, rng := parseKindBlock(t, "registry", `registry "blocky" {
+  region = "bad"
+  ingress {
+    class = "nginx"
+  }
+  mirror { url = "https://m1" }
+  mirror { url = "https://m2" }
+  sidecar "log" { image = "busybox" }
+  sidecar "proxy" { image = "envoy" }
+}`)
+	cfg, diags := h.DecodeConfig(sdk.KindRegistry, "blocky", body)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	diags = h.ValidateConfig(context.Background(), sdk.KindRegistry, "blocky", cfg, body, rng)
+	var got []string
+	for _, d := range diags {
+		got = append(got, d.Error())
+	}
+	want := []string{
+		`server.hcl:2,3-17: registry "blocky": Invalid configuration; region bad`,
+		`server.hcl:4,5-20: registry "blocky": Invalid configuration; class bad`,
+		`server.hcl:7,12-30: registry "blocky": Invalid configuration; second mirror bad`,
+		`server.hcl:9,21-36: registry "blocky": Invalid configuration; proxy image bad`,
+		`server.hcl:1,1-18: registry "blocky": Invalid configuration; no such sidecar (at sidecar.gone.image)`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("diagnostics:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

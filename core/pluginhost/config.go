@@ -3,6 +3,8 @@ package pluginhost
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -49,9 +51,11 @@ func (h *Host) DecodeConfigWithContext(kind sdk.Kind, name string, body hcl.Body
 	return b, diags
 }
 
-// ValidateConfig asks the plugin to decode, provision and validate cfg. Its
-// diagnostics are attributed to rng (the config block).
-func (h *Host) ValidateConfig(ctx context.Context, kind sdk.Kind, name string, cfg []byte, rng hcl.Range) hcl.Diagnostics {
+// ValidateConfig asks the plugin to validate cfg (Validate, then Provision
+// and Cleanup). A diagnostic whose path names an attribute or nested block
+// set in body is attributed to its source range; others to rng (the config
+// block). body may be nil.
+func (h *Host) ValidateConfig(ctx context.Context, kind sdk.Kind, name string, cfg []byte, body hcl.Body, rng hcl.Range) hcl.Diagnostics {
 	subject := &rng
 	if rng.Filename == "" {
 		subject = nil
@@ -62,7 +66,7 @@ func (h *Host) ValidateConfig(ctx context.Context, kind sdk.Kind, name string, c
 	}
 	var ds sdk.Diagnostics
 	err = c.bin.call(ctx, "ValidateConfig", h.opts.CallTimeout, func(ctx context.Context, cl *sdk.Client) error {
-		ds, err = cl.ValidateConfig(ctx, name, cfg)
+		ds, err = cl.ValidateConfig(ctx, c.info.ID(), cfg)
 		return err
 	})
 	if err != nil {
@@ -74,13 +78,68 @@ func (h *Host) ValidateConfig(ctx context.Context, kind sdk.Kind, name string, c
 		if d.Severity == sdk.SeverityWarning {
 			sev = hcl.DiagWarning
 		}
-		detail := d.Detail
-		if len(d.Path) > 0 {
+		detail, subj := d.Detail, subject
+		if r, ok := pathRange(body, c.info.Schema, d.Path); ok {
+			subj = &r
+		} else if len(d.Path) > 0 {
 			detail = fmt.Sprintf("%s (at %s)", detail, strings.Join(d.Path, "."))
 		}
-		out = append(out, &hcl.Diagnostic{Severity: sev, Summary: fmt.Sprintf("%s %q: %s", kind, name, d.Summary), Detail: detail, Subject: subject})
+		out = append(out, &hcl.Diagnostic{Severity: sev, Summary: fmt.Sprintf("%s %q: %s", kind, name, d.Summary), Detail: detail, Subject: subj})
 	}
 	return out
+}
+
+// pathRange finds the source range of the attribute (or nested block) at
+// path in body, following the plugin's schema: a block name is followed by
+// its labels (labelled blocks) or an index (list blocks, default the first).
+func pathRange(body hcl.Body, s *sdk.Schema, path []string) (hcl.Range, bool) {
+	if body == nil || s == nil || len(path) == 0 {
+		return hcl.Range{}, false
+	}
+	for _, a := range s.Attributes {
+		if a.Name == path[0] {
+			content, _, _ := body.PartialContent(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: a.Name}}})
+			if at, ok := content.Attributes[a.Name]; ok {
+				return at.Range, true
+			}
+			return hcl.Range{}, false
+		}
+	}
+	for _, b := range s.Blocks {
+		if b.Name != path[0] {
+			continue
+		}
+		content, _, _ := body.PartialContent(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: b.Name, LabelNames: b.Labels}}})
+		rest := path[1:]
+		var blk *hcl.Block
+		switch {
+		case len(b.Labels) > 0:
+			for _, cand := range content.Blocks {
+				if len(rest) >= len(cand.Labels) && slices.Equal(rest[:len(cand.Labels)], cand.Labels) {
+					blk, rest = cand, rest[len(cand.Labels):]
+					break
+				}
+			}
+		case len(content.Blocks) > 0:
+			i := 0
+			if len(rest) > 0 {
+				if n, err := strconv.Atoi(rest[0]); err == nil {
+					i, rest = n, rest[1:]
+				}
+			}
+			if i >= 0 && i < len(content.Blocks) {
+				blk = content.Blocks[i]
+			}
+		}
+		if blk == nil {
+			return hcl.Range{}, false
+		}
+		if r, ok := pathRange(blk.Body, b.Schema, rest); ok {
+			return r, true
+		}
+		return blk.DefRange, true
+	}
+	return hcl.Range{}, false
 }
 
 // SpecOf converts a plugin's config schema to an hcldec spec.

@@ -47,7 +47,7 @@ runtime "memory" {
 	if string(cfg) != `{"healthy_after":"1s","namespace":"apps"}` {
 		t.Errorf("config JSON = %s", cfg)
 	}
-	if diags := h.ValidateConfig(context.Background(), sdk.KindRuntime, "memory", cfg, rng); len(diags) > 0 {
+	if diags := h.ValidateConfig(context.Background(), sdk.KindRuntime, "memory", cfg, body, rng); len(diags) > 0 {
 		t.Errorf("valid config: %v", diags)
 	}
 
@@ -68,15 +68,22 @@ runtime "memory" {
 		t.Errorf("unknown attribute: want an error at server.hcl:4, got %v", diags)
 	}
 
-	// The plugin's own Validate runs in the plugin and is attributed to the block.
-	body, rng = parseBlock(t, "\n\nruntime \"memory\" {\n  healthy_after = \"soon\"\n}\n")
+	// The plugin's own Validate runs in the plugin process; an error with an
+	// attribute path is attributed to that attribute's line.
+	body, rng = parseBlock(t, "\n\nruntime \"memory\" {\n  namespace     = \"apps\"\n  healthy_after = \"soon\"\n}\n")
 	cfg, diags = h.DecodeConfig(sdk.KindRuntime, "memory", body)
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	diags = h.ValidateConfig(context.Background(), sdk.KindRuntime, "memory", cfg, rng)
-	if !diags.HasErrors() || !strings.Contains(diags.Error(), `server.hcl:3,1-17: runtime "memory": Invalid configuration; healthy_after: time: invalid duration "soon"`) {
-		t.Errorf("plugin validation: %v", diags)
+	diags = h.ValidateConfig(context.Background(), sdk.KindRuntime, "memory", cfg, body, rng)
+	if len(diags) != 1 || !strings.Contains(diags.Error(), `server.hcl:5,3-25: runtime "memory": Invalid configuration; healthy_after: time: invalid duration "soon"`) {
+		t.Errorf("plugin validation: want the error at healthy_after (server.hcl:5), got %v", diags)
+	}
+	// Without the block body (a default config) it falls back to the block
+	// and names the attribute.
+	diags = h.ValidateConfig(context.Background(), sdk.KindRuntime, "memory", cfg, nil, rng)
+	if !strings.Contains(diags.Error(), `server.hcl:3,1-17: runtime "memory": Invalid configuration; healthy_after: time: invalid duration "soon" (at healthy_after)`) {
+		t.Errorf("plugin validation without body: %v", diags)
 	}
 
 	_, diags = h.DecodeConfig(sdk.KindRuntime, "kubernetes", body)

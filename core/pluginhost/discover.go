@@ -163,13 +163,13 @@ func (h *Host) fingerprint(ctx context.Context, b *binary) error {
 	defer h.mu.Unlock()
 	h.binaries = append(h.binaries, b)
 	for _, ci := range info.Components {
-		key := string(ci.Kind) + "/" + ci.Name
+		key := ci.ID()
 		if old, ok := h.comps[key]; ok {
 			if old.bin.source != SourceBuiltin {
-				h.log.Warn("plugin component is served by two plugins; keeping the first", "component", key, "kept", old.bin.source, "ignored", b.source)
+				h.log.Warn("plugin component is served by two plugins; keeping the first", "component", key.String(), "kept", old.bin.source, "ignored", b.source)
 				continue
 			}
-			h.log.Info("external plugin overrides built-in", "component", key, "path", b.source, "version", info.Version)
+			h.log.Info("external plugin overrides built-in", "component", key.String(), "path", b.source, "version", info.Version)
 		}
 		h.comps[key] = &component{info: ci, bin: b}
 	}

@@ -9,7 +9,7 @@
 //	host, err := pluginhost.New(ctx, pluginhost.Options{Logger: log, Builtins: builtins, Plugins: cfg.Plugins, PluginDirs: dirs})
 //	defer host.Close()
 //	cfgJSON, diags := host.DecodeConfig(sdk.KindRuntime, cfg.Runtime.Name, cfg.Runtime.Body) // schema check with file:line
-//	diags = append(diags, host.ValidateConfig(ctx, sdk.KindRuntime, cfg.Runtime.Name, cfgJSON, cfg.Runtime.DefRange)...)
+//	diags = append(diags, host.ValidateConfig(ctx, sdk.KindRuntime, cfg.Runtime.Name, cfgJSON, cfg.Runtime.Body, cfg.Runtime.DefRange)...)
 //	rt, err := host.Runtime(ctx, cfg.Runtime.Name, cfgJSON)
 //	dep, err := rt.Deploy(ctx, req, ui)
 //
@@ -85,7 +85,7 @@ type Host struct {
 	log  hclog.Logger
 
 	mu       sync.Mutex
-	comps    map[string]*component // "kind/name"
+	comps    map[sdk.ComponentID]*component
 	binaries []*binary
 	closed   bool
 }
@@ -132,7 +132,7 @@ func New(ctx context.Context, opts Options) (*Host, error) {
 	setDefault(&opts.StartTimeout, 30*time.Second)
 	setDefault(&opts.IdleTimeout, 2*time.Minute)
 
-	h := &Host{opts: opts, log: opts.Logger, comps: map[string]*component{}}
+	h := &Host{opts: opts, log: opts.Logger, comps: map[sdk.ComponentID]*component{}}
 	if err := h.addBuiltins(); err != nil {
 		return nil, err
 	}
@@ -165,13 +165,13 @@ func (h *Host) addBuiltins() error {
 		if err != nil {
 			return fmt.Errorf("built-in plugin: %w", err)
 		}
-		key := string(ci.Kind) + "/" + ci.Name
+		key := ci.ID()
 		if _, dup := h.comps[key]; dup {
 			return fmt.Errorf("built-in plugin %s is registered twice", key)
 		}
-		b := h.newBinary(key, SourceBuiltin)
+		b := h.newBinary(key.String(), SourceBuiltin)
 		b.info = &sdk.PluginInfo{Name: ci.Name, Version: h.opts.Version, SDKVersion: sdk.SDKVersion, Protocols: []int{sdk.ProtocolVersion}, Components: []sdk.ComponentInfo{*ci}}
-		b.args = append(append([]string{h.opts.Executable}, h.opts.BuiltinArgs...), key)
+		b.args = append(append([]string{h.opts.Executable}, h.opts.BuiltinArgs...), key.String())
 		b.env = h.opts.Env
 		h.binaries = append(h.binaries, b)
 		h.comps[key] = &component{info: *ci, bin: b}
@@ -218,7 +218,7 @@ func (h *Host) component(kind sdk.Kind, name string) (*component, error) {
 	if h.closed {
 		return nil, errors.New("plugin host is closed")
 	}
-	if c, ok := h.comps[string(kind)+"/"+name]; ok {
+	if c, ok := h.comps[sdk.ComponentID{Kind: kind, Name: name}]; ok {
 		return c, nil
 	}
 	var names []string

@@ -157,6 +157,29 @@ func TestCloseStopsPlugins(t *testing.T) {
 	}
 }
 
+func TestCleanupRunsWhenPluginProcessStops(t *testing.T) {
+	h := newHost(t, nil)
+	marker := filepath.Join(t.TempDir(), "marker")
+	cfg := []byte(fmt.Sprintf(`{"marker":%q}`, marker))
+	// ValidateConfig provisions a throw-away instance and cleans it up.
+	if diags := h.ValidateConfig(context.Background(), sdk.KindRuntime, "faulty", cfg, nil, hclRange()); diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	rt, _ := h.Runtime(context.Background(), "faulty", cfg)
+	pid, err := pluginPID(context.Background(), rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(marker); string(b) != "cleanup\n" {
+		t.Fatalf("after ValidateConfig and a call: marker %q, want one cleanup (of the validation instance)", b)
+	}
+	h.Close()
+	waitGone(t, pid)
+	if b, _ := os.ReadFile(marker); string(b) != "cleanup\ncleanup\n" {
+		t.Errorf("after the host closed the plugin: marker %q, want the cached instance cleaned up too", b)
+	}
+}
+
 func TestIdleProcessIsStopped(t *testing.T) {
 	h := newHost(t, func(o *pluginhost.Options) { o.IdleTimeout = 200 * time.Millisecond })
 	rt, _ := h.Runtime(context.Background(), "faulty", nil)
@@ -255,11 +278,16 @@ func TestPluginBlockEnvAndChecksum(t *testing.T) {
 }
 
 func TestProtocolMismatchIsRefused(t *testing.T) {
-	dir := t.TempDir()
-	writeExternal(t, dir, "future", "serve-v2")
-	_, err := pluginhost.New(context.Background(), pluginhost.Options{PluginDirs: []string{dir}})
-	if err == nil || !strings.Contains(err.Error(), "plugin future speaks plugin protocol version 2, but this rise speaks version 1") {
-		t.Fatalf("want a protocol mismatch error naming both versions, got %v", err)
+	for _, tc := range []struct{ mode, name, want string }{
+		{"serve-v1", "old", "plugin old speaks plugin protocol 1, this rise needs 2 (rebuild it against rise SDK v" + sdk.SDKVersion + " or later)"},
+		{"serve-v3", "new", "plugin new speaks plugin protocol 3, this rise needs 2 (upgrade rise"},
+	} {
+		dir := t.TempDir()
+		writeExternal(t, dir, tc.name, tc.mode)
+		_, err := pluginhost.New(context.Background(), pluginhost.Options{PluginDirs: []string{dir}})
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !sdk.IsPermanent(err) {
+			t.Errorf("%s: want a permanent error %q, got %v", tc.mode, tc.want, err)
+		}
 	}
 }
 

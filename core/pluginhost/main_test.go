@@ -22,7 +22,8 @@ import (
 //
 //	<test binary> plugin serve <kind>/<name>   a built-in (like `rise plugin serve`)
 //	<test binary> plugin serve-external        an external plugin with several components
-//	<test binary> plugin serve-v2              a plugin speaking only protocol version 2
+//	<test binary> plugin serve-v1              a plugin speaking only protocol version 1 (an old SDK)
+//	<test binary> plugin serve-v3              a plugin speaking only protocol version 3 (a newer SDK)
 //
 // and, with PLUGINHOST_TEST_HOST=1, as a host process for the orphan test.
 func TestMain(m *testing.M) {
@@ -44,7 +45,7 @@ func servePlugin(args []string) int {
 	case "serve":
 		for _, c := range builtins() {
 			k, _ := sdk.KindOf(c)
-			if string(k)+"/"+c.Name == args[1] {
+			if (sdk.ComponentID{Kind: k, Name: c.Name}).String() == args[1] {
 				return sdk.Main(sdk.Plugin{Name: c.Name, Version: "test", Components: []sdk.Component{c}}, args[2:])
 			}
 		}
@@ -54,11 +55,19 @@ func servePlugin(args []string) int {
 		return sdk.Main(externalPlugin(), args[1:])
 	case "serve-bare":
 		return serveBare(args[1])
-	case "serve-v2":
+	case "serve-v1", "serve-v3":
+		// What a plugin built against another SDK does at the handshake:
+		// offer only its own protocol version.
+		v := 1
+		if args[0] == "serve-v3" {
+			v = 3
+		}
 		p := externalPlugin()
+		hs := sdk.Handshake
+		hs.ProtocolVersion = uint(v)
 		plugin.Serve(&plugin.ServeConfig{
-			HandshakeConfig:  sdk.Handshake,
-			VersionedPlugins: map[int]plugin.PluginSet{2: {sdk.DispenseName: &sdk.GRPCPlugin{Impl: &p}}},
+			HandshakeConfig:  hs,
+			VersionedPlugins: map[int]plugin.PluginSet{v: {sdk.DispenseName: &sdk.GRPCPlugin{Impl: &p}}},
 			GRPCServer:       plugin.DefaultGRPCServer,
 		})
 		return 0
@@ -94,6 +103,21 @@ func hostMain() int {
 // faulty is a runtime that misbehaves on request (config mode).
 type faulty struct {
 	Mode string `hcl:"mode,optional"`
+	// Marker is a file Cleanup appends "cleanup" to.
+	Marker string `hcl:"marker,optional"`
+}
+
+func (f *faulty) Cleanup() error {
+	if f.Marker == "" {
+		return nil
+	}
+	fh, err := os.OpenFile(f.Marker, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	_, err = fh.WriteString("cleanup\n")
+	return err
 }
 
 func faultyComponent() sdk.Component {
@@ -184,17 +208,15 @@ func waitGone(t *testing.T, pid int) {
 // hostConn adapts a Host to sdktest.Conn for out-of-process conformance runs.
 type hostConn struct{ h *pluginhost.Host }
 
-func (c hostConn) ValidateConfig(ctx context.Context, component string, cfg []byte) (sdk.Diagnostics, error) {
-	for _, k := range []sdk.Kind{sdk.KindRuntime, sdk.KindRegistry, sdk.KindBuilder} {
-		if _, ok := c.h.Lookup(k, component); ok {
-			var ds sdk.Diagnostics
-			for _, d := range c.h.ValidateConfig(ctx, k, component, cfg, hclRange()) {
-				ds = append(ds, sdk.Diagnostic{Summary: d.Summary, Detail: d.Detail})
-			}
-			return ds, nil
-		}
+func (c hostConn) ValidateConfig(ctx context.Context, id sdk.ComponentID, cfg []byte) (sdk.Diagnostics, error) {
+	if _, ok := c.h.Lookup(id.Kind, id.Name); !ok {
+		return nil, errors.New("unknown component " + id.String())
 	}
-	return nil, errors.New("unknown component " + component)
+	var ds sdk.Diagnostics
+	for _, d := range c.h.ValidateConfig(ctx, id.Kind, id.Name, cfg, nil, hclRange()) {
+		ds = append(ds, sdk.Diagnostic{Summary: d.Summary, Detail: d.Detail})
+	}
+	return ds, nil
 }
 
 func (c hostConn) Builder(component string, cfg []byte) sdk.Builder {

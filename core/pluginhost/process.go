@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -63,8 +64,7 @@ func (b *binary) start() (*proc, error) {
 	if b.attach != nil {
 		set, ok := cfg.VersionedPlugins[b.attach.ProtocolVersion]
 		if !ok {
-			return nil, &Error{Plugin: b.name, Reason: "cannot be attached", Err: sdk.Permanent(fmt.Errorf(
-				"the debug plugin speaks plugin protocol version %d, but this rise speaks version %d", b.attach.ProtocolVersion, sdk.ProtocolVersion))}
+			return nil, &Error{Plugin: b.name, Reason: "cannot be attached", Err: sdk.Permanent(protocolError(b.name, strconv.Itoa(b.attach.ProtocolVersion)))}
 		}
 		cfg.Reattach, cfg.Plugins = b.attach, set
 	} else {
@@ -104,11 +104,20 @@ func (b *binary) startError(err error, t *tail) error {
 		if m := incompatibleRE.FindStringSubmatch(msg); m != nil {
 			theirs = m[1]
 		}
-		err = sdk.Permanent(fmt.Errorf("plugin %s speaks plugin protocol version %s, but this rise speaks version %d; install a build of the plugin made with a matching rise SDK", b.name, theirs, sdk.ProtocolVersion))
+		err = sdk.Permanent(protocolError(b.name, theirs))
 	case strings.Contains(msg, "executable file not found") || strings.Contains(msg, "no such file"):
 		err = sdk.Permanent(err)
 	}
 	return &Error{Plugin: b.name, Reason: "failed to start", Stderr: t.Lines(), Err: err}
+}
+
+// protocolError says that plugin name speaks another protocol version than
+// this rise, and what to do about it.
+func protocolError(name, theirs string) error {
+	if n, err := strconv.Atoi(theirs); err == nil && n < sdk.ProtocolVersion {
+		return fmt.Errorf("plugin %s speaks plugin protocol %s, this rise needs %d (rebuild it against rise SDK v%s or later)", name, theirs, sdk.ProtocolVersion, sdk.SDKVersion)
+	}
+	return fmt.Errorf("plugin %s speaks plugin protocol %s, this rise needs %d (upgrade rise, or use a build of the plugin made with rise SDK v%s)", name, theirs, sdk.ProtocolVersion, sdk.SDKVersion)
 }
 
 // acquire returns the warm process, starting one if needed.

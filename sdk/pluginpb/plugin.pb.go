@@ -1,9 +1,12 @@
-// rise plugin protocol, major version 1.
+// rise plugin protocol.
 //
 // Semantics are documented in README.md next to this file. Rules in short:
-// - The major version is the package name (rise.plugin.v1) and the go-plugin
-//   protocol version. v1 evolves only additively: new fields, new messages,
-//   new RPCs behind capability strings. A breaking change is rise.plugin.v2.
+// - The go-plugin protocol version (negotiated at the handshake) is 2. The
+//   messages of package rise.plugin.v1 evolve only additively: new fields,
+//   new messages, new RPCs behind capability strings. Version 2 changed the
+//   lifecycle (Validate before Provision, Cleanup), added the kind to
+//   ValidateConfigRequest and attribute paths to diagnostics; version 1
+//   plugins are refused at the handshake.
 // - Every component RPC carries a Call: the component name and its
 //   configuration as HCL-JSON. Plugins keep no state between calls (they may
 //   cache provisioned instances per config hash).
@@ -718,8 +721,11 @@ func (x *Block) GetRequired() bool {
 }
 
 type ValidateConfigRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Call          *Call                  `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Call  *Call                  `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"`
+	// The component's kind: a plugin may serve a builder and a runtime of the
+	// same name. Required since protocol version 2.
+	Kind          Kind `protobuf:"varint,2,opt,name=kind,proto3,enum=rise.plugin.v1.Kind" json:"kind,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -759,6 +765,13 @@ func (x *ValidateConfigRequest) GetCall() *Call {
 		return x.Call
 	}
 	return nil
+}
+
+func (x *ValidateConfigRequest) GetKind() Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return Kind_KIND_UNSPECIFIED
 }
 
 type ValidateConfigResponse struct {
@@ -810,7 +823,10 @@ type Diagnostic struct {
 	Severity Diagnostic_Severity    `protobuf:"varint,1,opt,name=severity,proto3,enum=rise.plugin.v1.Diagnostic_Severity" json:"severity,omitempty"`
 	Summary  string                 `protobuf:"bytes,2,opt,name=summary,proto3" json:"summary,omitempty"`
 	Detail   string                 `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"`
-	// Attribute path inside the component's config, if known.
+	// Attribute path inside the component's config, if known: an attribute
+	// name, or a nested block's name (then its labels or list index) followed
+	// by the path inside it. The host reports the diagnostic at that
+	// attribute's source range.
 	Path          []string `protobuf:"bytes,4,rep,name=path,proto3" json:"path,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3012,9 +3028,10 @@ const file_rise_plugin_v1_plugin_proto_rawDesc = "" +
 	"\brequired\x18\x05 \x01(\bR\brequired\"/\n" +
 	"\aNesting\x12\x12\n" +
 	"\x0eNESTING_SINGLE\x10\x00\x12\x10\n" +
-	"\fNESTING_LIST\x10\x01\"A\n" +
+	"\fNESTING_LIST\x10\x01\"k\n" +
 	"\x15ValidateConfigRequest\x12(\n" +
-	"\x04call\x18\x01 \x01(\v2\x14.rise.plugin.v1.CallR\x04call\"V\n" +
+	"\x04call\x18\x01 \x01(\v2\x14.rise.plugin.v1.CallR\x04call\x12(\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x14.rise.plugin.v1.KindR\x04kind\"V\n" +
 	"\x16ValidateConfigResponse\x12<\n" +
 	"\vdiagnostics\x18\x01 \x03(\v2\x1a.rise.plugin.v1.DiagnosticR\vdiagnostics\"\xc9\x01\n" +
 	"\n" +
@@ -3332,94 +3349,95 @@ var file_rise_plugin_v1_plugin_proto_depIdxs = []int32{
 	3,  // 5: rise.plugin.v1.Block.nesting:type_name -> rise.plugin.v1.Block.Nesting
 	9,  // 6: rise.plugin.v1.Block.schema:type_name -> rise.plugin.v1.Schema
 	15, // 7: rise.plugin.v1.ValidateConfigRequest.call:type_name -> rise.plugin.v1.Call
-	14, // 8: rise.plugin.v1.ValidateConfigResponse.diagnostics:type_name -> rise.plugin.v1.Diagnostic
-	4,  // 9: rise.plugin.v1.Diagnostic.severity:type_name -> rise.plugin.v1.Diagnostic.Severity
-	50, // 10: rise.plugin.v1.Event.time:type_name -> google.protobuf.Timestamp
-	17, // 11: rise.plugin.v1.Event.step:type_name -> rise.plugin.v1.Step
-	18, // 12: rise.plugin.v1.Event.output:type_name -> rise.plugin.v1.Output
-	42, // 13: rise.plugin.v1.Event.log:type_name -> rise.plugin.v1.LogLine
-	5,  // 14: rise.plugin.v1.Step.state:type_name -> rise.plugin.v1.Step.State
-	1,  // 15: rise.plugin.v1.Output.stream:type_name -> rise.plugin.v1.Stream
-	50, // 16: rise.plugin.v1.Credentials.expires_at:type_name -> google.protobuf.Timestamp
-	45, // 17: rise.plugin.v1.Artifact.labels:type_name -> rise.plugin.v1.Artifact.LabelsEntry
-	46, // 18: rise.plugin.v1.Workload.env:type_name -> rise.plugin.v1.Workload.EnvEntry
-	47, // 19: rise.plugin.v1.Workload.secret_env:type_name -> rise.plugin.v1.Workload.SecretEnvEntry
-	21, // 20: rise.plugin.v1.Workload.resources:type_name -> rise.plugin.v1.Resources
-	15, // 21: rise.plugin.v1.BuildRequest.call:type_name -> rise.plugin.v1.Call
-	26, // 22: rise.plugin.v1.BuildRequest.target:type_name -> rise.plugin.v1.PushTarget
-	48, // 23: rise.plugin.v1.BuildRequest.build_args:type_name -> rise.plugin.v1.BuildRequest.BuildArgsEntry
-	49, // 24: rise.plugin.v1.BuildRequest.env:type_name -> rise.plugin.v1.BuildRequest.EnvEntry
-	19, // 25: rise.plugin.v1.PushTarget.credentials:type_name -> rise.plugin.v1.Credentials
-	16, // 26: rise.plugin.v1.BuildResponse.event:type_name -> rise.plugin.v1.Event
-	20, // 27: rise.plugin.v1.BuildResponse.artifact:type_name -> rise.plugin.v1.Artifact
-	15, // 28: rise.plugin.v1.DetectRequest.call:type_name -> rise.plugin.v1.Call
-	15, // 29: rise.plugin.v1.CredentialsRequest.call:type_name -> rise.plugin.v1.Call
-	51, // 30: rise.plugin.v1.CredentialsRequest.ttl:type_name -> google.protobuf.Duration
-	15, // 31: rise.plugin.v1.RepositoryRequest.call:type_name -> rise.plugin.v1.Call
-	15, // 32: rise.plugin.v1.ResolveRequest.call:type_name -> rise.plugin.v1.Call
-	15, // 33: rise.plugin.v1.TokenRequest.call:type_name -> rise.plugin.v1.Call
-	51, // 34: rise.plugin.v1.Token.expires_in:type_name -> google.protobuf.Duration
-	50, // 35: rise.plugin.v1.Token.issued_at:type_name -> google.protobuf.Timestamp
-	15, // 36: rise.plugin.v1.DeployRequest.call:type_name -> rise.plugin.v1.Call
-	20, // 37: rise.plugin.v1.DeployRequest.artifact:type_name -> rise.plugin.v1.Artifact
-	19, // 38: rise.plugin.v1.DeployRequest.pull_credentials:type_name -> rise.plugin.v1.Credentials
-	22, // 39: rise.plugin.v1.DeployRequest.workload:type_name -> rise.plugin.v1.Workload
-	23, // 40: rise.plugin.v1.DeployRequest.previous:type_name -> rise.plugin.v1.Deployment
-	16, // 41: rise.plugin.v1.DeployResponse.event:type_name -> rise.plugin.v1.Event
-	23, // 42: rise.plugin.v1.DeployResponse.deployment:type_name -> rise.plugin.v1.Deployment
-	15, // 43: rise.plugin.v1.StatusRequest.call:type_name -> rise.plugin.v1.Call
-	23, // 44: rise.plugin.v1.StatusRequest.deployment:type_name -> rise.plugin.v1.Deployment
-	2,  // 45: rise.plugin.v1.StatusResponse.health:type_name -> rise.plugin.v1.Health
-	15, // 46: rise.plugin.v1.StopRequest.call:type_name -> rise.plugin.v1.Call
-	23, // 47: rise.plugin.v1.StopRequest.deployment:type_name -> rise.plugin.v1.Deployment
-	16, // 48: rise.plugin.v1.EventResponse.event:type_name -> rise.plugin.v1.Event
-	15, // 49: rise.plugin.v1.LogsRequest.call:type_name -> rise.plugin.v1.Call
-	23, // 50: rise.plugin.v1.LogsRequest.deployment:type_name -> rise.plugin.v1.Deployment
-	50, // 51: rise.plugin.v1.LogsRequest.since:type_name -> google.protobuf.Timestamp
-	50, // 52: rise.plugin.v1.LogLine.time:type_name -> google.protobuf.Timestamp
-	1,  // 53: rise.plugin.v1.LogLine.stream:type_name -> rise.plugin.v1.Stream
-	15, // 54: rise.plugin.v1.DestroyRequest.call:type_name -> rise.plugin.v1.Call
-	15, // 55: rise.plugin.v1.RollbackRequest.call:type_name -> rise.plugin.v1.Call
-	23, // 56: rise.plugin.v1.RollbackRequest.target:type_name -> rise.plugin.v1.Deployment
-	20, // 57: rise.plugin.v1.RollbackRequest.artifact:type_name -> rise.plugin.v1.Artifact
-	22, // 58: rise.plugin.v1.RollbackRequest.workload:type_name -> rise.plugin.v1.Workload
-	19, // 59: rise.plugin.v1.RollbackRequest.pull_credentials:type_name -> rise.plugin.v1.Credentials
-	23, // 60: rise.plugin.v1.RollbackRequest.current:type_name -> rise.plugin.v1.Deployment
-	6,  // 61: rise.plugin.v1.Plugin.GetInfo:input_type -> rise.plugin.v1.GetInfoRequest
-	12, // 62: rise.plugin.v1.Plugin.ValidateConfig:input_type -> rise.plugin.v1.ValidateConfigRequest
-	25, // 63: rise.plugin.v1.Builder.Build:input_type -> rise.plugin.v1.BuildRequest
-	28, // 64: rise.plugin.v1.Builder.Detect:input_type -> rise.plugin.v1.DetectRequest
-	30, // 65: rise.plugin.v1.Registry.Credentials:input_type -> rise.plugin.v1.CredentialsRequest
-	31, // 66: rise.plugin.v1.Registry.EnsureRepository:input_type -> rise.plugin.v1.RepositoryRequest
-	31, // 67: rise.plugin.v1.Registry.DeleteRepository:input_type -> rise.plugin.v1.RepositoryRequest
-	32, // 68: rise.plugin.v1.Registry.Resolve:input_type -> rise.plugin.v1.ResolveRequest
-	33, // 69: rise.plugin.v1.Registry.IssueToken:input_type -> rise.plugin.v1.TokenRequest
-	35, // 70: rise.plugin.v1.Runtime.Deploy:input_type -> rise.plugin.v1.DeployRequest
-	37, // 71: rise.plugin.v1.Runtime.Status:input_type -> rise.plugin.v1.StatusRequest
-	39, // 72: rise.plugin.v1.Runtime.Stop:input_type -> rise.plugin.v1.StopRequest
-	41, // 73: rise.plugin.v1.Runtime.Logs:input_type -> rise.plugin.v1.LogsRequest
-	43, // 74: rise.plugin.v1.Runtime.Destroy:input_type -> rise.plugin.v1.DestroyRequest
-	44, // 75: rise.plugin.v1.Runtime.Rollback:input_type -> rise.plugin.v1.RollbackRequest
-	7,  // 76: rise.plugin.v1.Plugin.GetInfo:output_type -> rise.plugin.v1.PluginInfo
-	13, // 77: rise.plugin.v1.Plugin.ValidateConfig:output_type -> rise.plugin.v1.ValidateConfigResponse
-	27, // 78: rise.plugin.v1.Builder.Build:output_type -> rise.plugin.v1.BuildResponse
-	29, // 79: rise.plugin.v1.Builder.Detect:output_type -> rise.plugin.v1.Detection
-	19, // 80: rise.plugin.v1.Registry.Credentials:output_type -> rise.plugin.v1.Credentials
-	24, // 81: rise.plugin.v1.Registry.EnsureRepository:output_type -> rise.plugin.v1.Empty
-	24, // 82: rise.plugin.v1.Registry.DeleteRepository:output_type -> rise.plugin.v1.Empty
-	20, // 83: rise.plugin.v1.Registry.Resolve:output_type -> rise.plugin.v1.Artifact
-	34, // 84: rise.plugin.v1.Registry.IssueToken:output_type -> rise.plugin.v1.Token
-	36, // 85: rise.plugin.v1.Runtime.Deploy:output_type -> rise.plugin.v1.DeployResponse
-	38, // 86: rise.plugin.v1.Runtime.Status:output_type -> rise.plugin.v1.StatusResponse
-	40, // 87: rise.plugin.v1.Runtime.Stop:output_type -> rise.plugin.v1.EventResponse
-	42, // 88: rise.plugin.v1.Runtime.Logs:output_type -> rise.plugin.v1.LogLine
-	40, // 89: rise.plugin.v1.Runtime.Destroy:output_type -> rise.plugin.v1.EventResponse
-	36, // 90: rise.plugin.v1.Runtime.Rollback:output_type -> rise.plugin.v1.DeployResponse
-	76, // [76:91] is the sub-list for method output_type
-	61, // [61:76] is the sub-list for method input_type
-	61, // [61:61] is the sub-list for extension type_name
-	61, // [61:61] is the sub-list for extension extendee
-	0,  // [0:61] is the sub-list for field type_name
+	0,  // 8: rise.plugin.v1.ValidateConfigRequest.kind:type_name -> rise.plugin.v1.Kind
+	14, // 9: rise.plugin.v1.ValidateConfigResponse.diagnostics:type_name -> rise.plugin.v1.Diagnostic
+	4,  // 10: rise.plugin.v1.Diagnostic.severity:type_name -> rise.plugin.v1.Diagnostic.Severity
+	50, // 11: rise.plugin.v1.Event.time:type_name -> google.protobuf.Timestamp
+	17, // 12: rise.plugin.v1.Event.step:type_name -> rise.plugin.v1.Step
+	18, // 13: rise.plugin.v1.Event.output:type_name -> rise.plugin.v1.Output
+	42, // 14: rise.plugin.v1.Event.log:type_name -> rise.plugin.v1.LogLine
+	5,  // 15: rise.plugin.v1.Step.state:type_name -> rise.plugin.v1.Step.State
+	1,  // 16: rise.plugin.v1.Output.stream:type_name -> rise.plugin.v1.Stream
+	50, // 17: rise.plugin.v1.Credentials.expires_at:type_name -> google.protobuf.Timestamp
+	45, // 18: rise.plugin.v1.Artifact.labels:type_name -> rise.plugin.v1.Artifact.LabelsEntry
+	46, // 19: rise.plugin.v1.Workload.env:type_name -> rise.plugin.v1.Workload.EnvEntry
+	47, // 20: rise.plugin.v1.Workload.secret_env:type_name -> rise.plugin.v1.Workload.SecretEnvEntry
+	21, // 21: rise.plugin.v1.Workload.resources:type_name -> rise.plugin.v1.Resources
+	15, // 22: rise.plugin.v1.BuildRequest.call:type_name -> rise.plugin.v1.Call
+	26, // 23: rise.plugin.v1.BuildRequest.target:type_name -> rise.plugin.v1.PushTarget
+	48, // 24: rise.plugin.v1.BuildRequest.build_args:type_name -> rise.plugin.v1.BuildRequest.BuildArgsEntry
+	49, // 25: rise.plugin.v1.BuildRequest.env:type_name -> rise.plugin.v1.BuildRequest.EnvEntry
+	19, // 26: rise.plugin.v1.PushTarget.credentials:type_name -> rise.plugin.v1.Credentials
+	16, // 27: rise.plugin.v1.BuildResponse.event:type_name -> rise.plugin.v1.Event
+	20, // 28: rise.plugin.v1.BuildResponse.artifact:type_name -> rise.plugin.v1.Artifact
+	15, // 29: rise.plugin.v1.DetectRequest.call:type_name -> rise.plugin.v1.Call
+	15, // 30: rise.plugin.v1.CredentialsRequest.call:type_name -> rise.plugin.v1.Call
+	51, // 31: rise.plugin.v1.CredentialsRequest.ttl:type_name -> google.protobuf.Duration
+	15, // 32: rise.plugin.v1.RepositoryRequest.call:type_name -> rise.plugin.v1.Call
+	15, // 33: rise.plugin.v1.ResolveRequest.call:type_name -> rise.plugin.v1.Call
+	15, // 34: rise.plugin.v1.TokenRequest.call:type_name -> rise.plugin.v1.Call
+	51, // 35: rise.plugin.v1.Token.expires_in:type_name -> google.protobuf.Duration
+	50, // 36: rise.plugin.v1.Token.issued_at:type_name -> google.protobuf.Timestamp
+	15, // 37: rise.plugin.v1.DeployRequest.call:type_name -> rise.plugin.v1.Call
+	20, // 38: rise.plugin.v1.DeployRequest.artifact:type_name -> rise.plugin.v1.Artifact
+	19, // 39: rise.plugin.v1.DeployRequest.pull_credentials:type_name -> rise.plugin.v1.Credentials
+	22, // 40: rise.plugin.v1.DeployRequest.workload:type_name -> rise.plugin.v1.Workload
+	23, // 41: rise.plugin.v1.DeployRequest.previous:type_name -> rise.plugin.v1.Deployment
+	16, // 42: rise.plugin.v1.DeployResponse.event:type_name -> rise.plugin.v1.Event
+	23, // 43: rise.plugin.v1.DeployResponse.deployment:type_name -> rise.plugin.v1.Deployment
+	15, // 44: rise.plugin.v1.StatusRequest.call:type_name -> rise.plugin.v1.Call
+	23, // 45: rise.plugin.v1.StatusRequest.deployment:type_name -> rise.plugin.v1.Deployment
+	2,  // 46: rise.plugin.v1.StatusResponse.health:type_name -> rise.plugin.v1.Health
+	15, // 47: rise.plugin.v1.StopRequest.call:type_name -> rise.plugin.v1.Call
+	23, // 48: rise.plugin.v1.StopRequest.deployment:type_name -> rise.plugin.v1.Deployment
+	16, // 49: rise.plugin.v1.EventResponse.event:type_name -> rise.plugin.v1.Event
+	15, // 50: rise.plugin.v1.LogsRequest.call:type_name -> rise.plugin.v1.Call
+	23, // 51: rise.plugin.v1.LogsRequest.deployment:type_name -> rise.plugin.v1.Deployment
+	50, // 52: rise.plugin.v1.LogsRequest.since:type_name -> google.protobuf.Timestamp
+	50, // 53: rise.plugin.v1.LogLine.time:type_name -> google.protobuf.Timestamp
+	1,  // 54: rise.plugin.v1.LogLine.stream:type_name -> rise.plugin.v1.Stream
+	15, // 55: rise.plugin.v1.DestroyRequest.call:type_name -> rise.plugin.v1.Call
+	15, // 56: rise.plugin.v1.RollbackRequest.call:type_name -> rise.plugin.v1.Call
+	23, // 57: rise.plugin.v1.RollbackRequest.target:type_name -> rise.plugin.v1.Deployment
+	20, // 58: rise.plugin.v1.RollbackRequest.artifact:type_name -> rise.plugin.v1.Artifact
+	22, // 59: rise.plugin.v1.RollbackRequest.workload:type_name -> rise.plugin.v1.Workload
+	19, // 60: rise.plugin.v1.RollbackRequest.pull_credentials:type_name -> rise.plugin.v1.Credentials
+	23, // 61: rise.plugin.v1.RollbackRequest.current:type_name -> rise.plugin.v1.Deployment
+	6,  // 62: rise.plugin.v1.Plugin.GetInfo:input_type -> rise.plugin.v1.GetInfoRequest
+	12, // 63: rise.plugin.v1.Plugin.ValidateConfig:input_type -> rise.plugin.v1.ValidateConfigRequest
+	25, // 64: rise.plugin.v1.Builder.Build:input_type -> rise.plugin.v1.BuildRequest
+	28, // 65: rise.plugin.v1.Builder.Detect:input_type -> rise.plugin.v1.DetectRequest
+	30, // 66: rise.plugin.v1.Registry.Credentials:input_type -> rise.plugin.v1.CredentialsRequest
+	31, // 67: rise.plugin.v1.Registry.EnsureRepository:input_type -> rise.plugin.v1.RepositoryRequest
+	31, // 68: rise.plugin.v1.Registry.DeleteRepository:input_type -> rise.plugin.v1.RepositoryRequest
+	32, // 69: rise.plugin.v1.Registry.Resolve:input_type -> rise.plugin.v1.ResolveRequest
+	33, // 70: rise.plugin.v1.Registry.IssueToken:input_type -> rise.plugin.v1.TokenRequest
+	35, // 71: rise.plugin.v1.Runtime.Deploy:input_type -> rise.plugin.v1.DeployRequest
+	37, // 72: rise.plugin.v1.Runtime.Status:input_type -> rise.plugin.v1.StatusRequest
+	39, // 73: rise.plugin.v1.Runtime.Stop:input_type -> rise.plugin.v1.StopRequest
+	41, // 74: rise.plugin.v1.Runtime.Logs:input_type -> rise.plugin.v1.LogsRequest
+	43, // 75: rise.plugin.v1.Runtime.Destroy:input_type -> rise.plugin.v1.DestroyRequest
+	44, // 76: rise.plugin.v1.Runtime.Rollback:input_type -> rise.plugin.v1.RollbackRequest
+	7,  // 77: rise.plugin.v1.Plugin.GetInfo:output_type -> rise.plugin.v1.PluginInfo
+	13, // 78: rise.plugin.v1.Plugin.ValidateConfig:output_type -> rise.plugin.v1.ValidateConfigResponse
+	27, // 79: rise.plugin.v1.Builder.Build:output_type -> rise.plugin.v1.BuildResponse
+	29, // 80: rise.plugin.v1.Builder.Detect:output_type -> rise.plugin.v1.Detection
+	19, // 81: rise.plugin.v1.Registry.Credentials:output_type -> rise.plugin.v1.Credentials
+	24, // 82: rise.plugin.v1.Registry.EnsureRepository:output_type -> rise.plugin.v1.Empty
+	24, // 83: rise.plugin.v1.Registry.DeleteRepository:output_type -> rise.plugin.v1.Empty
+	20, // 84: rise.plugin.v1.Registry.Resolve:output_type -> rise.plugin.v1.Artifact
+	34, // 85: rise.plugin.v1.Registry.IssueToken:output_type -> rise.plugin.v1.Token
+	36, // 86: rise.plugin.v1.Runtime.Deploy:output_type -> rise.plugin.v1.DeployResponse
+	38, // 87: rise.plugin.v1.Runtime.Status:output_type -> rise.plugin.v1.StatusResponse
+	40, // 88: rise.plugin.v1.Runtime.Stop:output_type -> rise.plugin.v1.EventResponse
+	42, // 89: rise.plugin.v1.Runtime.Logs:output_type -> rise.plugin.v1.LogLine
+	40, // 90: rise.plugin.v1.Runtime.Destroy:output_type -> rise.plugin.v1.EventResponse
+	36, // 91: rise.plugin.v1.Runtime.Rollback:output_type -> rise.plugin.v1.DeployResponse
+	77, // [77:92] is the sub-list for method output_type
+	62, // [62:77] is the sub-list for method input_type
+	62, // [62:62] is the sub-list for extension type_name
+	62, // [62:62] is the sub-list for extension extendee
+	0,  // [0:62] is the sub-list for field type_name
 }
 
 func init() { file_rise_plugin_v1_plugin_proto_init() }

@@ -1,9 +1,12 @@
-// rise plugin protocol, major version 1.
+// rise plugin protocol.
 //
 // Semantics are documented in README.md next to this file. Rules in short:
-// - The major version is the package name (rise.plugin.v1) and the go-plugin
-//   protocol version. v1 evolves only additively: new fields, new messages,
-//   new RPCs behind capability strings. A breaking change is rise.plugin.v2.
+// - The go-plugin protocol version (negotiated at the handshake) is 2. The
+//   messages of package rise.plugin.v1 evolve only additively: new fields,
+//   new messages, new RPCs behind capability strings. Version 2 changed the
+//   lifecycle (Validate before Provision, Cleanup), added the kind to
+//   ValidateConfigRequest and attribute paths to diagnostics; version 1
+//   plugins are refused at the handshake.
 // - Every component RPC carries a Call: the component name and its
 //   configuration as HCL-JSON. Plugins keep no state between calls (they may
 //   cache provisioned instances per config hash).
@@ -45,8 +48,9 @@ type PluginClient interface {
 	// GetInfo describes the plugin and its components. The host calls it once
 	// (fingerprint) and caches the answer.
 	GetInfo(ctx context.Context, in *GetInfoRequest, opts ...grpc.CallOption) (*PluginInfo, error)
-	// ValidateConfig decodes call.config into the component and runs its
-	// Provision/Validate hooks. Config problems are diagnostics, not an RPC error.
+	// ValidateConfig decodes call.config into the component kind/name and
+	// runs its Validate, then (if valid) Provision and Cleanup hooks. Config
+	// problems are diagnostics, not an RPC error.
 	ValidateConfig(ctx context.Context, in *ValidateConfigRequest, opts ...grpc.CallOption) (*ValidateConfigResponse, error)
 }
 
@@ -85,8 +89,9 @@ type PluginServer interface {
 	// GetInfo describes the plugin and its components. The host calls it once
 	// (fingerprint) and caches the answer.
 	GetInfo(context.Context, *GetInfoRequest) (*PluginInfo, error)
-	// ValidateConfig decodes call.config into the component and runs its
-	// Provision/Validate hooks. Config problems are diagnostics, not an RPC error.
+	// ValidateConfig decodes call.config into the component kind/name and
+	// runs its Validate, then (if valid) Provision and Cleanup hooks. Config
+	// problems are diagnostics, not an RPC error.
 	ValidateConfig(context.Context, *ValidateConfigRequest) (*ValidateConfigResponse, error)
 	mustEmbedUnimplementedPluginServer()
 }

@@ -16,7 +16,7 @@ import (
 // artifact; the plugin never writes to stdout.
 func BuilderConformanceConn(t *testing.T, conn Conn, component string, cfg any, opts ...Option) {
 	t.Helper()
-	s := newSuite(t, conn, component, cfg, opts)
+	s := newSuite(t, conn, sdk.KindBuilder, component, cfg, opts)
 	b := conn.Builder(component, s.cfg)
 
 	s.run(t, "config_diagnostics", func(t *testing.T) {

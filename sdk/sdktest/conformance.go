@@ -15,15 +15,16 @@ import (
 // suite holds what every conformance suite shares.
 type suite struct {
 	conn      Conn
+	id        sdk.ComponentID
 	component string
 	cfg       []byte
 	o         *options
 	guard     *stdoutGuard
 }
 
-func newSuite(t *testing.T, conn Conn, component string, cfg any, opts []Option) *suite {
+func newSuite(t *testing.T, conn Conn, kind sdk.Kind, component string, cfg any, opts []Option) *suite {
 	o := newOptions(opts)
-	return &suite{conn: conn, component: component, cfg: ConfigJSON(t, cfg), o: o, guard: &stdoutGuard{enabled: o.checkStdout}}
+	return &suite{conn: conn, id: sdk.ComponentID{Kind: kind, Name: component}, component: component, cfg: ConfigJSON(t, cfg), o: o, guard: &stdoutGuard{enabled: o.checkStdout}}
 }
 
 func (s *suite) run(t *testing.T, name string, f func(t *testing.T)) bool {
@@ -63,7 +64,7 @@ func (s *suite) checkConfigDiagnostics(t *testing.T, op func(ctx context.Context
 	ctx := s.ctx(t)
 	var diags sdk.Diagnostics
 	var err error
-	s.guard.do(t, func() { diags, err = s.conn.ValidateConfig(ctx, s.component, s.cfg) })
+	s.guard.do(t, func() { diags, err = s.conn.ValidateConfig(ctx, s.id, s.cfg) })
 	if err != nil {
 		t.Fatalf("ValidateConfig(valid config): %v", err)
 	}
@@ -71,7 +72,7 @@ func (s *suite) checkConfigDiagnostics(t *testing.T, op func(ctx context.Context
 		t.Fatalf("ValidateConfig(valid config) reported errors: %v", diags.Err())
 	}
 	bad := s.invalidConfig(t)
-	s.guard.do(t, func() { diags, err = s.conn.ValidateConfig(ctx, s.component, bad) })
+	s.guard.do(t, func() { diags, err = s.conn.ValidateConfig(ctx, s.id, bad) })
 	if err != nil {
 		t.Fatalf("ValidateConfig(invalid config) returned an RPC error instead of diagnostics: %v", err)
 	}
@@ -100,6 +101,7 @@ func (s *suite) checkCancelled(t *testing.T, op func(ctx context.Context) error)
 func RuntimeConformance(t *testing.T, c sdk.Component, cfg any, opts ...Option) {
 	t.Helper()
 	checkKind(t, c, sdk.KindRuntime)
+	checkLifecycle(t, c, ConfigJSON(t, cfg))
 	RuntimeConformanceConn(t, ConnectComponent(t, c), c.Name, cfg, opts...)
 }
 
@@ -107,6 +109,7 @@ func RuntimeConformance(t *testing.T, c sdk.Component, cfg any, opts ...Option) 
 func RegistryConformance(t *testing.T, c sdk.Component, cfg any, opts ...Option) {
 	t.Helper()
 	checkKind(t, c, sdk.KindRegistry)
+	checkLifecycle(t, c, ConfigJSON(t, cfg))
 	RegistryConformanceConn(t, ConnectComponent(t, c), c.Name, cfg, opts...)
 }
 
@@ -114,6 +117,7 @@ func RegistryConformance(t *testing.T, c sdk.Component, cfg any, opts ...Option)
 func BuilderConformance(t *testing.T, c sdk.Component, cfg any, opts ...Option) {
 	t.Helper()
 	checkKind(t, c, sdk.KindBuilder)
+	checkLifecycle(t, c, ConfigJSON(t, cfg))
 	BuilderConformanceConn(t, ConnectComponent(t, c), c.Name, cfg, opts...)
 }
 

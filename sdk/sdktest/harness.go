@@ -26,7 +26,7 @@ import (
 // *sdk.Client implements it; so can an adapter over rise's plugin host for
 // out-of-process tests.
 type Conn interface {
-	ValidateConfig(ctx context.Context, component string, cfg []byte) (sdk.Diagnostics, error)
+	ValidateConfig(ctx context.Context, id sdk.ComponentID, cfg []byte) (sdk.Diagnostics, error)
 	Builder(component string, cfg []byte) sdk.Builder
 	Registry(component string, cfg []byte) sdk.RegistryClient
 	Runtime(component string, cfg []byte) sdk.RuntimeClient
@@ -42,10 +42,12 @@ func Connect(t testing.TB, p sdk.Plugin) *sdk.Client {
 	if _, err := sdk.Describe(p); err != nil {
 		t.Fatalf("sdktest: invalid plugin: %v", err)
 	}
-	client, _ := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{sdk.DispenseName: &sdk.GRPCPlugin{Impl: &p}})
+	gp := &sdk.GRPCPlugin{Impl: &p}
+	client, _ := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{sdk.DispenseName: gp})
 	// Close asks the server to shut down (go-plugin's controller service);
-	// stopping the server here as well would race with that.
-	t.Cleanup(func() { _ = client.Close() })
+	// stopping the server here as well would race with that. Then the
+	// component instances are cleaned up, as when a plugin process exits.
+	t.Cleanup(func() { _ = client.Close(); gp.Close() })
 	raw, err := client.Dispense(sdk.DispenseName)
 	if err != nil {
 		t.Fatalf("sdktest: dispense: %v", err)

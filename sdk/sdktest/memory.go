@@ -50,22 +50,24 @@ var memStore = struct {
 	m map[string]*memDeployment
 }{m: map[string]*memDeployment{}}
 
-func (r *memRuntime) Provision(context.Context) error {
-	if r.Namespace == "" {
-		r.Namespace = "default"
-	}
-	return nil
-}
-
 func (r *memRuntime) Validate() error {
 	if r.HealthyAfter == "" {
 		return nil
 	}
-	d, err := time.ParseDuration(r.HealthyAfter)
-	if err != nil {
-		return fmt.Errorf("healthy_after: %w", err)
+	if _, err := time.ParseDuration(r.HealthyAfter); err != nil {
+		return sdk.AttrError("healthy_after", fmt.Errorf("healthy_after: %w", err))
 	}
-	r.healthyAfter = d
+	return nil
+}
+
+// Provision applies defaults; it runs after a successful Validate.
+func (r *memRuntime) Provision(context.Context) error {
+	if r.Namespace == "" {
+		r.Namespace = "default"
+	}
+	if r.HealthyAfter != "" {
+		r.healthyAfter, _ = time.ParseDuration(r.HealthyAfter)
+	}
 	return nil
 }
 

@@ -17,7 +17,7 @@ import (
 // ErrUnsupported); the plugin never writes to stdout.
 func RegistryConformanceConn(t *testing.T, conn Conn, component string, cfg any, opts ...Option) {
 	t.Helper()
-	s := newSuite(t, conn, component, cfg, opts)
+	s := newSuite(t, conn, sdk.KindRegistry, component, cfg, opts)
 	reg := conn.Registry(component, s.cfg)
 
 	s.run(t, "config_diagnostics", func(t *testing.T) {

@@ -23,7 +23,7 @@ import (
 // the plugin never writes to stdout.
 func RuntimeConformanceConn(t *testing.T, conn Conn, component string, cfg any, opts ...Option) {
 	t.Helper()
-	s := newSuite(t, conn, component, cfg, opts)
+	s := newSuite(t, conn, sdk.KindRuntime, component, cfg, opts)
 	rt := conn.Runtime(component, s.cfg)
 
 	s.run(t, "config_diagnostics", func(t *testing.T) {

@@ -80,12 +80,12 @@ func decode(ctx context.Context, host *pluginhost.Host, kind sdk.Kind, c *config
 	if d.HasErrors() {
 		return nil, diags
 	}
-	return raw, append(diags, host.ValidateConfig(ctx, kind, c.Name, raw, c.DefRange)...)
+	return raw, append(diags, host.ValidateConfig(ctx, kind, c.Name, raw, c.Body, c.DefRange)...)
 }
 
 func emptyConfig(ctx context.Context, host *pluginhost.Host, name string) ([]byte, error) {
 	raw := []byte("{}")
-	if d := host.ValidateConfig(ctx, sdk.KindRuntime, name, raw, hcl.Range{Filename: "(default runtime)"}); d.HasErrors() {
+	if d := host.ValidateConfig(ctx, sdk.KindRuntime, name, raw, nil, hcl.Range{Filename: "(default runtime)"}); d.HasErrors() {
 		return nil, fmt.Errorf("default runtime %q: %s", name, d.Error())
 	}
 	return raw, nil

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
@@ -69,9 +70,9 @@ func TestLogsAndValidation(t *testing.T) {
 		t.Errorf("deploy without a command: %v, want a permanent error", err)
 	}
 	c := sdktest.ConnectComponent(t, Component())
-	diags, err := c.ValidateConfig(ctx, "exec", []byte(`{"health_timeout":"soon"}`))
-	if err != nil || !diags.HasErrors() {
-		t.Errorf("invalid health_timeout: %v %v", diags, err)
+	diags, err := c.ValidateConfig(ctx, sdk.ComponentID{Kind: sdk.KindRuntime, Name: "exec"}, []byte(`{"health_timeout":"soon"}`))
+	if err != nil || !diags.HasErrors() || strings.Join(diags[0].Path, ".") != "health_timeout" {
+		t.Errorf("invalid health_timeout: want an error at health_timeout, got %+v %v", diags, err)
 	}
 }
 
@@ -111,12 +112,12 @@ func TestConformanceAsBinary(t *testing.T) {
 // hostConn adapts the plugin host to sdktest.Conn.
 type hostConn struct{ h *pluginhost.Host }
 
-func (c hostConn) ValidateConfig(ctx context.Context, component string, cfg []byte) (sdk.Diagnostics, error) {
-	if _, ok := c.h.Lookup(sdk.KindRuntime, component); !ok {
-		return nil, errors.New("no runtime " + component)
+func (c hostConn) ValidateConfig(ctx context.Context, id sdk.ComponentID, cfg []byte) (sdk.Diagnostics, error) {
+	if _, ok := c.h.Lookup(id.Kind, id.Name); !ok {
+		return nil, errors.New("no " + id.String())
 	}
 	var ds sdk.Diagnostics
-	for _, d := range c.h.ValidateConfig(ctx, sdk.KindRuntime, component, cfg, hcl.Range{}) {
+	for _, d := range c.h.ValidateConfig(ctx, id.Kind, id.Name, cfg, nil, hcl.Range{}) {
 		ds = append(ds, sdk.Diagnostic{Summary: d.Summary, Detail: d.Detail})
 	}
 	return ds, nil

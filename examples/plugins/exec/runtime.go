@@ -44,7 +44,23 @@ type state struct {
 
 const stateVersion = 1
 
-// Provision fills in defaults after the config is decoded.
+// Validate checks the config before Provision (unset attributes are still
+// empty). Errors wrapped with sdk.AttrError are shown at the attribute's
+// line in server.hcl.
+func (r *Runtime) Validate() error {
+	var errs []error
+	if r.HealthTimeout != "" {
+		if d, err := time.ParseDuration(r.HealthTimeout); err != nil || d <= 0 {
+			errs = append(errs, sdk.AttrError("health_timeout", fmt.Errorf("health_timeout must be a positive duration like \"30s\", got %q", r.HealthTimeout)))
+		}
+	}
+	if r.WorkDir != "" && !filepath.IsAbs(r.WorkDir) {
+		errs = append(errs, sdk.AttrError("work_dir", fmt.Errorf("work_dir must be an absolute path, got %q", r.WorkDir)))
+	}
+	return errors.Join(errs...)
+}
+
+// Provision fills in defaults once the config is valid.
 func (r *Runtime) Provision(context.Context) error {
 	if r.WorkDir == "" {
 		r.WorkDir = filepath.Join(os.TempDir(), "rise-exec")
@@ -52,19 +68,7 @@ func (r *Runtime) Provision(context.Context) error {
 	if r.HealthTimeout == "" {
 		r.HealthTimeout = "30s"
 	}
-	return nil
-}
-
-// Validate checks the config; its error becomes a diagnostic on the block.
-func (r *Runtime) Validate() error {
-	d, err := time.ParseDuration(r.HealthTimeout)
-	if err != nil || d <= 0 {
-		return fmt.Errorf("health_timeout must be a positive duration like \"30s\", got %q", r.HealthTimeout)
-	}
-	r.healthTimeout = d
-	if !filepath.IsAbs(r.WorkDir) {
-		return fmt.Errorf("work_dir must be an absolute path, got %q", r.WorkDir)
-	}
+	r.healthTimeout, _ = time.ParseDuration(r.HealthTimeout)
 	return nil
 }
 

@@ -36,7 +36,26 @@ var (
 	_ sdk.Validator   = (*Builder)(nil)
 )
 
-// Provision fills in defaults.
+// Validate checks the config before Provision (unset attributes are still
+// empty); errors wrapped with sdk.AttrError are shown at the attribute's
+// file:line.
+func (b *Builder) Validate() error {
+	var errs []error
+	if b.Dest != "" && !path.IsAbs(b.Dest) {
+		errs = append(errs, sdk.AttrError("dest", fmt.Errorf("dest %q must be an absolute path in the image", b.Dest)))
+	}
+	if b.Source != "" && !filepath.IsLocal(b.Source) {
+		errs = append(errs, sdk.AttrError("source", fmt.Errorf("source %q must be a directory inside the app", b.Source)))
+	}
+	if b.Base != "" {
+		if _, err := name.ParseReference(b.Base); err != nil {
+			errs = append(errs, sdk.AttrError("base", fmt.Errorf("base: %w", err)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Provision fills in defaults once the config is valid.
 func (b *Builder) Provision(context.Context) error {
 	if b.Source == "" {
 		b.Source = "dist"
@@ -45,23 +64,6 @@ func (b *Builder) Provision(context.Context) error {
 		b.Dest = "/app"
 	}
 	return nil
-}
-
-// Validate checks the config; its error is shown with the block's file:line.
-func (b *Builder) Validate() error {
-	var errs []error
-	if !path.IsAbs(b.Dest) {
-		errs = append(errs, fmt.Errorf("dest %q must be an absolute path in the image", b.Dest))
-	}
-	if !filepath.IsLocal(b.Source) {
-		errs = append(errs, fmt.Errorf("source %q must be a directory inside the app", b.Source))
-	}
-	if b.Base != "" {
-		if _, err := name.ParseReference(b.Base); err != nil {
-			errs = append(errs, fmt.Errorf("base: %w", err))
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // Detect says yes to apps that have a Source directory, with a confidence

@@ -21,9 +21,6 @@ func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest, ui sdk.UI) (
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := b.Validate(); err != nil {
-		return nil, sdk.Permanent(err)
-	}
 	cliPath, err := b.cli()
 	if err != nil {
 		return nil, err

@@ -76,9 +76,6 @@ func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest, ui sdk.UI) (
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := b.Validate(); err != nil {
-		return nil, sdk.Permanent(err)
-	}
 	look := b.lookPath
 	if look == nil {
 		look = exec.LookPath

@@ -18,9 +18,6 @@ func (b *Builder) Build(ctx context.Context, req *sdk.BuildRequest, ui sdk.UI) (
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := b.Validate(); err != nil {
-		return nil, sdk.Permanent(err)
-	}
 	railpack, err := b.find("railpack")
 	if err != nil {
 		return nil, err

@@ -81,17 +81,17 @@ var (
 func (r *Registry) Validate() error {
 	var errs []error
 	if strings.TrimSpace(r.URL) == "" {
-		errs = append(errs, errors.New(`url is required (the registry's host:port, e.g. "127.0.0.1:5000")`))
+		errs = append(errs, sdk.AttrError("url", errors.New(`url is required (the registry's host:port, e.g. "127.0.0.1:5000")`)))
 	} else if strings.Contains(r.URL, "://") || strings.Contains(r.URL, "/") {
-		errs = append(errs, fmt.Errorf("url %q must be host[:port] without scheme or path", r.URL))
+		errs = append(errs, sdk.AttrError("url", fmt.Errorf("url %q must be host[:port] without scheme or path", r.URL)))
 	}
 	if r.Namespace != "" && !namespaceRE.MatchString(r.Namespace) {
-		errs = append(errs, fmt.Errorf("namespace %q is not a valid repository path (lowercase letters, digits, . _ - and /)", r.Namespace))
+		errs = append(errs, sdk.AttrError("namespace", fmt.Errorf("namespace %q is not a valid repository path (lowercase letters, digits, . _ - and /)", r.Namespace)))
 	}
 	if r.TokenTTL != "" {
 		d, err := time.ParseDuration(r.TokenTTL)
 		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("token_ttl %q is not a positive duration like \"5m\"", r.TokenTTL))
+			errs = append(errs, sdk.AttrError("token_ttl", fmt.Errorf("token_ttl %q is not a positive duration like \"5m\"", r.TokenTTL)))
 		}
 	}
 	if (r.SigningKeyFile == "") != (r.CertificateFile == "") {
@@ -102,9 +102,6 @@ func (r *Registry) Validate() error {
 
 // Provision applies defaults and loads (or generates) the signing key pair.
 func (r *Registry) Provision(ctx context.Context) error {
-	if err := r.Validate(); err != nil {
-		return sdk.Permanent(err)
-	}
 	if r.Namespace == "" {
 		r.Namespace = DefaultNamespace
 	}

@@ -82,35 +82,32 @@ var (
 func (r *Registry) Validate() error {
 	var errs []error
 	if r.Region == "" {
-		errs = append(errs, errors.New(`region is required, e.g. region = "eu-west-1"`))
+		errs = append(errs, sdk.AttrError("region", errors.New(`region is required, e.g. region = "eu-west-1"`)))
 	}
 	if !roleARNRE.MatchString(r.PushRoleARN) {
-		errs = append(errs, fmt.Errorf("push_role_arn %q is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)", r.PushRoleARN))
+		errs = append(errs, sdk.AttrError("push_role_arn", fmt.Errorf("push_role_arn %q is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)", r.PushRoleARN)))
 	}
 	if r.AccountID != "" && !accountRE.MatchString(r.AccountID) {
-		errs = append(errs, fmt.Errorf("account_id %q must be 12 digits", r.AccountID))
+		errs = append(errs, sdk.AttrError("account_id", fmt.Errorf("account_id %q must be 12 digits", r.AccountID)))
 	}
 	if r.RepositoryPrefix != "" && !prefixRE.MatchString(r.RepositoryPrefix) {
-		errs = append(errs, fmt.Errorf("repository_prefix %q must be lowercase path segments ending in '/', e.g. \"rise/\"", r.RepositoryPrefix))
+		errs = append(errs, sdk.AttrError("repository_prefix", fmt.Errorf("repository_prefix %q must be lowercase path segments ending in '/', e.g. \"rise/\"", r.RepositoryPrefix)))
 	}
 	if r.TokenTTL != "" {
 		if d, err := time.ParseDuration(r.TokenTTL); err != nil || d < minSession || d > 12*time.Hour {
-			errs = append(errs, fmt.Errorf("token_ttl %q must be a duration from 15m to 12h (STS session limits)", r.TokenTTL))
+			errs = append(errs, sdk.AttrError("token_ttl", fmt.Errorf("token_ttl %q must be a duration from 15m to 12h (STS session limits)", r.TokenTTL)))
 		}
 	}
 	switch r.ImageTagMutability {
 	case "", "MUTABLE", "IMMUTABLE":
 	default:
-		errs = append(errs, fmt.Errorf("image_tag_mutability %q must be MUTABLE or IMMUTABLE", r.ImageTagMutability))
+		errs = append(errs, sdk.AttrError("image_tag_mutability", fmt.Errorf("image_tag_mutability %q must be MUTABLE or IMMUTABLE", r.ImageTagMutability)))
 	}
 	return errors.Join(errs...)
 }
 
 // Provision loads the server's AWS configuration (default credential chain).
 func (r *Registry) Provision(ctx context.Context) error {
-	if err := r.Validate(); err != nil {
-		return sdk.Permanent(err)
-	}
 	if r.RepositoryPrefix == "" {
 		r.RepositoryPrefix = defaultPrefix
 	}

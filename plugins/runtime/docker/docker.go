@@ -70,16 +70,16 @@ func (r *Runtime) Validate() error {
 			continue
 		}
 		if d, err := time.ParseDuration(v); err != nil || d <= 0 {
-			return fmt.Errorf("%s: %q is not a positive duration like \"5s\"", name, v)
+			return sdk.AttrError(name, fmt.Errorf("%s: %q is not a positive duration like \"5s\"", name, v))
 		}
 	}
 	switch r.RestartPolicy {
 	case "", "no", "always", "unless-stopped", "on-failure":
 	default:
-		return fmt.Errorf("restart_policy: %q is not one of no, always, unless-stopped, on-failure", r.RestartPolicy)
+		return sdk.AttrError("restart_policy", fmt.Errorf("restart_policy: %q is not one of no, always, unless-stopped, on-failure", r.RestartPolicy))
 	}
 	if r.MaxRestarts < 0 {
-		return fmt.Errorf("max_restarts must not be negative")
+		return sdk.AttrError("max_restarts", fmt.Errorf("max_restarts must not be negative"))
 	}
 	return nil
 }
@@ -87,9 +87,6 @@ func (r *Runtime) Validate() error {
 // Provision applies defaults and connects the Docker client (API version
 // negotiated with the engine).
 func (r *Runtime) Provision(ctx context.Context) error {
-	if err := r.Validate(); err != nil {
-		return err
-	}
 	if r.BindAddress == "" {
 		r.BindAddress = "127.0.0.1"
 	}

@@ -21,7 +21,7 @@ func TestMain(m *testing.M) { kubetest.Main(m) }
 const testImage = "registry.example.com/rise/app"
 
 // newRuntime configures a runtime against cluster c the way the host does:
-// decoded config, Provision, Validate. Tests that write object status
+// decoded config, Validate, Provision. Tests that write object status
 // themselves and assert the very next Status read directly (DisableCache);
 // the watch-fed cache is eventually consistent, see TestCacheReads.
 func newRuntime(t *testing.T, c *kubetest.Cluster, mutate ...func(*Runtime)) *Runtime {
@@ -31,11 +31,11 @@ func newRuntime(t *testing.T, c *kubetest.Cluster, mutate ...func(*Runtime)) *Ru
 	for _, m := range mutate {
 		m(r)
 	}
-	if err := r.Provision(context.Background()); err != nil {
-		t.Fatalf("Provision: %v", err)
-	}
 	if err := r.Validate(); err != nil {
 		t.Fatalf("Validate: %v", err)
+	}
+	if err := r.Provision(context.Background()); err != nil {
+		t.Fatalf("Provision: %v", err)
 	}
 	return r
 }

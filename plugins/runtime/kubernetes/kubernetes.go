@@ -140,7 +140,8 @@ func (r *Runtime) Provision(context.Context) error {
 	return nil
 }
 
-// Validate checks the configuration (after Provision).
+// Validate checks the configuration before Provision: unset optional
+// attributes are empty here and get their defaults in Provision.
 func (r *Runtime) Validate() error {
 	var errs []string
 	add := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
@@ -152,29 +153,29 @@ func (r *Runtime) Validate() error {
 	if r.InCluster && (r.Kubeconfig != "" || r.Context != "") {
 		add("in_cluster cannot be combined with kubeconfig or context")
 	}
-	if r.Scheme != "http" && r.Scheme != "https" {
+	if r.Scheme != "" && r.Scheme != "http" && r.Scheme != "https" {
 		add("scheme must be \"http\" or \"https\", not %q", r.Scheme)
 	}
 	if r.TLSSecret != "" && r.CertManagerIssuer != "" {
 		add("set tls_secret or cert_manager_issuer, not both")
 	}
-	if r.CertManagerIssuerKind != "ClusterIssuer" && r.CertManagerIssuerKind != "Issuer" {
+	if r.CertManagerIssuerKind != "" && r.CertManagerIssuerKind != "ClusterIssuer" && r.CertManagerIssuerKind != "Issuer" {
 		add("cert_manager_issuer_kind must be ClusterIssuer or Issuer, not %q", r.CertManagerIssuerKind)
 	}
 	switch r.PodSecurity {
-	case "restricted", "baseline", "privileged", "none":
+	case "", "restricted", "baseline", "privileged", "none":
 	default:
 		add("pod_security must be restricted, baseline, privileged or none, not %q", r.PodSecurity)
 	}
 	switch r.ImagePullPolicy {
-	case "IfNotPresent", "Always", "Never":
+	case "", "IfNotPresent", "Always", "Never":
 	default:
 		add("image_pull_policy must be IfNotPresent, Always or Never, not %q", r.ImagePullPolicy)
 	}
 	if r.QPS < 0 || r.Burst < 0 {
 		add("qps and burst must not be negative")
 	}
-	if ns := r.namespaceFor("x"); len(validation.IsDNS1123Label(ns)) > 0 {
+	if ns := r.namespaceFor("x"); r.NamespaceFormat != "" && len(validation.IsDNS1123Label(ns)) > 0 {
 		add("namespace_format %q does not give a valid namespace name (got %q)", r.NamespaceFormat, ns)
 	}
 	if r.EdgeService != "" {
@@ -183,7 +184,7 @@ func (r *Runtime) Validate() error {
 			add("edge_service %q must be a DNS name with an optional :port", r.EdgeService)
 		}
 	}
-	if len(r.AuthAnnotations) == 0 && (r.AuthURL == "") != (r.SigninURL == "") {
+	if len(r.AuthAnnotations) == 0 && r.PublicURL == "" && (r.AuthURL == "") != (r.SigninURL == "") {
 		add("set both auth_url and signin_url (or public_url for both defaults)")
 	}
 	for k, v := range r.Labels {

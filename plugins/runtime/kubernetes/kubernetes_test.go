@@ -58,7 +58,7 @@ func TestValidate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := provisioned(t, tt.r).Validate()
+			err := tt.r.Validate() // before Provision, as the SDK runs it
 			switch {
 			case tt.want == "" && err != nil:
 				t.Fatalf("Validate: %v", err)
