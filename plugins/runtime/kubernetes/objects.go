@@ -185,7 +185,7 @@ func (r *Runtime) serviceObject(ns, project, group, id string, port uint32) *cor
 	if port == 0 {
 		port = 80
 	}
-	return corev1ac.Service(serviceName(project, group), ns).
+	return corev1ac.Service(r.serviceName(project, group), ns).
 		WithLabels(r.projectLabels(project, group)).
 		WithAnnotations(r.annotations(map[string]string{annotationTarget: id})).
 		WithSpec(corev1ac.ServiceSpec().
@@ -215,7 +215,7 @@ func (r *Runtime) ingressObject(ns, project, group, visibility string) *netv1ac.
 		WithHTTP(netv1ac.HTTPIngressRuleValue().WithPaths(netv1ac.HTTPIngressPath().
 			WithPath("/").WithPathType(pathType).
 			WithBackend(netv1ac.IngressBackend().WithService(netv1ac.IngressServiceBackend().
-				WithName(serviceName(project, group)).
+				WithName(r.serviceName(project, group)).
 				WithPort(netv1ac.ServiceBackendPort().WithName("http")))))))
 	if r.IngressClass != "" {
 		spec = spec.WithIngressClassName(r.IngressClass)
@@ -224,9 +224,9 @@ func (r *Runtime) ingressObject(ns, project, group, visibility string) *netv1ac.
 	case r.TLSSecret != "":
 		spec = spec.WithTLS(netv1ac.IngressTLS().WithHosts(host).WithSecretName(r.TLSSecret))
 	case r.CertManagerIssuer != "":
-		spec = spec.WithTLS(netv1ac.IngressTLS().WithHosts(host).WithSecretName(serviceName(project, group) + "-tls"))
+		spec = spec.WithTLS(netv1ac.IngressTLS().WithHosts(host).WithSecretName(r.serviceName(project, group) + "-tls"))
 	}
-	return netv1ac.Ingress(serviceName(project, group), ns).
+	return netv1ac.Ingress(r.serviceName(project, group), ns).
 		WithLabels(r.projectLabels(project, group)).
 		WithAnnotations(r.annotations(ann)).
 		WithSpec(spec)
@@ -271,8 +271,8 @@ func (r *Runtime) networkPolicy(ns, project string) *netv1ac.NetworkPolicyApplyC
 
 // edgeName names the ExternalName Service and the Ingress that route a
 // private app's /.rise/ paths to rise.
-func edgeName(project, group string) string {
-	return safeName(serviceName(project, group)+"-rise-edge", 63)
+func (r *Runtime) edgeName(project, group string) string {
+	return safeName(r.serviceName(project, group)+"-rise-edge", 63)
 }
 
 func (r *Runtime) edgeHostPort() (string, int) {
@@ -290,7 +290,7 @@ func (r *Runtime) edgeHostPort() (string, int) {
 // edgeService points at rise's own Service (in another namespace).
 func (r *Runtime) edgeService(ns, project, group string) *corev1ac.ServiceApplyConfiguration {
 	host, port := r.edgeHostPort()
-	return corev1ac.Service(edgeName(project, group), ns).
+	return corev1ac.Service(r.edgeName(project, group), ns).
 		WithLabels(r.projectLabels(project, group)).
 		WithAnnotations(r.annotations(nil)).
 		WithSpec(corev1ac.ServiceSpec().
@@ -309,7 +309,7 @@ func (r *Runtime) edgeIngress(ns, project, group string) *netv1ac.IngressApplyCo
 		WithHTTP(netv1ac.HTTPIngressRuleValue().WithPaths(netv1ac.HTTPIngressPath().
 			WithPath("/.rise/").WithPathType(pathType).
 			WithBackend(netv1ac.IngressBackend().WithService(netv1ac.IngressServiceBackend().
-				WithName(edgeName(project, group)).
+				WithName(r.edgeName(project, group)).
 				WithPort(netv1ac.ServiceBackendPort().WithNumber(int32(port))))))))
 	if r.IngressClass != "" {
 		spec = spec.WithIngressClassName(r.IngressClass)
@@ -318,9 +318,9 @@ func (r *Runtime) edgeIngress(ns, project, group string) *netv1ac.IngressApplyCo
 	case r.TLSSecret != "":
 		spec = spec.WithTLS(netv1ac.IngressTLS().WithHosts(host).WithSecretName(r.TLSSecret))
 	case r.CertManagerIssuer != "":
-		spec = spec.WithTLS(netv1ac.IngressTLS().WithHosts(host).WithSecretName(serviceName(project, group) + "-tls"))
+		spec = spec.WithTLS(netv1ac.IngressTLS().WithHosts(host).WithSecretName(r.serviceName(project, group) + "-tls"))
 	}
-	return netv1ac.Ingress(edgeName(project, group), ns).
+	return netv1ac.Ingress(r.edgeName(project, group), ns).
 		WithLabels(r.projectLabels(project, group)).
 		WithAnnotations(r.annotations(nil)).
 		WithSpec(spec)
