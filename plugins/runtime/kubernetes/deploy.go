@@ -86,7 +86,17 @@ func (r *Runtime) applyAll(ctx context.Context, c kubernetes.Interface, req *sdk
 
 	nsObj := r.namespaceObject(req.Project)
 	if err := r.applyCached(ns+"/namespace", nsObj, func() error {
-		_, err := c.CoreV1().Namespaces().Apply(ctx, nsObj, opts)
+		existing, err := c.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			return err
+		case !r.ownsNamespace(existing, req.Project):
+			return sdk.Permanent(fmt.Errorf("namespace %s exists but rise did not create it for project %s "+
+				"(it lacks the label %s=%s%s); rise does not adopt it", ns, req.Project, LabelManagedBy, managedBy,
+				r.projectLabelHint(req.Project)))
+		}
+		_, err = c.CoreV1().Namespaces().Apply(ctx, nsObj, opts)
 		return err
 	}); err != nil {
 		return fmt.Errorf("apply namespace %s: %w", ns, err)

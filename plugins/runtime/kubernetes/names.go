@@ -3,8 +3,11 @@ package kubernetes
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"maps"
 	"strings"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 // Labels rise puts on everything it writes.
@@ -137,6 +140,23 @@ func safeName(s string, max int) string {
 		return "x" + h
 	}
 	return n + "-" + h
+}
+
+// ownsNamespace reports whether ns is one rise created for project (or,
+// with a shared namespace, one handed to rise by labelling it managed-by
+// rise). rise never adopts, relabels or deletes any other namespace.
+func (r *Runtime) ownsNamespace(ns *corev1.Namespace, project string) bool {
+	if ns.Labels[LabelManagedBy] != managedBy {
+		return false
+	}
+	return !r.perProjectNamespace() || ns.Labels[LabelProject] == labelValue(project)
+}
+
+func (r *Runtime) projectLabelHint(project string) string {
+	if !r.perProjectNamespace() {
+		return ""
+	}
+	return fmt.Sprintf(" and %s=%s", LabelProject, labelValue(project))
 }
 
 // projectLabels are the labels of a project's shared objects.
