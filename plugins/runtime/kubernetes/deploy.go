@@ -158,9 +158,12 @@ func (r *Runtime) applyAll(ctx context.Context, c kubernetes.Interface, req *sdk
 		return err
 	}
 	if !r.DisableNetworkPolicy {
-		np := r.networkPolicy(ns, req.Project)
-		if err := r.applyCached(ns+"/networkpolicy", np, func() error {
-			_, err := c.NetworkingV1().NetworkPolicies(ns).Apply(ctx, np, opts)
+		np, egress := r.networkPolicy(ns, req.Project), r.egressPolicy(ns, req.Project)
+		if err := r.applyCached(ns+"/networkpolicy", []any{np, egress}, func() error {
+			if _, err := c.NetworkingV1().NetworkPolicies(ns).Apply(ctx, np, opts); err != nil {
+				return err
+			}
+			_, err := c.NetworkingV1().NetworkPolicies(ns).Apply(ctx, egress, opts)
 			return err
 		}); err != nil {
 			return fmt.Errorf("apply network policy in %s: %w", ns, err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -133,7 +134,7 @@ func (r *Runtime) deploymentObject(ns, name string, req *sdk.DeployRequest) (*ap
 	c := corev1ac.Container().
 		WithName(containerName).
 		WithImage(req.Artifact.Ref()).
-		WithImagePullPolicy(corev1.PullPolicy(r.ImagePullPolicy)).
+		WithImagePullPolicy(r.pullPolicy(req)).
 		WithEnv(env...).
 		WithResources(res).
 		WithSecurityContext(sc)
@@ -178,6 +179,16 @@ func (r *Runtime) deploymentObject(ns, name string, req *sdk.DeployRequest) (*ap
 				WithLabels(labels).
 				WithAnnotations(ann).
 				WithSpec(pod))), nil
+}
+
+// pullPolicy is Always for images pulled with credentials: a node that
+// has the image cached (pulled for another project) must not start it
+// without the kubelet checking this project's pull Secret first.
+func (r *Runtime) pullPolicy(req *sdk.DeployRequest) corev1.PullPolicy {
+	if req.PullCredentials != nil {
+		return corev1.PullAlways
+	}
+	return corev1.PullPolicy(r.ImagePullPolicy)
 }
 
 // serviceObject routes the group's Service to deployment id.
@@ -324,4 +335,56 @@ func (r *Runtime) edgeIngress(ns, project, group string) *netv1ac.IngressApplyCo
 		WithLabels(r.projectLabels(project, group)).
 		WithAnnotations(r.annotations(nil)).
 		WithSpec(spec)
+}
+
+// defaultEgressDeny: everything but the internet — RFC 1918, shared
+// (100.64/10, where some clusters put pods), link-local (cloud metadata,
+// 169.254.169.254) and the IPv6 unique-local and link-local ranges.
+var defaultEgressDeny = []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+	"169.254.0.0/16", "fc00::/7", "fe80::/10"}
+
+// egressPolicy limits where the project's pods connect to: DNS (any
+// resolver, port 53), the project's own pods, egress_allow_namespaces,
+// egress_allow_cidrs and the internet minus egress_deny_cidrs. Other rise
+// namespaces are pods on the cluster's (private) pod network, so the
+// default deny list covers them; ipBlock is also no way into them on CNIs
+// that match it against pod addresses.
+func (r *Runtime) egressPolicy(ns, project string) *netv1ac.NetworkPolicyApplyConfiguration {
+	own := map[string]string{LabelManagedBy: managedBy, LabelProject: labelValue(project)}
+	udp, tcp := corev1.ProtocolUDP, corev1.ProtocolTCP
+	dns := intstr.FromInt32(53)
+	rules := []*netv1ac.NetworkPolicyEgressRuleApplyConfiguration{
+		netv1ac.NetworkPolicyEgressRule().WithPorts(
+			netv1ac.NetworkPolicyPort().WithProtocol(udp).WithPort(dns),
+			netv1ac.NetworkPolicyPort().WithProtocol(tcp).WithPort(dns)),
+		netv1ac.NetworkPolicyEgressRule().WithTo(
+			netv1ac.NetworkPolicyPeer().WithPodSelector(metav1ac.LabelSelector().WithMatchLabels(own))),
+	}
+	var peers []*netv1ac.NetworkPolicyPeerApplyConfiguration
+	var except4, except6 []string
+	for _, c := range r.EgressDenyCIDRs {
+		if p, err := netip.ParsePrefix(c); err == nil && p.Addr().Is4() {
+			except4 = append(except4, c)
+		} else if err == nil {
+			except6 = append(except6, c)
+		}
+	}
+	peers = append(peers,
+		netv1ac.NetworkPolicyPeer().WithIPBlock(netv1ac.IPBlock().WithCIDR("0.0.0.0/0").WithExcept(except4...)),
+		netv1ac.NetworkPolicyPeer().WithIPBlock(netv1ac.IPBlock().WithCIDR("::/0").WithExcept(except6...)))
+	for _, c := range r.EgressAllowCIDRs {
+		peers = append(peers, netv1ac.NetworkPolicyPeer().WithIPBlock(netv1ac.IPBlock().WithCIDR(c)))
+	}
+	for _, n := range r.EgressAllowNamespaces {
+		peers = append(peers, netv1ac.NetworkPolicyPeer().WithNamespaceSelector(metav1ac.LabelSelector().
+			WithMatchLabels(map[string]string{corev1.LabelMetadataName: n})))
+	}
+	rules = append(rules, netv1ac.NetworkPolicyEgressRule().WithTo(peers...))
+	return netv1ac.NetworkPolicy(safeName(project+"-egress", 63), ns).
+		WithLabels(r.projectLabels(project, "")).
+		WithAnnotations(r.annotations(nil)).
+		WithSpec(netv1ac.NetworkPolicySpec().
+			WithPodSelector(metav1ac.LabelSelector().WithMatchLabels(own)).
+			WithPolicyTypes(networkingv1.PolicyTypeEgress).
+			WithEgress(rules...))
 }
