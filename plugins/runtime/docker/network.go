@@ -68,10 +68,12 @@ func (r *Runtime) ensureNetwork(ctx context.Context, project string) (string, er
 	}
 }
 
-// ownNetwork checks that n is the network rise made for project.
+// ownNetwork checks that n is the network rise made for project. (Podman
+// does not report the bridge option back; the Docker Engine does.)
 func ownNetwork(n network.Inspect, project string) error {
+	opt, ok := n.Options[bridgeOption]
 	if n.Labels[LabelManaged] != "true" || n.Labels[LabelProject] != project ||
-		n.Driver != "bridge" || n.Options[bridgeOption] != bridgeName(project) {
+		n.Driver != "bridge" || ok && opt != bridgeName(project) {
 		return fmt.Errorf("network %s exists but was not created by rise for project %s; remove it (docker network rm %s)",
 			n.Name, project, n.Name)
 	}
