@@ -6,13 +6,13 @@ import (
 	"io"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/registry"
 	"github.com/docker/go-connections/nat"
 
@@ -114,6 +114,9 @@ func (r *Runtime) create(ctx context.Context, req *sdk.DeployRequest, name, ref 
 	if err != nil {
 		return sdk.Permanent(err)
 	}
+	if mem == 0 {
+		mem = r.defaultMemory
+	}
 	cpus, err := nanoCPUs(req.Workload.Resources.CPU)
 	if err != nil {
 		return sdk.Permanent(err)
@@ -136,16 +139,21 @@ func (r *Runtime) create(ctx context.Context, req *sdk.DeployRequest, name, ref 
 	if len(req.Workload.Command) > 0 {
 		cfg.Cmd = req.Workload.Command
 	}
+	netName := NetworkName(req.Project)
+	if _, err := r.ensureNetwork(ctx, req.Project); err != nil {
+		return err
+	}
+	pids := r.PidsLimit
 	host := &container.HostConfig{
+		NetworkMode:   container.NetworkMode(netName),
 		PortBindings:  nat.PortMap{cport: {{HostIP: r.BindAddress, HostPort: ""}}},
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyMode(r.RestartPolicy)},
-		Resources:     container.Resources{Memory: mem, NanoCPUs: cpus},
+		Resources:     container.Resources{Memory: mem, NanoCPUs: cpus, PidsLimit: &pids},
+		SecurityOpt:   []string{"no-new-privileges"},
+		CapDrop:       []string{"ALL"},
+		CapAdd:        r.CapAdd,
 	}
-	var netCfg *network.NetworkingConfig
-	if r.Network != "" {
-		host.NetworkMode = container.NetworkMode(r.Network)
-	}
-	_, err = r.cli.ContainerCreate(ctx, cfg, host, netCfg, nil, name)
+	_, err = r.cli.ContainerCreate(ctx, cfg, host, nil, nil, name)
 	switch {
 	case err == nil:
 		return nil
@@ -158,8 +166,15 @@ func (r *Runtime) create(ctx context.Context, req *sdk.DeployRequest, name, ref 
 }
 
 // pull fetches ref unless it is present locally and no credentials were
-// given (local images, engine-side caches).
+// given (local images, engine-side caches). With credentials it always
+// pulls, so the registry authorises this project for the image even when
+// the engine has it cached (another project's image included). Credentials
+// go only to their own registry: an image from elsewhere is pulled
+// anonymously.
 func (r *Runtime) pull(ctx context.Context, ref string, creds *sdk.Credentials, ui sdk.UI) error {
+	if creds != nil && !credsFor(creds, ref) {
+		creds = nil
+	}
 	if creds == nil {
 		_, err := r.cli.ImageInspect(ctx, ref)
 		switch {
@@ -252,7 +267,17 @@ func (r *Runtime) remove(ctx context.Context, target string) error {
 	return nil
 }
 
-// Destroy removes every container of project.
+// credsFor reports whether creds are for ref's registry.
+func credsFor(creds *sdk.Credentials, ref string) bool {
+	reg := creds.Registry
+	if reg == "" {
+		reg, _, _ = strings.Cut(creds.Repository, "/")
+	}
+	host, _, ok := strings.Cut(ref, "/")
+	return ok && reg != "" && strings.EqualFold(host, reg)
+}
+
+// Destroy removes every container of project, then its network.
 func (r *Runtime) Destroy(ctx context.Context, project string, ui sdk.UI) error {
 	if err := r.ready(); err != nil {
 		return err
@@ -269,7 +294,7 @@ func (r *Runtime) Destroy(ctx context.Context, project string, ui sdk.UI) error 
 			return err
 		}
 	}
-	return nil
+	return r.removeNetwork(ctx, project)
 }
 
 // pullResult drains a pull's JSON progress stream and returns its error.

@@ -1,12 +1,14 @@
 // Package docker is rise's Docker runtime: one container per deployment on a
-// Docker Engine (or Podman's Docker-compatible API), published on a loopback
-// port that rise's edge router proxies <project>.<domain> to.
+// Docker Engine (or Podman's Docker-compatible API), on its project's own
+// bridge network, published on a loopback port that rise's edge router
+// proxies <project>.<domain> to.
 package docker
 
 import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/docker/docker/client"
@@ -37,8 +39,6 @@ type Runtime struct {
 	Host string `hcl:"host,optional"`
 	// BindAddress is the host address ports are published on (default 127.0.0.1).
 	BindAddress string `hcl:"bind_address,optional"`
-	// Network joins containers to this network instead of the default bridge.
-	Network string `hcl:"network,optional"`
 	// RestartPolicy is Docker's restart policy name (default "unless-stopped").
 	RestartPolicy string `hcl:"restart_policy,optional"`
 	// MaxRestarts: a container restarted this many times is reported as
@@ -49,7 +49,26 @@ type Runtime struct {
 	// StopTimeout is how long a container gets to exit on SIGTERM (default "10s").
 	StopTimeout string `hcl:"stop_timeout,optional"`
 
+	// Firewall: "iptables" (default) installs host rules that keep
+	// containers off the host's own services and the deny_cidrs ranges
+	// (firewall.go); it needs the engine on this machine and root. "none"
+	// leaves the host firewall alone (then apply equivalent rules yourself).
+	Firewall string `hcl:"firewall,optional"`
+	// DenyCIDRs are destinations containers may not reach (default
+	// ["169.254.0.0/16"]: link-local, cloud metadata services).
+	DenyCIDRs []string `hcl:"deny_cidrs,optional"`
+	// Memory is the memory limit of containers whose workload sets none
+	// (default "512Mi"; "0" for none).
+	Memory string `hcl:"memory,optional"`
+	// PidsLimit caps processes and threads per container (default 512; -1
+	// for no limit).
+	PidsLimit int64 `hcl:"pids_limit,optional"`
+	// CapAdd lists the capabilities containers keep; all others are
+	// dropped (default: what an ordinary web server needs, defaultCaps).
+	CapAdd []string `hcl:"cap_add,optional"`
+
 	cli           *client.Client
+	defaultMemory int64
 	http          *http.Client
 	healthTimeout time.Duration
 	stopTimeout   time.Duration
@@ -81,6 +100,25 @@ func (r *Runtime) Validate() error {
 	if r.MaxRestarts < 0 {
 		return sdk.AttrError("max_restarts", fmt.Errorf("max_restarts must not be negative"))
 	}
+	switch r.Firewall {
+	case "", "iptables", "none":
+	default:
+		return fmt.Errorf("firewall: %q is not one of iptables, none", r.Firewall)
+	}
+	if _, err := validCIDRs(r.DenyCIDRs); err != nil {
+		return err
+	}
+	if r.Memory != "" && r.Memory != "0" {
+		if _, err := memoryBytes(r.Memory); err != nil {
+			return fmt.Errorf("memory: %w", err)
+		}
+	}
+	if r.PidsLimit < -1 {
+		return fmt.Errorf("pids_limit: %d is neither a positive limit nor -1 (no limit)", r.PidsLimit)
+	}
+	if _, err := capabilities(r.CapAdd); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -96,6 +134,23 @@ func (r *Runtime) Provision(ctx context.Context) error {
 	if r.MaxRestarts == 0 {
 		r.MaxRestarts = 3
 	}
+	if r.Firewall == "" {
+		r.Firewall = "iptables"
+	}
+	if r.DenyCIDRs == nil {
+		r.DenyCIDRs = []string{"169.254.0.0/16"}
+	}
+	r.DenyCIDRs, _ = validCIDRs(r.DenyCIDRs)
+	if r.Memory == "" {
+		r.Memory = "512Mi"
+	}
+	if r.Memory != "0" {
+		r.defaultMemory, _ = memoryBytes(r.Memory)
+	}
+	if r.PidsLimit == 0 {
+		r.PidsLimit = 512
+	}
+	r.CapAdd, _ = capabilities(r.CapAdd)
 	r.healthTimeout = parseDur(r.HealthTimeout, 2*time.Second)
 	r.stopTimeout = parseDur(r.StopTimeout, 10*time.Second)
 	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
@@ -109,6 +164,17 @@ func (r *Runtime) Provision(ctx context.Context) error {
 	if _, err := cli.Ping(ctx); err != nil {
 		cli.Close()
 		return fmt.Errorf("cannot reach the Docker Engine at %s: %w", cli.DaemonHost(), err)
+	}
+	if r.Firewall == "iptables" {
+		if !strings.HasPrefix(cli.DaemonHost(), "unix://") {
+			cli.Close()
+			return fmt.Errorf("firewall = \"iptables\" needs the engine on this machine, not %s: "+
+				"set firewall = \"none\" and install the rules on the engine's host (docs/deployments.md)", cli.DaemonHost())
+		}
+		if err := r.applyFirewall(ctx); err != nil {
+			cli.Close()
+			return fmt.Errorf("install host firewall rules (or set firewall = \"none\"): %w", err)
+		}
 	}
 	r.cli = cli
 	r.http = &http.Client{

@@ -13,6 +13,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
 
 	"github.com/riseplatform/rise/dev/baseimage"
 	"github.com/riseplatform/rise/sdk"
@@ -210,6 +211,9 @@ func TestUnhealthyPathAndDestroy(t *testing.T) {
 	}
 	if n := len(containersOf(t, r, p)); n != 0 {
 		t.Fatalf("%d containers after destroy", n)
+	}
+	if _, err := r.cli.NetworkInspect(ctx, NetworkName(p), network.InspectOptions{}); err == nil {
+		t.Fatalf("network %s left after destroy", NetworkName(p))
 	}
 }
 

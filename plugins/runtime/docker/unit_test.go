@@ -3,6 +3,7 @@ package docker
 import (
 	"bytes"
 	"encoding/binary"
+	"strings"
 	"testing"
 
 	"github.com/riseplatform/rise/sdk"
@@ -76,5 +77,52 @@ func TestValidate(t *testing.T) {
 		t.Error("component name")
 	} else if _, ok := c.New().(sdk.Runtime); !ok {
 		t.Error("component is not a runtime")
+	}
+}
+
+func TestValidateIsolationSettings(t *testing.T) {
+	for _, bad := range []*Runtime{
+		{Firewall: "ufw"},
+		{DenyCIDRs: []string{"metadata"}},
+		{DenyCIDRs: []string{"fd00::/8"}},
+		{Memory: "lots"},
+		{PidsLimit: -2},
+		{CapAdd: []string{"ALL"}},
+		{CapAdd: []string{"NET_SPOOF"}},
+	} {
+		if err := bad.Validate(); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+	good := &Runtime{Firewall: "none", DenyCIDRs: []string{"169.254.169.254", "10.0.0.0/8"}, Memory: "0", PidsLimit: -1,
+		CapAdd: []string{"cap_net_bind_service", "SETUID", "SETUID"}}
+	if err := good.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	caps, _ := capabilities(good.CapAdd)
+	cidrs, _ := validCIDRs(good.DenyCIDRs)
+	if strings.Join(caps, ",") != "NET_BIND_SERVICE,SETUID" || strings.Join(cidrs, ",") != "169.254.169.254/32,10.0.0.0/8" {
+		t.Fatalf("normalised caps %v, cidrs %v", caps, cidrs)
+	}
+	if caps, _ := capabilities(nil); len(caps) != len(defaultCaps) {
+		t.Fatalf("default caps = %v", caps)
+	}
+}
+
+func TestCredentialsOnlyForTheirRegistry(t *testing.T) {
+	c := &sdk.Credentials{Registry: "127.0.0.1:5000", Repository: "127.0.0.1:5000/rise/a"}
+	for ref, want := range map[string]bool{
+		"127.0.0.1:5000/rise/a@sha256:00": true,
+		"127.0.0.1:5000/rise/b@sha256:00": true, // the registry decides
+		"evil.example/rise/a@sha256:00":   false,
+		"127.0.0.1:5001/rise/a:1":         false,
+		"busybox":                         false,
+	} {
+		if got := credsFor(c, ref); got != want {
+			t.Errorf("credsFor(%s) = %v", ref, got)
+		}
+	}
+	if !credsFor(&sdk.Credentials{Repository: "reg.example/x"}, "reg.example/x:1") {
+		t.Error("registry from the repository not used")
 	}
 }

@@ -164,7 +164,7 @@ func benchBare(b *testing.B, c *kubetest.Cluster, prefix string, projects int) (
 	took := forEachProject(b, prefix, projects, func(ctx context.Context, project string, i int) error {
 		req := benchRequest(project, i)
 		ns := r.namespaceFor(project)
-		name := deploymentName(project, req.Group, req.DeploymentID)
+		name := r.deploymentName(project, req.Group, req.DeploymentID)
 		if i == 0 {
 			if _, err := cs.CoreV1().Namespaces().Apply(ctx, r.namespaceObject(project), opts); err != nil {
 				return err

@@ -46,8 +46,8 @@ func (r *Runtime) Deploy(ctx context.Context, req *sdk.DeployRequest, ui sdk.UI)
 		return nil, err
 	}
 	ns := r.namespaceFor(req.Project)
-	name := deploymentName(req.Project, req.Group, req.DeploymentID)
-	st := state{Project: req.Project, Namespace: ns, Name: name, Service: serviceName(req.Project, req.Group),
+	name := r.deploymentName(req.Project, req.Group, req.DeploymentID)
+	st := state{Project: req.Project, Namespace: ns, Name: name, Service: r.serviceName(req.Project, req.Group),
 		Group: groupOrDefault(req.Group), Port: req.Workload.Port}
 	if p := req.Previous; p != nil && p.ID != req.DeploymentID {
 		st.Previous = p.ID
@@ -56,7 +56,7 @@ func (r *Runtime) Deploy(ctx context.Context, req *sdk.DeployRequest, ui sdk.UI)
 			st.PreviousNS, st.PrevName = ps.Namespace, ps.Name
 		}
 		if st.PrevName == "" {
-			st.PreviousNS, st.PrevName = ns, deploymentName(req.Project, req.Group, p.ID)
+			st.PreviousNS, st.PrevName = ns, r.deploymentName(req.Project, req.Group, p.ID)
 		}
 	}
 
@@ -86,7 +86,17 @@ func (r *Runtime) applyAll(ctx context.Context, c kubernetes.Interface, req *sdk
 
 	nsObj := r.namespaceObject(req.Project)
 	if err := r.applyCached(ns+"/namespace", nsObj, func() error {
-		_, err := c.CoreV1().Namespaces().Apply(ctx, nsObj, opts)
+		existing, err := c.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			return err
+		case !r.ownsNamespace(existing, req.Project):
+			return sdk.Permanent(fmt.Errorf("namespace %s exists but rise did not create it for project %s "+
+				"(it lacks the label %s=%s%s); rise does not adopt it", ns, req.Project, LabelManagedBy, managedBy,
+				r.projectLabelHint(req.Project)))
+		}
+		_, err = c.CoreV1().Namespaces().Apply(ctx, nsObj, opts)
 		return err
 	}); err != nil {
 		return fmt.Errorf("apply namespace %s: %w", ns, err)
@@ -148,9 +158,12 @@ func (r *Runtime) applyAll(ctx context.Context, c kubernetes.Interface, req *sdk
 		return err
 	}
 	if !r.DisableNetworkPolicy {
-		np := r.networkPolicy(ns, req.Project)
-		if err := r.applyCached(ns+"/networkpolicy", np, func() error {
-			_, err := c.NetworkingV1().NetworkPolicies(ns).Apply(ctx, np, opts)
+		np, egress := r.networkPolicy(ns, req.Project), r.egressPolicy(ns, req.Project)
+		if err := r.applyCached(ns+"/networkpolicy", []any{np, egress}, func() error {
+			if _, err := c.NetworkingV1().NetworkPolicies(ns).Apply(ctx, np, opts); err != nil {
+				return err
+			}
+			_, err := c.NetworkingV1().NetworkPolicies(ns).Apply(ctx, egress, opts)
 			return err
 		}); err != nil {
 			return fmt.Errorf("apply network policy in %s: %w", ns, err)
@@ -165,7 +178,7 @@ func (r *Runtime) applyEdge(ctx context.Context, c kubernetes.Interface, req *sd
 	if r.EdgeService == "" {
 		return nil
 	}
-	name := edgeName(req.Project, req.Group)
+	name := r.edgeName(req.Project, req.Group)
 	key := ns + "/edge/" + name
 	if req.Visibility == "private" {
 		svc, ing := r.edgeService(ns, req.Project, req.Group), r.edgeIngress(ns, req.Project, req.Group)
@@ -215,6 +228,12 @@ func checkRequest(req *sdk.DeployRequest) error {
 	var errs []string
 	if msgs := validation.IsDNS1123Label(req.Project); len(msgs) > 0 {
 		errs = append(errs, fmt.Sprintf("project name %q cannot name Kubernetes objects: %s", req.Project, strings.Join(msgs, "; ")))
+	} else if c := req.Project[0]; c < 'a' || c > 'z' {
+		errs = append(errs, fmt.Sprintf("project name %q must start with a letter", req.Project))
+	} else if strings.Contains(req.Project, groupSep) {
+		// <project>--<group> is a group's host: "a--b" would serve, or
+		// steal, group b of project a.
+		errs = append(errs, fmt.Sprintf("project name %q contains %q, which the kubernetes runtime reserves for group hosts (<project>--<group>); rename the project", req.Project, groupSep))
 	}
 	if req.DeploymentID == "" {
 		errs = append(errs, "deployment id is empty")

@@ -69,6 +69,9 @@ func TestDeployObjects(t *testing.T) {
 	if len(pod.ImagePullSecrets) != 1 || pod.ImagePullSecrets[0].Name != dep.Name+"-pull" {
 		t.Errorf("imagePullSecrets = %v", pod.ImagePullSecrets)
 	}
+	if p := pod.Containers[0].ImagePullPolicy; p != corev1.PullAlways {
+		t.Errorf("imagePullPolicy = %s: a node's cached copy would run without the kubelet checking the pull Secret", p)
+	}
 	sc := ctr.SecurityContext
 	if sc == nil || !*sc.RunAsNonRoot || *sc.AllowPrivilegeEscalation || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault ||
 		len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" {
@@ -169,11 +172,22 @@ func TestDeployObjects(t *testing.T) {
 	}
 
 	nps, err := cs.NetworkingV1().NetworkPolicies(ns).List(ctx(t), metav1.ListOptions{LabelSelector: LabelProject + "=" + project})
-	if err != nil || len(nps.Items) != 1 {
+	if err != nil || len(nps.Items) != 2 {
 		t.Fatalf("network policies: %v %v", err, nps)
 	}
-	if from := nps.Items[0].Spec.Ingress[0].From; from[0].NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"] != "ingress-nginx" {
-		t.Errorf("network policy peers = %+v", from)
+	for _, np := range nps.Items {
+		switch np.Name {
+		case project + "-ingress":
+			if from := np.Spec.Ingress[0].From; from[0].NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"] != "ingress-nginx" {
+				t.Errorf("network policy peers = %+v", from)
+			}
+		case project + "-egress":
+			if len(np.Spec.Egress) != 3 { // DNS, own pods, internet (TestEgressPolicy checks what they allow)
+				t.Errorf("egress rules = %+v", np.Spec.Egress)
+			}
+		default:
+			t.Errorf("unexpected network policy %s", np.Name)
+		}
 	}
 }
 

@@ -10,6 +10,8 @@ package kubernetes
 import (
 	"context"
 	"fmt"
+	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 
@@ -67,6 +69,16 @@ type Runtime struct {
 	// NetworkPolicy admits traffic from it (default "ingress-nginx").
 	IngressNamespace     string `hcl:"ingress_namespace,optional"`
 	DisableNetworkPolicy bool   `hcl:"disable_network_policy,optional"`
+	// Egress: a project's pods reach DNS, their own project's pods, the
+	// namespaces in EgressAllowNamespaces, the EgressAllowCIDRs and every
+	// address outside EgressDenyCIDRs (default: private, shared,
+	// link-local and unique-local ranges, so the cluster's pod and service
+	// networks, other rise namespaces and 169.254.169.254). Set
+	// EgressDenyCIDRs to your cluster's ranges plus "169.254.0.0/16" to let
+	// apps reach the rest of your private network.
+	EgressDenyCIDRs       []string `hcl:"egress_deny_cidrs,optional"`
+	EgressAllowCIDRs      []string `hcl:"egress_allow_cidrs,optional"`
+	EgressAllowNamespaces []string `hcl:"egress_allow_namespaces,optional"`
 
 	// Private projects: the Ingress asks rise whether the caller may see
 	// the app. PublicURL is the rise server's URL; AuthURL and SigninURL
@@ -89,7 +101,10 @@ type Runtime struct {
 	// RunAsUser sets the containers' user id (images must not run as root:
 	// pods run with runAsNonRoot).
 	RunAsUser int64 `hcl:"run_as_user,optional"`
-	// ImagePullPolicy: IfNotPresent (default), Always or Never.
+	// ImagePullPolicy: IfNotPresent (default), Always or Never, for images
+	// deployed without pull credentials. Images with credentials (rise's
+	// registry) are always Always, so the kubelet checks this project's
+	// credentials even when the node has the image cached.
 	ImagePullPolicy string `hcl:"image_pull_policy,optional"`
 	// DisableCache makes Status read from the API server on every call
 	// instead of from watch-fed caches (which need list/watch on
@@ -126,6 +141,9 @@ func (r *Runtime) Provision(context.Context) error {
 	def(&r.CertManagerIssuerKind, "ClusterIssuer")
 	def(&r.IngressNamespace, "ingress-nginx")
 	def(&r.ImagePullPolicy, "IfNotPresent")
+	if r.EgressDenyCIDRs == nil {
+		r.EgressDenyCIDRs = slices.Clone(defaultEgressDeny)
+	}
 	if r.QPS == 0 {
 		r.QPS = 50
 	}
@@ -171,6 +189,21 @@ func (r *Runtime) Validate() error {
 	case "", "IfNotPresent", "Always", "Never":
 	default:
 		add("image_pull_policy must be IfNotPresent, Always or Never, not %q", r.ImagePullPolicy)
+	}
+	for _, l := range []struct {
+		name  string
+		cidrs []string
+	}{{"egress_deny_cidrs", r.EgressDenyCIDRs}, {"egress_allow_cidrs", r.EgressAllowCIDRs}} {
+		for _, c := range l.cidrs {
+			if p, err := netip.ParsePrefix(c); err != nil || p.Masked() != p || p.Bits() == 0 {
+				add("%s: %q is not a network in CIDR notation like 169.254.0.0/16 (nor a whole address family)", l.name, c)
+			}
+		}
+	}
+	for _, n := range r.EgressAllowNamespaces {
+		if msgs := validation.IsDNS1123Label(n); len(msgs) > 0 {
+			add("egress_allow_namespaces: %q is not a namespace name", n)
+		}
 	}
 	if r.QPS < 0 || r.Burst < 0 {
 		add("qps and burst must not be negative")

@@ -91,6 +91,7 @@ func TestProvisionDefaults(t *testing.T) {
 }
 
 func TestNames(t *testing.T) {
+	r := provisioned(t, &Runtime{Domain: "apps.example.com"})
 	long := strings.Repeat("a", 60)
 	for _, tc := range []struct{ project, group, id string }{
 		{"my-app", "default", "20261123-142501"},
@@ -99,11 +100,11 @@ func TestNames(t *testing.T) {
 		{long, "staging", "20261123-142501"},
 		{"9lives", "default", "x"},
 	} {
-		dn := deploymentName(tc.project, tc.group, tc.id)
+		dn := r.deploymentName(tc.project, tc.group, tc.id)
 		if len(dn) > 52 || len(validation.IsDNS1123Label(dn)) > 0 {
 			t.Errorf("deploymentName(%q,%q,%q) = %q: not a short DNS label", tc.project, tc.group, tc.id, dn)
 		}
-		sn := serviceName(tc.project, tc.group)
+		sn := r.serviceName(tc.project, tc.group)
 		if len(validation.IsDNS1035Label(sn)) > 0 {
 			t.Errorf("serviceName(%q,%q) = %q: %v", tc.project, tc.group, sn, validation.IsDNS1035Label(sn))
 		}
@@ -113,10 +114,10 @@ func TestNames(t *testing.T) {
 			}
 		}
 	}
-	if deploymentName("a", "", "x-1") == deploymentName("a", "", "x_1") {
+	if r.deploymentName("a", "", "x-1") == r.deploymentName("a", "", "x_1") {
 		t.Error("distinct ids map to the same Deployment name")
 	}
-	if got := deploymentName("my-app", "default", "20261123-142501"); got != "my-app-20261123-142501" {
+	if got := r.deploymentName("my-app", "default", "20261123-142501"); got != "my-app-20261123-142501" {
 		t.Errorf("readable names should stay readable, got %q", got)
 	}
 }
@@ -158,5 +159,52 @@ func TestCheckRequest(t *testing.T) {
 func TestFatalPodState(t *testing.T) {
 	if msg := fatalPodState(nil); msg != "" {
 		t.Errorf("no pods: %q", msg)
+	}
+}
+
+// TestNamesInjective: another team cannot pick a project name (or a group)
+// that lands on this project's host or, in a shared namespace, its objects.
+func TestNamesInjective(t *testing.T) {
+	long := strings.Repeat("b", 40)
+	pairs := [][2]string{
+		{"a", "default"}, {"a", "b"}, {"a-b", "default"}, {"a", "b--c"}, {"a-b", "c"}, {"a", "b-c"},
+		{"a--b", "default"}, {"a--b", "c"}, // refused below, listed to show why
+		{long, long}, {long, long + "x"}, {long + "x", long},
+	}
+	for _, ns := range []string{"rise-{project}", "rise-apps"} {
+		r := provisioned(t, &Runtime{Domain: "apps.example.com", NamespaceFormat: ns})
+		hosts, services, deployments := map[string]string{}, map[string]string{}, map[string]string{}
+		for _, p := range pairs {
+			if err := checkRequest(&sdk.DeployRequest{Project: p[0], Group: p[1], DeploymentID: "1", Artifact: sdk.Artifact{Repository: "r"}}); err != nil {
+				if !strings.Contains(p[0], "--") {
+					t.Fatalf("%v refused: %v", p, err)
+				}
+				continue
+			}
+			if strings.Contains(p[0], "--") {
+				t.Fatalf("project %q accepted: its host is another project's group host", p[0])
+			}
+			key := p[0] + "/" + p[1]
+			h := hostLabel(p[0], p[1])
+			if len(validation.IsDNS1123Label(h)) > 0 {
+				t.Errorf("host label %q of %s: %v", h, key, validation.IsDNS1123Label(h))
+			}
+			if p[1] != "default" && checkRequest(&sdk.DeployRequest{Project: h, DeploymentID: "1", Artifact: sdk.Artifact{Repository: "r"}}) == nil {
+				t.Errorf("group host %q of %s is a project name the runtime accepts", h, key)
+			}
+			scope := "" // objects: per namespace
+			if ns == "rise-{project}" {
+				scope = p[0] + "|"
+			}
+			for _, c := range []struct {
+				seen map[string]string
+				name string
+			}{{hosts, h}, {services, scope + r.serviceName(p[0], p[1])}, {deployments, scope + r.deploymentName(p[0], p[1], "1")}} {
+				if other, ok := c.seen[c.name]; ok {
+					t.Errorf("%s and %s both map to %q (namespace %s)", other, key, c.name, ns)
+				}
+				c.seen[c.name] = key
+			}
+		}
 	}
 }

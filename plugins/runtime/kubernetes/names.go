@@ -3,8 +3,11 @@ package kubernetes
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"maps"
 	"strings"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 // Labels rise puts on everything it writes.
@@ -37,33 +40,59 @@ func groupOrDefault(g string) string {
 	return g
 }
 
+// groupSep joins a project and a non-default group in host names (and in
+// object names in a shared namespace). Project names containing it are
+// refused (checkRequest), so <project>--<group> splits at its first "--"
+// and no project's name is another project's group host.
+const groupSep = "--"
+
 // baseName is the project (plus the group unless it is the default group).
-func baseName(project, group string) string {
+// In a namespace of its own a project's names need only differ from each
+// other ("<project>-<group>"); in a shared namespace they must also differ
+// from every other project's, hence the separator no project name has.
+func (r *Runtime) baseName(project, group string) string {
 	if g := groupOrDefault(group); g != "default" {
+		if !r.perProjectNamespace() {
+			return project + groupSep + g
+		}
 		return project + "-" + g
 	}
 	return project
 }
 
 // deploymentName names the Deployment (and its Secrets) of one deployment.
-func deploymentName(project, group, id string) string {
-	return safeName(baseName(project, group)+"-"+id, 52) // room for "-env"/"-pull" suffixes
+func (r *Runtime) deploymentName(project, group, id string) string {
+	return safeName(r.baseName(project, group)+"-"+id, 52) // room for "-env"/"-pull" suffixes
 }
 
 // serviceName names a group's Service and Ingress (a DNS-1035 label).
-func serviceName(project, group string) string {
-	n := safeName(baseName(project, group), 63)
+func (r *Runtime) serviceName(project, group string) string {
+	n := safeName(r.baseName(project, group), 63)
 	if n[0] >= '0' && n[0] <= '9' {
 		n = safeName("app-"+n, 63)
 	}
 	return n
 }
 
+// host is the app's host name: <project>.<domain> for the default group,
+// <project>--<group>.<domain> for the others. A label too long for that is
+// "0<hash>-<project prefix>": it starts with a digit, which no project name
+// (so no other host) does.
 func (r *Runtime) host(project, group string) string {
-	if g := groupOrDefault(group); g != "default" {
-		return safeName(project+"--"+g, 63) + "." + r.Domain
+	return hostLabel(project, group) + "." + r.Domain
+}
+
+func hostLabel(project, group string) string {
+	g := groupOrDefault(group)
+	if g == "default" {
+		return project
 	}
-	return project + "." + r.Domain
+	if l := project + groupSep + g; len(l) <= 63 {
+		return l
+	}
+	sum := sha256.Sum256([]byte(project + "/" + g))
+	l := "0" + hex.EncodeToString(sum[:])[:15] + "-" + project
+	return strings.TrimRight(l[:min(len(l), 63)], "-")
 }
 
 func (r *Runtime) url(project, group string) string {
@@ -111,6 +140,23 @@ func safeName(s string, max int) string {
 		return "x" + h
 	}
 	return n + "-" + h
+}
+
+// ownsNamespace reports whether ns is one rise created for project (or,
+// with a shared namespace, one handed to rise by labelling it managed-by
+// rise). rise never adopts, relabels or deletes any other namespace.
+func (r *Runtime) ownsNamespace(ns *corev1.Namespace, project string) bool {
+	if ns.Labels[LabelManagedBy] != managedBy {
+		return false
+	}
+	return !r.perProjectNamespace() || ns.Labels[LabelProject] == labelValue(project)
+}
+
+func (r *Runtime) projectLabelHint(project string) string {
+	if !r.perProjectNamespace() {
+		return ""
+	}
+	return fmt.Sprintf(" and %s=%s", LabelProject, labelValue(project))
 }
 
 // projectLabels are the labels of a project's shared objects.

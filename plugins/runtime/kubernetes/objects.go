@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -133,7 +134,7 @@ func (r *Runtime) deploymentObject(ns, name string, req *sdk.DeployRequest) (*ap
 	c := corev1ac.Container().
 		WithName(containerName).
 		WithImage(req.Artifact.Ref()).
-		WithImagePullPolicy(corev1.PullPolicy(r.ImagePullPolicy)).
+		WithImagePullPolicy(r.pullPolicy(req)).
 		WithEnv(env...).
 		WithResources(res).
 		WithSecurityContext(sc)
@@ -180,12 +181,22 @@ func (r *Runtime) deploymentObject(ns, name string, req *sdk.DeployRequest) (*ap
 				WithSpec(pod))), nil
 }
 
+// pullPolicy is Always for images pulled with credentials: a node that
+// has the image cached (pulled for another project) must not start it
+// without the kubelet checking this project's pull Secret first.
+func (r *Runtime) pullPolicy(req *sdk.DeployRequest) corev1.PullPolicy {
+	if req.PullCredentials != nil {
+		return corev1.PullAlways
+	}
+	return corev1.PullPolicy(r.ImagePullPolicy)
+}
+
 // serviceObject routes the group's Service to deployment id.
 func (r *Runtime) serviceObject(ns, project, group, id string, port uint32) *corev1ac.ServiceApplyConfiguration {
 	if port == 0 {
 		port = 80
 	}
-	return corev1ac.Service(serviceName(project, group), ns).
+	return corev1ac.Service(r.serviceName(project, group), ns).
 		WithLabels(r.projectLabels(project, group)).
 		WithAnnotations(r.annotations(map[string]string{annotationTarget: id})).
 		WithSpec(corev1ac.ServiceSpec().
@@ -215,7 +226,7 @@ func (r *Runtime) ingressObject(ns, project, group, visibility string) *netv1ac.
 		WithHTTP(netv1ac.HTTPIngressRuleValue().WithPaths(netv1ac.HTTPIngressPath().
 			WithPath("/").WithPathType(pathType).
 			WithBackend(netv1ac.IngressBackend().WithService(netv1ac.IngressServiceBackend().
-				WithName(serviceName(project, group)).
+				WithName(r.serviceName(project, group)).
 				WithPort(netv1ac.ServiceBackendPort().WithName("http")))))))
 	if r.IngressClass != "" {
 		spec = spec.WithIngressClassName(r.IngressClass)
@@ -224,9 +235,9 @@ func (r *Runtime) ingressObject(ns, project, group, visibility string) *netv1ac.
 	case r.TLSSecret != "":
 		spec = spec.WithTLS(netv1ac.IngressTLS().WithHosts(host).WithSecretName(r.TLSSecret))
 	case r.CertManagerIssuer != "":
-		spec = spec.WithTLS(netv1ac.IngressTLS().WithHosts(host).WithSecretName(serviceName(project, group) + "-tls"))
+		spec = spec.WithTLS(netv1ac.IngressTLS().WithHosts(host).WithSecretName(r.serviceName(project, group) + "-tls"))
 	}
-	return netv1ac.Ingress(serviceName(project, group), ns).
+	return netv1ac.Ingress(r.serviceName(project, group), ns).
 		WithLabels(r.projectLabels(project, group)).
 		WithAnnotations(r.annotations(ann)).
 		WithSpec(spec)
@@ -271,8 +282,8 @@ func (r *Runtime) networkPolicy(ns, project string) *netv1ac.NetworkPolicyApplyC
 
 // edgeName names the ExternalName Service and the Ingress that route a
 // private app's /.rise/ paths to rise.
-func edgeName(project, group string) string {
-	return safeName(serviceName(project, group)+"-rise-edge", 63)
+func (r *Runtime) edgeName(project, group string) string {
+	return safeName(r.serviceName(project, group)+"-rise-edge", 63)
 }
 
 func (r *Runtime) edgeHostPort() (string, int) {
@@ -290,7 +301,7 @@ func (r *Runtime) edgeHostPort() (string, int) {
 // edgeService points at rise's own Service (in another namespace).
 func (r *Runtime) edgeService(ns, project, group string) *corev1ac.ServiceApplyConfiguration {
 	host, port := r.edgeHostPort()
-	return corev1ac.Service(edgeName(project, group), ns).
+	return corev1ac.Service(r.edgeName(project, group), ns).
 		WithLabels(r.projectLabels(project, group)).
 		WithAnnotations(r.annotations(nil)).
 		WithSpec(corev1ac.ServiceSpec().
@@ -309,7 +320,7 @@ func (r *Runtime) edgeIngress(ns, project, group string) *netv1ac.IngressApplyCo
 		WithHTTP(netv1ac.HTTPIngressRuleValue().WithPaths(netv1ac.HTTPIngressPath().
 			WithPath("/.rise/").WithPathType(pathType).
 			WithBackend(netv1ac.IngressBackend().WithService(netv1ac.IngressServiceBackend().
-				WithName(edgeName(project, group)).
+				WithName(r.edgeName(project, group)).
 				WithPort(netv1ac.ServiceBackendPort().WithNumber(int32(port))))))))
 	if r.IngressClass != "" {
 		spec = spec.WithIngressClassName(r.IngressClass)
@@ -318,10 +329,62 @@ func (r *Runtime) edgeIngress(ns, project, group string) *netv1ac.IngressApplyCo
 	case r.TLSSecret != "":
 		spec = spec.WithTLS(netv1ac.IngressTLS().WithHosts(host).WithSecretName(r.TLSSecret))
 	case r.CertManagerIssuer != "":
-		spec = spec.WithTLS(netv1ac.IngressTLS().WithHosts(host).WithSecretName(serviceName(project, group) + "-tls"))
+		spec = spec.WithTLS(netv1ac.IngressTLS().WithHosts(host).WithSecretName(r.serviceName(project, group) + "-tls"))
 	}
-	return netv1ac.Ingress(edgeName(project, group), ns).
+	return netv1ac.Ingress(r.edgeName(project, group), ns).
 		WithLabels(r.projectLabels(project, group)).
 		WithAnnotations(r.annotations(nil)).
 		WithSpec(spec)
+}
+
+// defaultEgressDeny: everything but the internet — RFC 1918, shared
+// (100.64/10, where some clusters put pods), link-local (cloud metadata,
+// 169.254.169.254) and the IPv6 unique-local and link-local ranges.
+var defaultEgressDeny = []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+	"169.254.0.0/16", "fc00::/7", "fe80::/10"}
+
+// egressPolicy limits where the project's pods connect to: DNS (any
+// resolver, port 53), the project's own pods, egress_allow_namespaces,
+// egress_allow_cidrs and the internet minus egress_deny_cidrs. Other rise
+// namespaces are pods on the cluster's (private) pod network, so the
+// default deny list covers them; ipBlock is also no way into them on CNIs
+// that match it against pod addresses.
+func (r *Runtime) egressPolicy(ns, project string) *netv1ac.NetworkPolicyApplyConfiguration {
+	own := map[string]string{LabelManagedBy: managedBy, LabelProject: labelValue(project)}
+	udp, tcp := corev1.ProtocolUDP, corev1.ProtocolTCP
+	dns := intstr.FromInt32(53)
+	rules := []*netv1ac.NetworkPolicyEgressRuleApplyConfiguration{
+		netv1ac.NetworkPolicyEgressRule().WithPorts(
+			netv1ac.NetworkPolicyPort().WithProtocol(udp).WithPort(dns),
+			netv1ac.NetworkPolicyPort().WithProtocol(tcp).WithPort(dns)),
+		netv1ac.NetworkPolicyEgressRule().WithTo(
+			netv1ac.NetworkPolicyPeer().WithPodSelector(metav1ac.LabelSelector().WithMatchLabels(own))),
+	}
+	var peers []*netv1ac.NetworkPolicyPeerApplyConfiguration
+	var except4, except6 []string
+	for _, c := range r.EgressDenyCIDRs {
+		if p, err := netip.ParsePrefix(c); err == nil && p.Addr().Is4() {
+			except4 = append(except4, c)
+		} else if err == nil {
+			except6 = append(except6, c)
+		}
+	}
+	peers = append(peers,
+		netv1ac.NetworkPolicyPeer().WithIPBlock(netv1ac.IPBlock().WithCIDR("0.0.0.0/0").WithExcept(except4...)),
+		netv1ac.NetworkPolicyPeer().WithIPBlock(netv1ac.IPBlock().WithCIDR("::/0").WithExcept(except6...)))
+	for _, c := range r.EgressAllowCIDRs {
+		peers = append(peers, netv1ac.NetworkPolicyPeer().WithIPBlock(netv1ac.IPBlock().WithCIDR(c)))
+	}
+	for _, n := range r.EgressAllowNamespaces {
+		peers = append(peers, netv1ac.NetworkPolicyPeer().WithNamespaceSelector(metav1ac.LabelSelector().
+			WithMatchLabels(map[string]string{corev1.LabelMetadataName: n})))
+	}
+	rules = append(rules, netv1ac.NetworkPolicyEgressRule().WithTo(peers...))
+	return netv1ac.NetworkPolicy(safeName(project+"-egress", 63), ns).
+		WithLabels(r.projectLabels(project, "")).
+		WithAnnotations(r.annotations(nil)).
+		WithSpec(netv1ac.NetworkPolicySpec().
+			WithPodSelector(metav1ac.LabelSelector().WithMatchLabels(own)).
+			WithPolicyTypes(networkingv1.PolicyTypeEgress).
+			WithEgress(rules...))
 }

@@ -52,10 +52,25 @@ func (r *Runtime) Destroy(ctx context.Context, project string, ui sdk.UI) error 
 	ns := r.namespaceFor(project)
 	defer r.applied.forgetPrefix(ns + "/")
 	if r.perProjectNamespace() {
+		existing, err := c.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return ctxErr(ctx, fmt.Errorf("get namespace %s: %w", ns, err))
+		}
+		if !r.ownsNamespace(existing, project) {
+			// Not rise's (Deploy never adopted it): nothing of the
+			// project's can be in it.
+			ui.Logf("Namespace %s was not created by rise for project %s; leaving it alone", ns, project)
+			return nil
+		}
 		step := ui.Step(fmt.Sprintf("Deleting namespace %s", ns))
 		bg := metav1.DeletePropagationBackground
-		err := c.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{PropagationPolicy: &bg})
-		if err != nil && !apierrors.IsNotFound(err) {
+		uid := existing.UID // the namespace checked, not a namesake made since
+		err = c.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{PropagationPolicy: &bg,
+			Preconditions: &metav1.Preconditions{UID: &uid}})
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 			return step.Fail(ctxErr(ctx, fmt.Errorf("delete namespace %s: %w", ns, err)))
 		}
 		step.Done()
