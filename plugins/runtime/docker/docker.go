@@ -103,21 +103,21 @@ func (r *Runtime) Validate() error {
 	switch r.Firewall {
 	case "", "iptables", "none":
 	default:
-		return fmt.Errorf("firewall: %q is not one of iptables, none", r.Firewall)
+		return sdk.AttrError("firewall", fmt.Errorf("firewall: %q is not one of iptables, none", r.Firewall))
 	}
 	if _, err := validCIDRs(r.DenyCIDRs); err != nil {
-		return err
+		return sdk.AttrError("deny_cidrs", err)
 	}
 	if r.Memory != "" && r.Memory != "0" {
 		if _, err := memoryBytes(r.Memory); err != nil {
-			return fmt.Errorf("memory: %w", err)
+			return sdk.AttrError("memory", fmt.Errorf("memory: %w", err))
 		}
 	}
 	if r.PidsLimit < -1 {
-		return fmt.Errorf("pids_limit: %d is neither a positive limit nor -1 (no limit)", r.PidsLimit)
+		return sdk.AttrError("pids_limit", fmt.Errorf("pids_limit: %d is neither a positive limit nor -1 (no limit)", r.PidsLimit))
 	}
 	if _, err := capabilities(r.CapAdd); err != nil {
-		return err
+		return sdk.AttrError("cap_add", err)
 	}
 	return nil
 }
