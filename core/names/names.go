@@ -83,7 +83,7 @@ func ValidateTeam(name string) error { return Validate(Team, name) }
 
 // Validate checks name as a name of the given kind: 1 to 63 characters,
 // lowercase letters, digits and '-', starting with a letter, not ending with
-// '-', and not reserved. The returned error is an *Error.
+// '-', without "--", and not reserved. The returned error is an *Error.
 func Validate(kind Kind, name string) error {
 	if reason := check(name); reason != "" {
 		e := &Error{Kind: kind, Name: name, Reason: reason}
@@ -117,6 +117,8 @@ func check(name string) string {
 		return "must start with a letter"
 	case name[len(name)-1] == '-':
 		return "must end with a letter or digit"
+	case strings.Contains(name, "--"):
+		return "must not contain \"--\" (it separates a project from its group or environment in app hosts: <project>--<group>.<domain>)"
 	case reserved[name]:
 		return "is reserved"
 	}
