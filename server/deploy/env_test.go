@@ -106,8 +106,18 @@ func newEnvWith(t testing.TB, mut func(*deploy.Options), run bool) *env {
 	}
 	e.owner = e.User(t, "owner@example.com", false)
 	e.tokens.Store(e.owner.Token, e.owner.Identity)
+	// The edge routes from the same in-memory table as rise server's,
+	// kept current by the rise_routes notifications.
+	tctx, stopTable := context.WithCancel(context.Background())
+	table, err := edge.NewTable(tctx, edge.TableOptions{Pool: e.Store.Pool(), Resync: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tableDone := make(chan struct{})
+	go func() { defer close(tableDone); _ = table.Run(tctx) }()
+	t.Cleanup(func() { stopTable(); <-tableDone })
 	h, err := edge.New(edge.Options{
-		Domain: appsDomain, PublicURL: "http://rise.test", Lookup: e.svc.Route, CanAccess: e.svc.CanAccess,
+		Domain: appsDomain, PublicURL: "http://rise.test", Lookup: table.Lookup, CanAccess: table.CanAccess,
 		Identity: func(r *http.Request) (*identity.Identity, error) {
 			tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if c, err := r.Cookie("rise_session"); err == nil {

@@ -495,28 +495,6 @@ func syncProjectStatus(ctx context.Context, q querier, projectID string) error {
 	return nil
 }
 
-// Upstream reads a project's visibility and status and the active
-// deployment of its group (id and upstreams; "" and nil when none).
-// store.ErrNotFound when there is no such project.
-func (r *repo) Upstream(ctx context.Context, project, group string) (*Target, error) {
-	t := Target{Project: project}
-	var dep *string
-	var ups []string
-	err := r.pool.QueryRow(ctx, `SELECT p.visibility, p.status, d.deployment_id, d.upstreams
-		FROM projects p LEFT JOIN deployments d ON d.project_id = p.id AND d.active AND d.deployment_group = $2
-		WHERE p.name = $1`, project, group).Scan(&t.Visibility, &t.Status, &dep, &ups)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, store.ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("look up project %s: %w", project, err)
-	}
-	if dep != nil {
-		t.Deployment, t.Upstreams = *dep, ups
-	}
-	return &t, nil
-}
-
 // Work lists the controller's work: "d:<uuid>" for every non-terminal
 // deployment, "p:<uuid>" for every project being deleted.
 func (r *repo) Work(ctx context.Context) ([]string, error) {

@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/riseplatform/rise/core/api"
 	"github.com/riseplatform/rise/core/deploy"
 	"github.com/riseplatform/rise/sdk"
-	"github.com/riseplatform/rise/server/edge"
 	"github.com/riseplatform/rise/server/identity"
 	"github.com/riseplatform/rise/server/store"
 )
@@ -47,57 +45,6 @@ func (s *Service) Run(ctx context.Context) error {
 	cancel()
 	wg.Wait()
 	return err
-}
-
-// Target is where the edge router sends a project's traffic.
-type Target struct {
-	Project    string
-	Visibility string   // "public" or "private"
-	Status     string   // project status
-	Deployment string   // active deployment id, "" when none
-	Upstreams  []string // e.g. http://127.0.0.1:49153
-}
-
-// ErrNoProject: no project of that name.
-var ErrNoProject = errors.New("no such project")
-
-// Upstream returns the active deployment of project's default group, for
-// the edge router. A project without an active deployment has no upstreams.
-func (s *Service) Upstream(ctx context.Context, project string) (*Target, error) {
-	t, err := s.repo.Upstream(ctx, project, api.DefaultGroup)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, ErrNoProject
-	}
-	return t, err
-}
-
-// Route is the edge router's Lookup (edge.Options.Lookup).
-func (s *Service) Route(ctx context.Context, project string) (*edge.Route, error) {
-	t, err := s.Upstream(ctx, project)
-	if errors.Is(err, ErrNoProject) {
-		return nil, edge.ErrUnknownProject
-	}
-	if err != nil {
-		return nil, err
-	}
-	if t.Status == store.StatusDeleting {
-		return nil, edge.ErrUnknownProject
-	}
-	return &edge.Route{Project: project, Private: t.Visibility == api.VisibilityPrivate,
-		Deployment: t.Deployment, Upstreams: t.Upstreams}, nil
-}
-
-// CanAccess is the edge router's access check (edge.Options.CanAccess):
-// whoever may read the project may use its private app.
-func (s *Service) CanAccess(ctx context.Context, id *identity.Identity, project string) (bool, error) {
-	_, err := s.o.Store.ProjectFor(ctx, id, project, store.AccessRead)
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, store.ErrNotFound):
-		return false, nil
-	}
-	return false, err
 }
 
 // DeploymentState returns the state of deployment id of project as caller
