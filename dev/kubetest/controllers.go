@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/riseplatform/rise/dev/devnet"
@@ -55,16 +56,27 @@ func (c *Cluster) startControllers(bin string) error {
 	if err != nil {
 		return err
 	}
+	dc, err := dynamic.NewForConfig(c.RestConfig())
+	if err != nil {
+		return fmt.Errorf("dynamic client: %w", err)
+	}
+	crdCtx, crdCancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer crdCancel()
+	if err := installLogsCRD(crdCtx, dc); err != nil {
+		return err
+	}
 	kwokPort, err := devnet.FreePort()
 	if err != nil {
 		return err
 	}
 	// KWOK also plays the kubelet's HTTPS server (on 127.0.0.1, the fake
-	// node's address), so `kubectl logs` of any fake pod serves PodLogFile.
+	// node's address), so `kubectl logs` of any fake pod serves PodLogFile,
+	// or the file of the pod's KWOK Logs object (SetPodLog).
 	kwok, err := startProc(c.Dir, "kwok", filepath.Join(bin, "kwok"),
 		"--kubeconfig", c.Kubeconfig,
 		"--config", stages,
 		"--config", logsCfg,
+		"--enable-crds", "Logs",
 		"--manage-nodes-with-annotation-selector", "kwok.x-k8s.io/node=fake",
 		"--node-ip", "127.0.0.1",
 		fmt.Sprintf("--node-port=%d", kwokPort),

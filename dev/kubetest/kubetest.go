@@ -37,7 +37,8 @@ type Cluster struct {
 	Token      string // bearer token of a system:masters user
 	Kubeconfig string // path of a kubeconfig file for that user
 	Dir        string // state directory (logs: *.log)
-	// PodLogFile is, in a full cluster, the log every fake pod serves.
+	// PodLogFile is, in a full cluster, the log every fake pod serves
+	// unless given its own (SetPodLog).
 	PodLogFile string
 
 	procs []*proc
