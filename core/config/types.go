@@ -23,6 +23,7 @@ type Server struct {
 	Runtime  *Component `hcl:"runtime,block"`
 	Plugins  []*Plugin  `hcl:"plugin,block"`
 	Audit    *Audit     `hcl:"audit,block"`
+	Metrics  *Metrics   `hcl:"metrics,block"`
 
 	// Filename is where the config was read from. (No hcl tag: gohcl reads
 	// `hcl:"-"` as an attribute named "-".)
@@ -34,6 +35,14 @@ type Audit struct {
 	// Retention: events older than this are deleted, e.g. "90d", "720h";
 	// "0" keeps them forever. Default "90d".
 	Retention string `hcl:"retention,optional"`
+}
+
+// Metrics configures GET /metrics (Prometheus). Without the block, or
+// without listen, /metrics is served on the main listener to admins only.
+type Metrics struct {
+	// Listen serves /metrics, unauthenticated, on its own address (e.g.
+	// "127.0.0.1:9090") instead of the main listener.
+	Listen string `hcl:"listen,optional"`
 }
 
 // Database is the PostgreSQL connection.

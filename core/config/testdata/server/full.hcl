@@ -71,3 +71,7 @@ plugin "local" {
 audit {
   retention = "365d"
 }
+
+metrics {
+  listen = "127.0.0.1:9090"
+}

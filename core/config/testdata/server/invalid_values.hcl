@@ -46,3 +46,6 @@ plugin "ecs" {}
 audit {
   retention = "soon"
 }
+metrics {
+  listen = "9090"
+}
