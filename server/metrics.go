@@ -27,26 +27,36 @@ type routeKey struct{}
 // route are "other", so scanners cannot grow the label set.
 func countRequests(m *metrics.Metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
 		route := metrics.OtherRoute
-		rec := &statusRecorder{ResponseWriter: w}
-		defer func() {
-			status := rec.status
-			v := recover()
-			switch {
-			case status != 0:
-			case v != nil:
-				status = http.StatusInternalServerError // what recoverPanics outside answers
-			default:
-				status = http.StatusOK
-			}
-			m.ObserveHTTP(route, r.Method, status, time.Since(start))
-			if v != nil {
-				panic(v)
-			}
-		}()
-		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), routeKey{}, &route)))
+		observe(w, func(status int, d time.Duration) { m.ObserveHTTP(route, r.Method, status, d) },
+			func(w http.ResponseWriter) {
+				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), routeKey{}, &route)))
+			})
 	})
+}
+
+// observe runs serve with a writer that records the status and reports it
+// and the duration, also when serve panics (then re-panicking: recoverPanics
+// outside answers 500, and http.ErrAbortHandler keeps its meaning).
+func observe(w http.ResponseWriter, report func(status int, d time.Duration), serve func(http.ResponseWriter)) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w}
+	defer func() {
+		status := rec.status
+		v := recover()
+		switch {
+		case status != 0:
+		case v != nil:
+			status = http.StatusInternalServerError
+		default:
+			status = http.StatusOK
+		}
+		report(status, time.Since(start))
+		if v != nil {
+			panic(v)
+		}
+	}()
+	serve(rec)
 }
 
 // routeLabel (a router middleware, so it runs only for matched routes)

@@ -13,6 +13,7 @@ import (
 	"github.com/riseplatform/rise/core/api"
 	"github.com/riseplatform/rise/core/config"
 	"github.com/riseplatform/rise/server"
+	"github.com/riseplatform/rise/server/metrics"
 	"github.com/riseplatform/rise/server/servertest"
 )
 
@@ -47,10 +48,18 @@ func wantSeries(t *testing.T, body string, series ...string) {
 	}
 }
 
-// appEdge is a minimal server.Edge: every *.apps.test host is an app.
+// appEdge is a minimal server.Edge: every *.apps.test host is an app; only
+// "shop" exists (labelled like the real edge does after its route lookup).
 type appEdge struct{}
 
-func (appEdge) ServeHTTP(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) }
+func (e appEdge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p, _ := e.Project(r.Host); p == "shop" {
+		metrics.LabelEdgeProject(r, p)
+		w.WriteHeader(http.StatusTeapot)
+		return
+	}
+	http.NotFound(w, r)
+}
 func (appEdge) Project(host string) (string, bool) {
 	return strings.CutSuffix(host, ".apps.test")
 }
@@ -84,6 +93,12 @@ func TestMetricsOnMainListenerForAdminsOnly(t *testing.T) {
 	} else {
 		resp.Body.Close()
 	}
+	req.Host = "random-host-1234.apps.test"
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("unknown app request: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 
 	for _, c := range []struct {
 		who   string
@@ -112,13 +127,15 @@ func TestMetricsOnMainListenerForAdminsOnly(t *testing.T) {
 		`rise_http_requests_total{method="GET",route="/metrics",status="401"} 1`, // the bad token: 401 before routing, "other"
 		`rise_http_requests_total{method="GET",route="/metrics",status="403"} 2`,
 		`rise_http_request_duration_seconds_bucket{method="POST",route="/api/v1/projects",le="+Inf"} 1`,
+		`rise_edge_requests_total{project="shop",status="418"} 1`,
+		`rise_edge_requests_total{project="-",status="404"} 1`,
 		`rise_deployments{state="Pending"} 1`,
 		`rise_deployments{state="Healthy"} 0`,
 		`rise_db_pool_max_conns `,
 		`rise_db_pool_acquires_total `,
 		`go_goroutines `,
 	)
-	for _, leak := range []string{"wp-login", "no/such", "zz-x", "secret-path", `state="Superseded"`} {
+	for _, leak := range []string{"wp-login", "no/such", "zz-x", "secret-path", "random-host", `state="Superseded"`} {
 		if strings.Contains(body, leak) {
 			t.Errorf("metrics contain %q (raw paths must not become labels; terminal states are not counted)", leak)
 		}

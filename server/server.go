@@ -213,7 +213,7 @@ func (s *Server) routes() http.Handler {
 	}
 	h = countRequests(s.deps.Metrics, h) // app traffic is counted by the edge
 	if e := s.deps.Edge; e != nil {
-		h = byHost(e, h)
+		h = byHost(e, s.deps.Metrics, h)
 	}
 	h = s.drainContext(h)
 	return requestLog(s.log.Named("http"), recoverPanics(h))
@@ -324,11 +324,14 @@ func controllerName(c Controller) string {
 	return strings.TrimPrefix(fmt.Sprintf("%T", c), "*")
 }
 
-// byHost sends requests for app hosts to the edge and everything else to next.
-func byHost(e Edge, next http.Handler) http.Handler {
+// byHost sends requests for app hosts to the edge (counting them in
+// rise_edge_requests_total) and everything else to next.
+func byHost(e Edge, m *metrics.Metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := e.Project(r.Host); ok {
-			e.ServeHTTP(w, r)
+			ctx, project := metrics.WithEdgeProject(r.Context())
+			observe(w, func(status int, d time.Duration) { m.ObserveEdge(project(), status, d) },
+				func(w http.ResponseWriter) { e.ServeHTTP(w, r.WithContext(ctx)) })
 			return
 		}
 		next.ServeHTTP(w, r)

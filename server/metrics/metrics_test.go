@@ -105,3 +105,16 @@ func TestDeploymentsKeepLastCountsWhenTheDatabaseIsDown(t *testing.T) {
 		t.Error("the count ran without the scrape timeout")
 	}
 }
+
+func TestEdgeProjectLabel(t *testing.T) {
+	r := httptest.NewRequest("GET", "/", nil)
+	metrics.LabelEdgeProject(r, "shop") // outside WithEdgeProject: no effect, no panic
+	ctx, project := metrics.WithEdgeProject(context.Background())
+	if got := project(); got != metrics.NoProject {
+		t.Errorf("unlabelled = %q, want %q", got, metrics.NoProject)
+	}
+	metrics.LabelEdgeProject(r.WithContext(ctx), "shop")
+	if got := project(); got != "shop" {
+		t.Errorf("labelled = %q", got)
+	}
+}
