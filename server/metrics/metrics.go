@@ -7,7 +7,7 @@
 //	m := metrics.New()
 //	m.WatchPool(store.Pool())                 // pgx pool stats, read on scrape
 //	m.WatchDeployments(metrics.CountLiveDeployments(store.Pool()))
-//	m.ObserveEdge(project, status, time.Since(start))
+//	m.EdgeUpstreamError(project)              // one line at the call site
 //	http.Handle("/metrics", m.Handler())
 //
 // The metrics are listed, with example alerts, in docs/operations.md.
@@ -141,7 +141,9 @@ func (m *Metrics) ObserveHTTP(route, method string, status int, d time.Duration)
 }
 
 // ObserveEdge records one app request the edge answered (status is what the
-// client got, including the edge's own 404/502/503).
+// client got, including the edge's own 404/502/503). server.byHost calls it
+// for every app request; project is NoProject unless the edge called
+// LabelEdgeProject.
 func (m *Metrics) ObserveEdge(project string, status int, d time.Duration) {
 	if m == nil {
 		return
