@@ -87,7 +87,7 @@ func (m *Metrics) WatchDeployments(count DeploymentCounter) {
 		Name: "rise_deployments_count_errors_total",
 		Help: "Scrapes on which rise_deployments could not be counted (its values are then the last known).",
 	})}
-	m.reg.MustRegister(c, c.errs)
+	m.reg.MustRegister(c)
 }
 
 var deploymentsDesc = prometheus.NewDesc("rise_deployments",
@@ -100,7 +100,10 @@ type deploymentCollector struct {
 	last  map[string]int
 }
 
-func (c *deploymentCollector) Describe(ch chan<- *prometheus.Desc) { ch <- deploymentsDesc }
+func (c *deploymentCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- deploymentsDesc
+	c.errs.Describe(ch)
+}
 
 func (c *deploymentCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), DeploymentCountTimeout)
@@ -114,6 +117,7 @@ func (c *deploymentCollector) Collect(ch chan<- prometheus.Metric) {
 		c.last = counts
 	}
 	c.mu.Unlock()
+	c.errs.Collect(ch) // after counting, so one scrape is consistent
 	if counts == nil {
 		return
 	}
