@@ -18,7 +18,7 @@ func (fakeEdge) ServeHTTP(w http.ResponseWriter, r *http.Request) { _, _ = w.Wri
 
 func TestByHostSendsAppHostsToTheEdge(t *testing.T) {
 	rise := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("rise")) })
-	h := byHost(fakeEdge{}, rise)
+	h := byHost(fakeEdge{}, nil, rise)
 	for host, want := range map[string]string{
 		"hello.apps.test:3000": "app",
 		"hello.apps.test":      "app",

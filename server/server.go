@@ -33,7 +33,8 @@
 // (readiness: the database answers), GET /api/v1/version, the projects API
 // (server/projects), the teams and users API (server/teams) and the audit
 // log (server/audit: every state-changing /api/v1 call is recorded,
-// GET /api/v1/audit lists them).
+// GET /api/v1/audit lists them), and GET /metrics (server/metrics; on its own
+// listener when metrics.listen is set, else on the main one to admins only).
 // Every request gets a request id (X-Request-Id, kept from the caller when
 // well-formed), a structured log line and panic recovery; errors use the one
 // shape {"error": "...", "suggestions": [...]} (server/httpx).
@@ -55,6 +56,7 @@ import (
 
 	"github.com/riseplatform/rise/core/config"
 	"github.com/riseplatform/rise/server/audit"
+	"github.com/riseplatform/rise/server/metrics"
 	"github.com/riseplatform/rise/server/projects"
 	"github.com/riseplatform/rise/server/store"
 	"github.com/riseplatform/rise/server/teams"
@@ -105,7 +107,12 @@ type Deps struct {
 	// Audit records state-changing API calls and serves GET /api/v1/audit.
 	// Nil: the server builds one on Store with the config's retention.
 	// Pass the one the auth package records its events with.
-	Audit   *audit.Recorder
+	Audit *audit.Recorder
+	// Metrics is the Prometheus registry the server records HTTP requests,
+	// database pool stats and deployments by state in, and serves at
+	// /metrics. Nil: the server makes one. Pass the one the plugin host,
+	// edge and controllers record in. One Metrics serves one Server.
+	Metrics *metrics.Metrics
 	Log     hclog.Logger
 	Version string // shown by GET /api/v1/version
 	Commit  string
@@ -161,6 +168,11 @@ func New(cfg *config.Server, deps Deps) (*Server, error) {
 		deps.Audit = audit.New(deps.Store, audit.Options{Log: deps.Log, Retention: c.AuditRetention()})
 	}
 	deps.Controllers = append(slices.Clip(deps.Controllers), deps.Audit)
+	if deps.Metrics == nil {
+		deps.Metrics = metrics.New()
+	}
+	deps.Metrics.WatchPool(deps.Store.Pool())
+	deps.Metrics.WatchDeployments(metrics.CountLiveDeployments(deps.Store.Pool()))
 	s := &Server{cfg: &c, deps: deps, log: deps.Log, drain: make(chan struct{})}
 	s.handler = s.routes()
 	return s, nil
@@ -173,6 +185,10 @@ func (s *Server) routes() http.Handler {
 	root := mux.NewRouter()
 	nf := notFound(root)
 	root.NotFoundHandler, root.MethodNotAllowedHandler = nf, nf
+	root.Use(routeLabel)
+	if s.metricsListen() == "" {
+		root.Handle(MetricsPath, adminOnly(s.deps.Metrics.Handler())).Methods(http.MethodGet)
+	}
 	api := root.PathPrefix(audit.APIPrefix).Subrouter()
 	api.Use(s.deps.Audit.Middleware)
 
@@ -197,11 +213,12 @@ func (s *Server) routes() http.Handler {
 	if s.deps.Auth != nil {
 		h = s.deps.Auth.Middleware(h)
 	}
+	h = countRequests(s.deps.Metrics, h) // app traffic is counted by the edge
 	h = requestLog(s.log.Named("http"), recoverPanics(s.drainContext(h)))
 	if e := s.deps.Edge; e != nil {
 		// App traffic skips rise's request log and middleware: the edge
 		// keeps its own (sampled) access log on its hot path.
-		h = byHost(e, h)
+		h = byHost(e, s.deps.Metrics, h)
 	}
 	return h
 }
@@ -215,7 +232,8 @@ func Run(ctx context.Context, cfg *config.Server, deps Deps) error {
 	return s.Run(ctx)
 }
 
-// Run listens on cfg.Listen and serves until ctx ends; see Serve.
+// Run listens on cfg.Listen (and metrics.listen) and serves until ctx ends;
+// see Serve.
 func (s *Server) Run(ctx context.Context) error {
 	ln, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
@@ -224,7 +242,8 @@ func (s *Server) Run(ctx context.Context) error {
 	return s.Serve(ctx, ln)
 }
 
-// Serve serves HTTP on ln and runs the controllers until ctx ends, then shuts
+// Serve serves HTTP on ln (and /metrics on metrics.listen when set) and runs
+// the controllers until ctx ends, then shuts
 // down gracefully: it stops accepting, cancels the controllers' context,
 // closes Draining channels (so streams end), and waits up to ShutdownGrace
 // for in-flight requests and controllers.
@@ -238,18 +257,31 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		BaseContext:       func(net.Listener) context.Context { return baseCtx },
 		ErrorLog:          s.log.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
 	}
+	serveErr := make(chan error, 2)
+	if addr := s.metricsListen(); addr != "" {
+		mln, err := net.Listen("tcp", addr)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("metrics: listen on %s: %w", addr, err)
+		}
+		mctx, stopMetrics := context.WithCancel(ctx)
+		defer stopMetrics()
+		go func() {
+			if err := s.serveMetrics(mctx, mln); err != nil {
+				serveErr <- err
+			}
+		}()
+	}
 	ctlCtx, stopControllers := context.WithCancel(ctx)
 	defer stopControllers()
 	ctlDone := s.startControllers(ctlCtx)
 
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- fmt.Errorf("serve: %w", srv.Serve(ln)) }()
 	s.log.Info("rise server listening", "addr", ln.Addr().String(), "version", s.deps.Version)
 
 	var err error
 	select {
 	case err = <-serveErr:
-		err = fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
 	s.log.Info("shutting down", "grace", s.deps.ShutdownGrace)
@@ -296,11 +328,14 @@ func controllerName(c Controller) string {
 	return strings.TrimPrefix(fmt.Sprintf("%T", c), "*")
 }
 
-// byHost sends requests for app hosts to the edge and everything else to next.
-func byHost(e Edge, next http.Handler) http.Handler {
+// byHost sends requests for app hosts to the edge (counting them in
+// rise_edge_requests_total) and everything else to next.
+func byHost(e Edge, m *metrics.Metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := e.Project(r.Host); ok {
-			e.ServeHTTP(w, r)
+			ctx, project := metrics.WithEdgeProject(r.Context())
+			observe(w, func(status int, d time.Duration) { m.ObserveEdge(project(), status, d) },
+				func(w http.ResponseWriter) { e.ServeHTTP(w, r.WithContext(ctx)) })
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -147,6 +147,14 @@ func (s *Server) finish(body hcl.Body) hcl.Diagnostics {
 		s.Edge = &Edge{}
 	}
 	s.Edge.check(c, root.block("edge", 0))
+	if m := s.Metrics; m != nil && m.Listen != "" {
+		n := root.block("metrics", 0).attr("listen")
+		if msg := checkListen(m.Listen); msg != "" {
+			c.errorf(n, "Invalid metrics listen address", "%s.", msg)
+		} else if m.Listen == s.Listen {
+			c.errorf(n, "Invalid metrics listen address", "metrics listen %q is the server's own listen address; use another port, or drop it to serve /metrics on the main listener to admins.", m.Listen)
+		}
+	}
 	return c.diags
 }
 

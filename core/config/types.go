@@ -32,6 +32,7 @@ type Server struct {
 	Audit    *Audit     `hcl:"audit,block"`
 	Images   *Images    `hcl:"images,block"`
 	Edge     *Edge      `hcl:"edge,block"`
+	Metrics  *Metrics   `hcl:"metrics,block"`
 
 	// Filename is where the config was read from. (No hcl tag: gohcl reads
 	// `hcl:"-"` as an attribute named "-".)
@@ -73,6 +74,14 @@ func (e *Edge) ResyncPeriod() time.Duration {
 		return 30 * time.Second
 	}
 	return d
+}
+
+// Metrics configures GET /metrics (Prometheus). Without the block, or
+// without listen, /metrics is served on the main listener to admins only.
+type Metrics struct {
+	// Listen serves /metrics, unauthenticated, on its own address (e.g.
+	// "127.0.0.1:9090") instead of the main listener.
+	Listen string `hcl:"listen,optional"`
 }
 
 // Database is the PostgreSQL connection.

@@ -58,6 +58,9 @@ type Options struct {
 	// -debug). Default: the environment variable.
 	Reattach *string
 
+	// Observer receives call and restart metrics (nil: none).
+	Observer Observer
+
 	CallTimeout      time.Duration // per unary call (Status, Credentials, Detect...); default 30s
 	OperationTimeout time.Duration // per streamed operation (Build, Deploy, Stop, Destroy); default 1h
 	StartTimeout     time.Duration // launch + handshake; default 30s

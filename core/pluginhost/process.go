@@ -29,8 +29,9 @@ type binary struct {
 	info   *sdk.PluginInfo
 	log    hclog.Logger
 
-	mu   sync.Mutex
-	proc *proc
+	mu      sync.Mutex
+	proc    *proc
+	crashed bool // the last process crashed or hung: the next start is a restart
 }
 
 // proc is a running plugin process.
@@ -60,6 +61,7 @@ func (b *binary) start() (*proc, error) {
 		SyncStdout:       stdoutWarner{b.log},
 		SyncStderr:       syncStderr{log: b.log, tail: p.stderr},
 		StartTimeout:     b.h.opts.StartTimeout,
+		GRPCDialOptions:  b.dialOptions(),
 	}
 	if b.attach != nil {
 		set, ok := cfg.VersionedPlugins[b.attach.ProtocolVersion]
@@ -140,6 +142,7 @@ func (b *binary) acquire() (*proc, error) {
 			return p, nil
 		}
 		b.proc = nil
+		b.crashed = true
 		go p.client.Kill()
 	}
 	p, err := b.start()
@@ -147,6 +150,12 @@ func (b *binary) acquire() (*proc, error) {
 		return nil, err
 	}
 	b.log.Debug("plugin process started")
+	if b.crashed {
+		b.crashed = false
+		if o := b.h.opts.Observer; o != nil {
+			o.PluginRestart(b.name)
+		}
+	}
 	p.inflight = 1
 	b.proc = p
 	return p, nil
@@ -161,6 +170,7 @@ func (b *binary) release(p *proc, op string, err error, hung time.Duration) erro
 	retire := crashed || hung > 0
 	if retire && b.proc == p {
 		b.proc = nil
+		b.crashed = true
 	}
 	if !retire && p.inflight == 0 && b.proc == p {
 		p.idle = time.AfterFunc(b.h.opts.IdleTimeout, func() { b.reap(p) })

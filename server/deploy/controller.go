@@ -250,6 +250,7 @@ func (c *Controller) dispatch(ctx context.Context, wg *sync.WaitGroup) time.Time
 	next := now.Add(c.o.Resync)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	waiting := 0
 	for k, at := range c.due {
 		if c.inflight[k] {
 			continue
@@ -261,17 +262,21 @@ func (c *Controller) dispatch(ctx context.Context, wg *sync.WaitGroup) time.Time
 			continue
 		}
 		if len(c.inflight) >= c.o.Workers {
+			waiting++
 			continue // picked up when a worker finishes (it wakes us)
 		}
 		c.inflight[k] = true
 		delete(c.due, k)
 		wg.Go(func() { c.work(ctx, k) })
 	}
+	c.o.Metrics.SetQueueDepth(waiting)
 	return next
 }
 
 func (c *Controller) work(ctx context.Context, key string) {
+	start := time.Now()
 	after, err := c.reconcileKey(ctx, key)
+	c.o.Metrics.ObserveReconcile(time.Since(start), err)
 	unavailable := err != nil && ctx.Err() == nil && store.IsUnavailable(err) && !c.databaseAnswers(ctx)
 	if unavailable {
 		c.pause(err)

@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/riseplatform/rise/sdk"
+	"github.com/riseplatform/rise/server/metrics"
 	"github.com/riseplatform/rise/server/store"
 )
 
@@ -44,6 +45,9 @@ type Options struct {
 	Store   *store.Store   // required
 	Runtime RuntimeFactory // required for the controller and logs
 	Log     hclog.Logger
+	// Metrics records the controller's queue depth and reconcile
+	// durations (nil records nothing).
+	Metrics *metrics.Metrics
 
 	// AppURL returns the URL a project is served at (https://<p>.<domain>).
 	AppURL func(project string) string

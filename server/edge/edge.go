@@ -27,6 +27,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/riseplatform/rise/server/httpx"
+	"github.com/riseplatform/rise/server/metrics"
 	"github.com/riseplatform/rise/server/identity"
 )
 
@@ -84,7 +85,10 @@ type Options struct {
 	AccessLogEvery int
 	// Transport reaches the upstreams (default NewTransport()).
 	Transport http.RoundTripper
-	Log       hclog.Logger
+	// Metrics counts upstream errors (nil counts nothing); requests are
+	// counted around the edge by the server (metrics.WithEdgeProject).
+	Metrics *metrics.Metrics
+	Log     hclog.Logger
 }
 
 // Handler is the edge router.
@@ -206,6 +210,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		h.page(w, http.StatusBadGateway, "rise cannot route this request right now.")
 		return
 	}
+	metrics.LabelEdgeProject(r, project)
 	// Apps may trust X-Rise-* headers: the edge sets them, and never
 	// passes on a client's own.
 	for k := range r.Header {

@@ -67,6 +67,7 @@ func (t *Table) resyncCtx(ctx context.Context) error {
 // setStale records whether the last attempt to reach the database failed,
 // logging the changes.
 func (t *Table) setStale(err error) {
+	t.metrics.SetFailStatic(err != nil)
 	if err != nil {
 		if !t.stale.Swap(true) {
 			t.log.Error("edge: database unreachable; serving the last known routes and sessions (fail static)",

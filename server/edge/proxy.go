@@ -181,6 +181,9 @@ func (h *Handler) newProxy() *httputil.ReverseProxy {
 				return // the client went away
 			}
 			h.o.Log.Warn("edge: upstream error", "host", r.Host, "error", err)
+			if project, ok := h.Project(r.Host); ok {
+				h.o.Metrics.EdgeUpstreamError(project)
+			}
 			h.page(w, http.StatusBadGateway, "The app is not answering.")
 		},
 	}

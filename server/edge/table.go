@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/riseplatform/rise/server/identity"
+	"github.com/riseplatform/rise/server/metrics"
 )
 
 // DefaultGroup is the deployment group the edge serves at <project>.<domain>.
@@ -28,9 +29,10 @@ const DefaultGroup = "default"
 // When PostgreSQL is unreachable the last snapshot keeps serving (fail
 // static) and Stale says so.
 type Table struct {
-	pool   *pgxpool.Pool
-	log    hclog.Logger
-	resync time.Duration
+	pool    *pgxpool.Pool
+	log     hclog.Logger
+	resync  time.Duration
+	metrics *metrics.Metrics
 
 	snap     atomic.Pointer[snapshot]
 	mu       sync.Mutex // serializes writers
@@ -58,7 +60,9 @@ type TableOptions struct {
 	Pool *pgxpool.Pool
 	// Resync is the period of full reloads (default 30s).
 	Resync time.Duration
-	Log    hclog.Logger
+	// Metrics shows fail static (rise_edge_fail_static); nil shows nothing.
+	Metrics *metrics.Metrics
+	Log     hclog.Logger
 }
 
 // NewTable loads the route table; Run keeps it current.
@@ -72,7 +76,7 @@ func NewTable(ctx context.Context, o TableOptions) (*Table, error) {
 	if o.Log == nil {
 		o.Log = hclog.NewNullLogger()
 	}
-	t := &Table{pool: o.Pool, log: o.Log, resync: o.Resync}
+	t := &Table{pool: o.Pool, log: o.Log, resync: o.Resync, metrics: o.Metrics}
 	if err := t.Resync(ctx); err != nil {
 		return nil, err
 	}

@@ -1,5 +1,5 @@
 // Package wire assembles a complete rise server from its parts: the plugin
-// host (registry and runtime plugins), authentication and the audit log it
+// host (registry and runtime plugins), the metrics registry, authentication and the audit log it
 // records logins in, the deployments
 // service and its controller, registry credentials and token routes, and the
 // edge router that serves apps. cmd/rise hands its functions to
@@ -26,6 +26,7 @@ import (
 	"github.com/riseplatform/rise/server/deploy"
 	"github.com/riseplatform/rise/server/edge"
 	"github.com/riseplatform/rise/server/images"
+	"github.com/riseplatform/rise/server/metrics"
 	"github.com/riseplatform/rise/server/registry"
 	"github.com/riseplatform/rise/server/store"
 )
@@ -41,9 +42,11 @@ type Options struct {
 
 // StartPlugins starts the plugin host for cfg and decodes and validates the
 // registry and runtime blocks against their plugins' schemas. All problems
-// come back together, each with its file:line.
-func StartPlugins(ctx context.Context, o Options, cfg *config.Server, log hclog.Logger) (*Plugins, error) {
+// come back together, each with its file:line. obs (may be nil) receives
+// plugin call metrics.
+func StartPlugins(ctx context.Context, o Options, cfg *config.Server, log hclog.Logger, obs pluginhost.Observer) (*Plugins, error) {
 	host, err := pluginhost.New(ctx, pluginhost.Options{
+		Observer:   obs,
 		Logger:     log,
 		Version:    o.Version,
 		Builtins:   o.Builtins,
@@ -115,7 +118,7 @@ func (p *Plugins) Runtime(ctx context.Context) (sdk.Runtime, error) {
 // server: the plugins start, fingerprint, and accept their config blocks.
 func Check(o Options) func(ctx context.Context, cfg *config.Server, log hclog.Logger) error {
 	return func(ctx context.Context, cfg *config.Server, log hclog.Logger) error {
-		p, err := StartPlugins(ctx, o, cfg, log)
+		p, err := StartPlugins(ctx, o, cfg, log, nil)
 		if err != nil {
 			return err
 		}
@@ -128,11 +131,12 @@ func Check(o Options) func(ctx context.Context, cfg *config.Server, log hclog.Lo
 // parts once the store is open.
 func Server(o Options) func(ctx context.Context, cfg *config.Server, st *store.Store, log hclog.Logger) (server.Deps, func(), error) {
 	return func(ctx context.Context, cfg *config.Server, st *store.Store, log hclog.Logger) (server.Deps, func(), error) {
-		p, err := StartPlugins(ctx, o, cfg, log)
+		m := metrics.New()
+		p, err := StartPlugins(ctx, o, cfg, log, m)
 		if err != nil {
 			return server.Deps{}, nil, err
 		}
-		deps, err := assemble(ctx, cfg, st, log, p)
+		deps, err := assemble(ctx, cfg, st, log, p, m)
 		if err != nil {
 			p.Host.Close()
 			return server.Deps{}, nil, err
@@ -141,7 +145,7 @@ func Server(o Options) func(ctx context.Context, cfg *config.Server, st *store.S
 	}
 }
 
-func assemble(ctx context.Context, cfg *config.Server, st *store.Store, log hclog.Logger, p *Plugins) (server.Deps, error) {
+func assemble(ctx context.Context, cfg *config.Server, st *store.Store, log hclog.Logger, p *Plugins, m *metrics.Metrics) (server.Deps, error) {
 	authCfg := cfg.Auth
 	if authCfg == nil {
 		authCfg = &config.Auth{}
@@ -176,6 +180,7 @@ func assemble(ctx context.Context, cfg *config.Server, st *store.Store, log hclo
 		Store:           st,
 		Runtime:         p.Runtime,
 		Log:             log,
+		Metrics:         m,
 		AppURL:          cfg.AppURL,
 		Images:          imagePolicy(reg, cfg, log.Named("images")),
 		PullCredentials: pullCredentials(reg),
@@ -188,11 +193,12 @@ func assemble(ctx context.Context, cfg *config.Server, st *store.Store, log hclo
 	if edgeCfg == nil {
 		edgeCfg = &config.Edge{}
 	}
-	routes, err := edge.NewTable(ctx, edge.TableOptions{Pool: st.Pool(), Resync: edgeCfg.ResyncPeriod(), Log: log.Named("edge")})
+	routes, err := edge.NewTable(ctx, edge.TableOptions{Pool: st.Pool(), Resync: edgeCfg.ResyncPeriod(), Metrics: m, Log: log.Named("edge")})
 	if err != nil {
 		return server.Deps{}, err
 	}
 	edgeRouter, err := edge.New(edge.Options{
+		Metrics:        m,
 		Domain:         cfg.Domain,
 		PublicURL:      cfg.PublicURL,
 		Lookup:         routes.Lookup,
@@ -223,6 +229,7 @@ func assemble(ctx context.Context, cfg *config.Server, st *store.Store, log hclo
 		Controllers: []server.Controller{deploySvc, routes},
 		Edge:        edgeRouter,
 		Audit:       auditLog,
+		Metrics:     m,
 	}, nil
 }
 

@@ -50,7 +50,7 @@ runtime "docker" {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	p, err := wire.StartPlugins(context.Background(), wire.Options{Builtins: builtins, Version: "test"}, cfg, hclog.NewNullLogger())
+	p, err := wire.StartPlugins(context.Background(), wire.Options{Builtins: builtins, Version: "test"}, cfg, hclog.NewNullLogger(), nil)
 	if err == nil {
 		p.Host.Close()
 		t.Fatal("StartPlugins accepted an invalid token_ttl and restart_policy")

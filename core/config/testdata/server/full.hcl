@@ -75,3 +75,7 @@ audit {
 images {
   allow_private_registries = ["10.0.0.0/8", "fd00::/8"]
 }
+
+metrics {
+  listen = "127.0.0.1:9090"
+}

@@ -56,3 +56,7 @@ edge {
   access_log_every = -5
   resync           = "10ms"
 }
+
+metrics {
+  listen = "9090"
+}
