@@ -21,9 +21,9 @@ import (
 func TestAuditCLI(t *testing.T) {
 	srv := seedServer(t)
 	ctx := context.Background()
-	alice := srv.User(t, "alice@rise.dev", false)
-	bob := srv.User(t, "bob@rise.dev", false)
-	admin := srv.User(t, "root@rise.dev", true)
+	alice := login(t, srv, "alice@rise.dev")
+	bob := login(t, srv, "bob@rise.dev")
+	admin := login(t, srv, "root@rise.dev")
 	if _, err := alice.Client.CreateProject(ctx, api.CreateProjectRequest{Name: "shop"}); err != nil {
 		t.Fatal(err)
 	}

@@ -87,6 +87,7 @@ func localAuth(t *testing.T, d *server.Deps) server.Authenticator {
 	for _, email := range []string{"alice@rise.dev", "bob@rise.dev", "niklas@rise.dev"} {
 		users = append(users, &config.LocalUser{Email: email, PasswordHash: string(hash)})
 	}
+	users = append(users, &config.LocalUser{Email: "root@rise.dev", PasswordHash: string(hash), Admin: true})
 	a, err := auth.New(context.Background(), &config.Auth{Local: &config.LocalAuth{Users: users}}, d.Store, auth.Options{
 		PublicURL: "http://rise.test", DataDir: t.TempDir(), Listen: "127.0.0.1:0", Log: hclog.NewNullLogger(),
 	})

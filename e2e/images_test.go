@@ -42,6 +42,14 @@ func TestCrossProjectImagesRiseServer(t *testing.T) {
 	reg := registrytest.Start(t, registrytest.Options{
 		Realm: public + "/api/v1/registry/token", Service: "rise-registry", Issuer: "rise", RootCertBundle: crt,
 	})
+	// Registered before the server starts, so the clean-up runs after the
+	// server (and its deployment controller) stopped and cannot re-create
+	// the containers.
+	mine, theirs := "mine-"+strings.ToLower(randHex(3)), "theirs-"+strings.ToLower(randHex(3))
+	t.Cleanup(func() {
+		removeProjectContainers(t, mine)
+		removeProjectContainers(t, theirs)
+	})
 	srv := startSessionServer(t, port, fmt.Sprintf(`
 auth {
   local {
@@ -74,7 +82,6 @@ runtime "docker" {
 		return api.NewClient(srv.URL, tok.Token)
 	}
 	alice, bob := login("alice@team-a.test"), login("bob@team-b.test")
-	mine, theirs := "mine-"+strings.ToLower(randHex(3)), "theirs-"+strings.ToLower(randHex(3))
 	for _, p := range []struct {
 		c             *api.Client
 		team, project string
@@ -85,7 +92,6 @@ runtime "docker" {
 		if _, err := p.c.CreateProject(ctx, api.CreateProjectRequest{Name: p.project, Owner: "team:" + p.team}); err != nil {
 			t.Fatal(err)
 		}
-		removeProjectContainers(t, p.project)
 	}
 
 	// Bob pushes his private image with the push credentials rise hands him.

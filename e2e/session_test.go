@@ -421,15 +421,20 @@ func writeTokenKeyPair(t *testing.T, dir string) (keyPath, certPath string) {
 	return keyPath, certPath
 }
 
-// removeProjectContainers removes the Docker runtime's containers of
-// project (left over by an interrupted run).
+// removeProjectContainers removes the Docker runtime's containers and
+// network of project (left over by an interrupted run). Call it after the
+// rise server stopped: a running controller would re-create them.
 func removeProjectContainers(t *testing.T, project string) {
-	out, err := exec.Command("docker", "ps", "-aq", "--filter", "label=rise.project="+project).Output()
-	if err != nil {
-		return
+	filter := "label=rise.project=" + project
+	if out, err := exec.Command("docker", "ps", "-aq", "--filter", filter).Output(); err == nil {
+		if ids := strings.Fields(string(out)); len(ids) > 0 {
+			_ = exec.Command("docker", append([]string{"rm", "-f"}, ids...)...).Run()
+		}
 	}
-	if ids := strings.Fields(string(out)); len(ids) > 0 {
-		_ = exec.Command("docker", append([]string{"rm", "-f"}, ids...)...).Run()
+	if out, err := exec.Command("docker", "network", "ls", "-q", "--filter", filter).Output(); err == nil {
+		if ids := strings.Fields(string(out)); len(ids) > 0 {
+			_ = exec.Command("docker", append([]string{"network", "rm"}, ids...)...).Run()
+		}
 	}
 }
 

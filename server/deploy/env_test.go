@@ -128,7 +128,7 @@ func newEnvWith(t testing.TB, mut func(*deploy.Options), run bool) *env {
 			}
 			return nil, nil
 		},
-		StripCookies: []string{"rise_session"},
+		IdentityCookie: "rise_session",
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -27,8 +27,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/riseplatform/rise/server/httpx"
-	"github.com/riseplatform/rise/server/metrics"
 	"github.com/riseplatform/rise/server/identity"
+	"github.com/riseplatform/rise/server/metrics"
 )
 
 // Route is where a project's traffic goes.

@@ -190,8 +190,8 @@ func TestIngressAuth(t *testing.T) {
 	p := newPlatform(t, "127.0.0.1", "localhost")
 	b := newBrowser(t)
 	// Alice's app session cookie for hello, as the browser holds it.
-	loc := b.login(p, "alice@example.com", p.app("hello", "/"))
-	resp, _ := b.get(loc)
+	// Already logged in to rise: the way to the app is a ticket.
+	resp, _ := b.get(b.ticketFor(p, p.app("hello", "/")))
 	appCookie := cookie(resp, edge.SessionCookie)
 	if appCookie == nil {
 		t.Fatal("no app session cookie")
@@ -259,8 +259,8 @@ func TestAppsNeverSeeRiseCredentials(t *testing.T) {
 			riseToken = c.Value
 		}
 	}
-	loc := b.login(p, "alice@example.com", p.app("hello", "/"))
-	resp, _ := b.get(loc)
+	// Already logged in to rise: the way to the app is a ticket.
+	resp, _ := b.get(b.ticketFor(p, p.app("hello", "/")))
 	appCookie := cookie(resp, edge.SessionCookie)
 	if riseToken == "" || appCookie == nil {
 		t.Fatal("no rise token or app session")
