@@ -46,13 +46,43 @@ func reap() {
 	}
 }
 
-// children lists the live (non-zombie) children of this process.
-func children() (found []string, pids []int) {
-	self := os.Getpid()
+// reapOrphans reaps exited children of this process other than keep (the
+// test command, which exec.Cmd waits for) every 100ms until stop closes.
+func reapOrphans(keep int, stop <-chan struct{}) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		for _, pid := range zombies() {
+			if pid != keep {
+				_, _ = syscall.Wait4(pid, nil, syscall.WNOHANG, nil)
+			}
+		}
+	}
+}
+
+// zombies lists the exited, not yet reaped children of this process.
+func zombies() []int {
+	var pids []int
+	forChildren(func(pid int, state string) {
+		if state == "Z" {
+			pids = append(pids, pid)
+		}
+	})
+	return pids
+}
+
+// forChildren calls f with the pid and state of every child of this process.
+func forChildren(f func(pid int, state string)) {
+	self := strconv.Itoa(os.Getpid())
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == self {
+		if err != nil {
 			continue
 		}
 		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
@@ -61,18 +91,27 @@ func children() (found []string, pids []int) {
 		}
 		// pid (comm) state ppid …; comm may hold spaces and parentheses.
 		s := string(stat)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(f) < 2 || f[0] == "Z" || f[1] != strconv.Itoa(self) {
-			continue
+		fs := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(fs) >= 2 && fs[1] == self {
+			f(pid, fs[0])
 		}
-		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+	}
+}
+
+// children lists the live (non-zombie) children of this process.
+func children() (found []string, pids []int) {
+	forChildren(func(pid int, state string) {
+		if state == "Z" {
+			return
+		}
+		cmdline, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
 		args := strings.TrimSpace(strings.ReplaceAll(string(cmdline), "\x00", " "))
 		if len(args) > 160 {
 			args = args[:157] + "..."
 		}
 		found = append(found, fmt.Sprintf("process %d: %s", pid, args))
 		pids = append(pids, pid)
-	}
+	})
 	return found, pids
 }
 

@@ -77,6 +77,15 @@ func run(args []string, leaks checks, out io.Writer) int {
 	// stays alive to print what it has and to check for leaks.
 	signal.Ignore(os.Interrupt)
 
+	// As the subreaper, testrun is the parent of every orphan the tests
+	// leave: reap the exited ones while the run goes on, or they stay
+	// zombies that still answer kill(pid, 0) and fail the tests that check
+	// a process has gone.
+	stopReaping := make(chan struct{})
+	if leaks.processes {
+		go reapOrphans(cmd.Process.Pid, stopReaping)
+	}
+	defer close(stopReaping)
 	f := newFormatter(out)
 	read := make(chan struct{})
 	go func() {
