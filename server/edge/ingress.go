@@ -19,6 +19,7 @@ import (
 // ingress-nginx calls it (nginx.ingress.kubernetes.io/auth-url) for every
 // request to a private app, forwarding the original Cookie and
 // Authorization headers. Answers: 200 with X-Rise-User and X-Rise-Email
+// (and the caller's Authorization unless it is a rise token, see allow)
 // when the caller may use the project (or the project is public); 401 when
 // the request carries no valid session or token (nginx then sends the
 // browser to auth-signin, rise's login); 403 when a logged-in caller may
@@ -48,7 +49,7 @@ func (h *Handler) ingressAuth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !unknown && !route.Private {
-		allow(w, id)
+		h.allow(w, r, id)
 		return
 	}
 	if id == nil {
@@ -68,13 +69,20 @@ func (h *Handler) ingressAuth(w http.ResponseWriter, r *http.Request) {
 		httpx.Err(w, r, httpx.NewError(http.StatusForbidden, "you do not have access to this app"))
 		return
 	}
-	allow(w, id)
+	h.allow(w, r, id)
 }
 
 // allow answers 200 with the caller's identity for the upstream
-// (nginx.ingress.kubernetes.io/auth-response-headers).
-func allow(w http.ResponseWriter, id *identity.Identity) {
+// (nginx.ingress.kubernetes.io/auth-response-headers). Authorization is
+// one of those headers too: the response carries the caller's own
+// Authorization back only when it is not a rise token, so ingress-nginx
+// passes an app's own credentials on and drops rise's (an empty response
+// header removes it from the upstream request).
+func (h *Handler) allow(w http.ResponseWriter, r *http.Request, id *identity.Identity) {
 	setUserHeaders(w.Header(), id)
+	if a := r.Header.Get("Authorization"); a != "" && !h.riseToken(a) {
+		w.Header().Set("Authorization", a)
+	}
 	w.WriteHeader(http.StatusOK)
 }
 

@@ -190,8 +190,7 @@ func TestIngressAuth(t *testing.T) {
 	p := newPlatform(t, "127.0.0.1", "localhost")
 	b := newBrowser(t)
 	// Alice's app session cookie for hello, as the browser holds it.
-	// Already logged in to rise: the way to the app is a ticket.
-	resp, _ := b.get(b.ticketFor(p, p.app("hello", "/")))
+	resp, _ := b.get(b.login(p, "alice@example.com", p.app("hello", "/")))
 	appCookie := cookie(resp, edge.SessionCookie)
 	if appCookie == nil {
 		t.Fatal("no app session cookie")
@@ -220,19 +219,21 @@ func TestIngressAuth(t *testing.T) {
 		hdr           []string
 		want          int
 		user          string
+		authz         string // the Authorization ingress-nginx passes to the app
 	}{
-		{"app session cookie", "hello", []string{"Cookie", edge.SessionCookie + "=" + appCookie.Value}, 200, "alice"},
-		{"shared rise_session cookie", "hello", []string{"Cookie", auth.SessionCookie + "=" + riseToken}, 200, "alice"},
-		{"bearer token", "other", []string{"Authorization", "Bearer " + riseToken}, 200, "alice"},
-		{"anonymous", "hello", nil, 401, ""},
-		{"app cookie of another host", "other", []string{"Cookie", edge.SessionCookie + "=" + appCookie.Value}, 401, ""},
-		{"tampered cookie", "hello", []string{"Cookie", edge.SessionCookie + "=" + appCookie.Value + "x"}, 401, ""},
-		{"bad bearer", "hello", []string{"Authorization", "Bearer nope"}, 401, ""},
-		{"app session is no API token", "hello", []string{"Authorization", "Bearer " + appCookie.Value}, 401, ""},
-		{"user without access", "hello", []string{"Cookie", auth.SessionCookie + "=" + bobToken}, 403, ""},
-		{"unknown project", "nothing", []string{"Cookie", auth.SessionCookie + "=" + bobToken}, 403, ""},
-		{"public project, anonymous", "open", nil, 200, ""},
-		{"no project", "", nil, 400, ""},
+		{"app session cookie", "hello", []string{"Cookie", edge.SessionCookie + "=" + appCookie.Value}, 200, "alice", ""},
+		{"app's own Authorization passes", "hello", []string{"Cookie", edge.SessionCookie + "=" + appCookie.Value, "Authorization", "Basic YXBwOnB3"}, 200, "alice", "Basic YXBwOnB3"},
+		{"shared rise_session cookie", "hello", []string{"Cookie", auth.SessionCookie + "=" + riseToken}, 200, "alice", ""},
+		{"bearer token is not passed on", "other", []string{"Authorization", "Bearer " + riseToken}, 200, "alice", ""},
+		{"anonymous", "hello", nil, 401, "", ""},
+		{"app cookie of another host", "other", []string{"Cookie", edge.SessionCookie + "=" + appCookie.Value}, 401, "", ""},
+		{"tampered cookie", "hello", []string{"Cookie", edge.SessionCookie + "=" + appCookie.Value + "x"}, 401, "", ""},
+		{"bad bearer", "hello", []string{"Authorization", "Bearer nope"}, 401, "", ""},
+		{"app session is no API token", "hello", []string{"Authorization", "Bearer " + appCookie.Value}, 401, "", ""},
+		{"user without access", "hello", []string{"Cookie", auth.SessionCookie + "=" + bobToken}, 403, "", ""},
+		{"unknown project", "nothing", []string{"Cookie", auth.SessionCookie + "=" + bobToken}, 403, "", ""},
+		{"public project, anonymous", "open", nil, 200, "", ""},
+		{"no project", "", nil, 400, "", ""},
 	} {
 		resp, body := newBrowser(t).get(p.publicURL+"/api/v1/ingress/auth?project="+url.QueryEscape(tc.project),
 			append([]string{"Accept", "*/*"}, tc.hdr...)...)
@@ -241,6 +242,9 @@ func TestIngressAuth(t *testing.T) {
 		}
 		if tc.user != "" && resp.Header.Get("X-Rise-Email") != tc.user+"@example.com" {
 			t.Errorf("%s: X-Rise-Email %q", tc.name, resp.Header.Get("X-Rise-Email"))
+		}
+		if got := resp.Header.Get("Authorization"); got != tc.authz {
+			t.Errorf("%s: Authorization for the app %q, want %q", tc.name, got, tc.authz)
 		}
 	}
 }

@@ -131,6 +131,10 @@ func TestAuthAnnotations(t *testing.T) {
 	if got := a["nginx.ingress.kubernetes.io/auth-signin"]; !strings.HasPrefix(got, "https://rise.example.com/auth/login?rd=") {
 		t.Errorf("auth-signin = %q", got)
 	}
+	// Authorization is answered by rise so that a rise token never reaches the app.
+	if got := a["nginx.ingress.kubernetes.io/auth-response-headers"]; got != "X-Rise-User,X-Rise-Email,Authorization" {
+		t.Errorf("auth-response-headers = %q", got)
+	}
 	r = provisioned(t, &Runtime{Domain: "a.b", AuthURL: "http://auth/{project}", SigninURL: "http://login",
 		AuthAnnotations: map[string]string{"traefik.ingress.kubernetes.io/router.middlewares": "rise-auth-{project}@kubernetescrd", "x/check": "{auth_url}"}})
 	a = r.authAnnotations("p1")

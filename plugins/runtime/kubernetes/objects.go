@@ -249,9 +249,11 @@ func (r *Runtime) authAnnotations(project string) map[string]string {
 	src := r.AuthAnnotations
 	if len(src) == 0 {
 		src = map[string]string{
-			"nginx.ingress.kubernetes.io/auth-url":              "{auth_url}",
-			"nginx.ingress.kubernetes.io/auth-signin":           "{signin_url}",
-			"nginx.ingress.kubernetes.io/auth-response-headers": "X-Rise-User,X-Rise-Email",
+			"nginx.ingress.kubernetes.io/auth-url":    "{auth_url}",
+			"nginx.ingress.kubernetes.io/auth-signin": "{signin_url}",
+			// Authorization too: rise answers it empty for a rise token,
+			// which ingress-nginx then drops from the request to the app.
+			"nginx.ingress.kubernetes.io/auth-response-headers": "X-Rise-User,X-Rise-Email,Authorization",
 		}
 	}
 	rep := strings.NewReplacer("{auth_url}", r.AuthURL, "{signin_url}", r.SigninURL)
