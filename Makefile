@@ -53,7 +53,8 @@ BENCH_OUT ?= .bench.out
 BENCH_TOLERANCE ?= 0.10
 
 bench: ## performance budgets: every benchmark against its reference, < 15 min
-	set -o pipefail; RISE_REQUIRE_REAL=1 go test -run '^$$' -bench . -benchtime 1x -timeout 15m ./... | tee $(BENCH_OUT)
+	set -o pipefail; { RISE_REQUIRE_REAL=1 go test -run '^$$' -bench . -benchtime 1x -timeout 15m ./... && \
+	  RISE_REQUIRE_REAL=1 RISE_BENCH_EDGE=1 go test -count=1 -run '^TestEdgeVsCaddy$$' -v ./server/edge/; } | tee $(BENCH_OUT)
 
 bench-check: bench ## make bench, then fail when a ratio is over its budget (+ BENCH_TOLERANCE)
 	go run ./dev/cmd/benchcheck -tolerance $(BENCH_TOLERANCE) $(BENCH_OUT)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/riseplatform/rise/dev/devnet"
+	"github.com/riseplatform/rise/dev/realpart"
 )
 
 var (
@@ -47,16 +48,13 @@ func Binary() (string, error) {
 
 // ReverseProxy starts Caddy with reverse_proxy to upstream (host:port) on a
 // free loopback port, no access log, no admin API, and returns its
-// address; it is stopped at test cleanup. The test is skipped (failed
-// under CI=1) when Caddy cannot be built.
+// address; it is stopped at test cleanup. When Caddy cannot be built the
+// test is skipped, or fails under RISE_REQUIRE_REAL=1 (dev/realpart).
 func ReverseProxy(t testing.TB, upstream string) string {
 	t.Helper()
 	bin, err := Binary()
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal(err)
-		}
-		t.Skipf("\n*** caddytest: %v", err)
+		realpart.Missing(t, "Caddy", err)
 	}
 	port, err := devnet.FreePort()
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/riseplatform/rise/dev/caddytest"
+	"github.com/riseplatform/rise/dev/realpart"
 	"github.com/riseplatform/rise/server/edge"
 )
 
@@ -37,13 +38,16 @@ import (
 // round.
 //
 //	RISE_BENCH_EDGE=1 go test -run TestEdgeVsCaddy -v ./server/edge/
+//
+// `make bench` runs it (with the Go benchmarks) and `make bench-check`
+// checks its budgets.
 func TestEdgeVsCaddy(t *testing.T) {
 	if os.Getenv("RISE_BENCH_EDGE") == "" {
 		t.Skip("benchmark: set RISE_BENCH_EDGE=1 to run")
 	}
 	wrk, err := exec.LookPath("wrk")
 	if err != nil {
-		t.Skip("wrk is not installed (dev/deps.sh installs it)")
+		realpart.Missing(t, "wrk (dev/deps.sh installs it)", err)
 	}
 	secs, rounds := envInt("RISE_BENCH_EDGE_SECONDS", 3), envInt("RISE_BENCH_EDGE_ROUNDS", 5)
 
