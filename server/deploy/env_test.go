@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/riseplatform/rise/core/api"
 	"github.com/riseplatform/rise/core/config"
@@ -50,7 +52,8 @@ type env struct {
 	image  string
 	owner  *servertest.Caller
 	edge   *httptest.Server
-	tokens sync.Map // bearer token → *identity.Identity, for the edge
+	routes *edge.Table // the edge's route table
+	tokens sync.Map    // bearer token → *identity.Identity, for the edge
 	docker *client.Client
 	stop   context.CancelFunc // stops svc
 
@@ -116,6 +119,7 @@ func newEnvWith(t testing.TB, mut func(*deploy.Options), run bool) *env {
 	tableDone := make(chan struct{})
 	go func() { defer close(tableDone); _ = table.Run(tctx) }()
 	t.Cleanup(func() { stopTable(); <-tableDone })
+	e.routes = table
 	h, err := edge.New(edge.Options{
 		Domain: appsDomain, PublicURL: "http://rise.test", Lookup: table.Lookup, CanAccess: table.CanAccess,
 		Identity: func(r *http.Request) (*identity.Identity, error) {
@@ -205,6 +209,7 @@ func (e *env) wait(project, id string, want ...coredeploy.State) *api.Deployment
 // get requests path of project's app through the edge router.
 func (e *env) get(project, path string, hdr map[string]string) (int, string, http.Header) {
 	e.t.Helper()
+	e.settle(project)
 	req, _ := http.NewRequest(http.MethodGet, e.edge.URL+path, nil)
 	req.Host = project + "." + appsDomain
 	for k, v := range hdr {
@@ -218,6 +223,38 @@ func (e *env) get(project, path string, hdr map[string]string) (int, string, htt
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, strings.TrimSpace(string(b)), resp.Header
+}
+
+// settle waits until the edge's route table (kept current by
+// notifications, so a few milliseconds behind) shows project as the
+// database does: its visibility and the active deployment of its default
+// group. Tests then check the edge against a settled state.
+func (e *env) settle(project string) {
+	e.t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var private, exists bool
+		var active string
+		err := e.Store.Pool().QueryRow(ctx, `SELECT p.visibility = 'private', coalesce(d.deployment_id, '')
+			FROM projects p LEFT JOIN deployments d ON d.project_id = p.id AND d.active AND d.deployment_group = 'default'
+			WHERE p.name = $1 AND p.status <> 'deleting'`, project).Scan(&private, &active)
+		if err == nil {
+			exists = true
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			e.t.Fatalf("settle %s: %v", project, err)
+		}
+		r, lerr := e.routes.Lookup(ctx, project)
+		switch {
+		case !exists && errors.Is(lerr, edge.ErrUnknownProject),
+			exists && lerr == nil && r.Private == private && r.Deployment == active:
+			return
+		case time.Now().After(deadline):
+			e.t.Fatalf("the edge's route table did not catch up with project %s (db: exists=%v private=%v active=%q; table: %+v %v)",
+				project, exists, private, active, r, lerr)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // containers lists the project's containers (all states).
