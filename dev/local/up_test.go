@@ -132,6 +132,21 @@ func TestUpDown(t *testing.T) {
 		t.Fatalf("GET http://%s/: %d\n%s", host, resp.StatusCode, body)
 	}
 	rise("p", "rm", project, "--yes")
+	// Deleting a project removes its containers and network (the project
+	// controller runs the runtime's Destroy) before the platform goes down.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		var left []string
+		for _, args := range [][]string{{"ps", "-aq"}, {"network", "ls", "-q"}} {
+			out, _ := exec.Command("docker", append(args, "--filter", "label=rise.project="+project)...).Output()
+			left = append(left, strings.Fields(string(out))...)
+		}
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("project %s deleted, but its Docker objects remain: %v", project, left)
+		}
+	}
 
 	// Twice is safe: everything is kept running.
 	if _, err := script("up.sh"); err != nil {
