@@ -106,8 +106,11 @@ func passwordLogin(cmd *cobra.Command, env *clictx.Env, c *api.Client, email, pa
 		if !env.StdinTTY {
 			return nil, exitcode.Usagef("no password given: pass --password (stdin is not a terminal)")
 		}
+		fd := int(os.Stdin.Fd())
+		restore := echoOff(fd)
 		fmt.Fprint(env.Printer.Err, "Password: ")
-		b, err := term.ReadPassword(int(os.Stdin.Fd()))
+		b, err := term.ReadPassword(fd)
+		restore()
 		fmt.Fprintln(env.Printer.Err)
 		if err != nil {
 			return nil, fmt.Errorf("read password: %w", err)
