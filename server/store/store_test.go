@@ -268,3 +268,15 @@ func TestConcurrentCreateOneWins(t *testing.T) {
 		t.Fatalf("ok=%d conflict=%d, want 1 and 9", ok, conflict)
 	}
 }
+
+// TestCreateTeamListingTheCaller: naming yourself (twice, even) among the
+// owners of a new team is fine; you are one owner.
+func TestCreateTeamListingTheCaller(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	lead := user(t, s, "lead@example.com", false)
+	user(t, s, "dev@example.com", false)
+	if _, err := s.CreateTeam(ctx, lead, "platform", []string{"lead", "lead@example.com"}, []string{"dev", "dev"}); err != nil {
+		t.Fatalf("create team with the caller among the owners: %v", err)
+	}
+}

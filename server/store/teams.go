@@ -300,7 +300,7 @@ func setRole(ctx context.Context, tx pgx.Tx, teamID string, userIDs []string, ro
 		conflict = `DO UPDATE SET role = EXCLUDED.role`
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO team_members (team_id, user_id, role)
-		SELECT $1, u, $3 FROM unnest($2::uuid[]) AS u
+		SELECT $1, u, $3 FROM (SELECT DISTINCT unnest($2::uuid[]) AS u) AS users
 		ON CONFLICT (team_id, user_id) `+conflict, teamID, userIDs, role)
 	if err != nil {
 		return fmt.Errorf("set %s role: %w", role, err)
