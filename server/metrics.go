@@ -40,9 +40,9 @@ func countRequests(m *metrics.Metrics, next http.Handler) http.Handler {
 // outside answers 500, and http.ErrAbortHandler keeps its meaning).
 func observe(w http.ResponseWriter, report func(status int, d time.Duration), serve func(http.ResponseWriter)) {
 	start := time.Now()
-	rec := &statusRecorder{ResponseWriter: w}
+	rec := httpx.NewRecorder(w)
 	defer func() {
-		status := rec.status
+		status := rec.Status()
 		v := recover()
 		switch {
 		case status != 0:

@@ -34,20 +34,18 @@ func requestLog(log hclog.Logger, next http.Handler) http.Handler {
 		ctx := httpx.WithRequestID(r.Context(), id)
 		ctx = httpx.WithLogger(ctx, rl)
 		ctx = withReqInfo(ctx, info)
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := httpx.NewRecorder(w)
 		next.ServeHTTP(rec, r.WithContext(ctx))
-		if rec.status == 0 {
-			rec.status = http.StatusOK
-		}
+		status := rec.StatusOr(http.StatusOK)
 		level := hclog.Info
 		switch {
-		case rec.status >= 500:
+		case status >= 500:
 			level = hclog.Error
 		case r.URL.Path == "/api/v1/health" || r.URL.Path == "/api/v1/ready":
 			level = hclog.Debug
 		}
-		rl.Log(level, "request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
-			"bytes", rec.bytes, "duration", time.Since(start).Round(time.Microsecond), "caller", info.subject,
+		rl.Log(level, "request", "method", r.Method, "path", r.URL.Path, "status", status,
+			"bytes", rec.Bytes(), "duration", time.Since(start).Round(time.Microsecond), "caller", info.subject,
 			"remote", r.RemoteAddr)
 	})
 }
@@ -65,7 +63,7 @@ func recoverPanics(next http.Handler) http.Handler {
 				panic(v)
 			}
 			httpx.Logger(r).Error("handler panicked", "panic", v, "stack", string(debug.Stack()))
-			if rec, ok := w.(*statusRecorder); ok && rec.status != 0 {
+			if rec, ok := w.(*httpx.Recorder); ok && rec.Status() != 0 {
 				return // headers are out; nothing sensible left to send
 			}
 			httpx.JSON(w, http.StatusInternalServerError, api.Error{
@@ -104,39 +102,6 @@ func newRequestID() string {
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
-
-// statusRecorder remembers the status and size of a response. It passes
-// Flush through so streaming handlers keep working.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-	bytes  int64
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	n, err := s.ResponseWriter.Write(b)
-	s.bytes += int64(n)
-	return n, err
-}
-
-func (s *statusRecorder) Flush() {
-	if f, ok := s.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // notFound answers unmatched requests. gorilla/mux reports a wrong method on
 // a subrouter's route as "not found", so this checks the other methods and

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/riseplatform/rise/server/httpx"
 	"github.com/riseplatform/rise/server/identity"
 )
 
@@ -44,7 +45,7 @@ func (rc *Recorder) Middleware(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		sw := &statusWriter{ResponseWriter: w}
+		sw := httpx.NewRecorder(w)
 		done := false
 		defer func() {
 			if !done { // the handler panicked: the server answers 500
@@ -56,7 +57,7 @@ func (rc *Recorder) Middleware(next http.Handler) http.Handler {
 		if !changing && !rc.saSeen.first(id.ServiceAccount.ID+"|"+rc.clientIP(r), time.Now()) {
 			return
 		}
-		rc.RecordRequest(r, rc.requestEvent(r, w, tpl, sw.code()))
+		rc.RecordRequest(r, rc.requestEvent(r, w, tpl, sw.StatusOr(http.StatusOK)))
 	})
 }
 
@@ -179,42 +180,6 @@ func singular(s string) string {
 		return strings.TrimSuffix(s, "s")
 	}
 	return s
-}
-
-// statusWriter remembers the response status. It passes Flush through and
-// unwraps for http.ResponseController, so streaming handlers keep working.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusWriter) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
-}
-
-func (s *statusWriter) Flush() {
-	if f, ok := s.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
-
-func (s *statusWriter) code() int {
-	if s.status == 0 {
-		return http.StatusOK
-	}
-	return s.status
 }
 
 // seen remembers keys for a while: service-account reads are recorded once

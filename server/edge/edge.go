@@ -176,18 +176,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.serve(w, r)
 		return
 	}
-	rec := &recorder{ResponseWriter: w}
+	rec := httpx.NewRecorder(w)
 	sampled := h.logN.Add(1)%h.logEvery == 0
 	start := time.Now()
 	h.serve(rec, r)
-	if !sampled && rec.status < 500 {
+	status := rec.StatusOr(http.StatusOK)
+	if !sampled && status < 500 {
 		return
 	}
-	if rec.status == 0 {
-		rec.status = http.StatusOK
-	}
-	h.o.Log.Info("access", "host", r.Host, "method", r.Method, "path", r.URL.Path, "status", rec.status,
-		"bytes", rec.bytes, "duration", time.Since(start).Round(time.Microsecond), "remote", r.RemoteAddr)
+	h.o.Log.Info("access", "host", r.Host, "method", r.Method, "path", r.URL.Path, "status", status,
+		"bytes", rec.Bytes(), "duration", time.Since(start).Round(time.Microsecond), "remote", r.RemoteAddr)
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {

@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -108,29 +107,3 @@ func jwtClaims(token string, v any) bool {
 	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
 	return err == nil && json.Unmarshal(raw, v) == nil
 }
-
-// recorder notes the status and size of a response for the access log;
-// Unwrap lets the proxy flush and hijack (upgrades) through it.
-type recorder struct {
-	http.ResponseWriter
-	status int
-	bytes  int64
-}
-
-func (r *recorder) WriteHeader(code int) {
-	if r.status == 0 || r.status < 200 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *recorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	n, err := r.ResponseWriter.Write(b)
-	r.bytes += int64(n)
-	return n, err
-}
-
-func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
