@@ -38,6 +38,8 @@ type Table struct {
 	mu       sync.Mutex // serializes writers
 	stale    atomic.Bool
 	lastSync atomic.Int64 // unix nanos of the last successful full load
+	// lastRefresh: unix nanos of the last read-through of a missed route.
+	lastRefresh atomic.Int64
 }
 
 // snapshot is one immutable state of the table.
@@ -86,8 +88,39 @@ func NewTable(ctx context.Context, o TableOptions) (*Table, error) {
 // Name names the table's loop in the server's logs (server.Controller).
 func (t *Table) Name() string { return "edge routes" }
 
-// Lookup is Options.Lookup from memory.
-func (t *Table) Lookup(_ context.Context, project string) (*Route, error) {
+// Lookup is Options.Lookup from memory. A miss (no such project, or no
+// running deployment) reads that one project through from the database
+// before answering, so a project or deployment committed a moment ago is
+// routed even if its notification has not arrived yet (the CLI reports a
+// deployment Healthy as soon as it is committed). Read-throughs are
+// limited to one per refreshEvery for the whole table, so requests for
+// missing or stopped apps cannot turn into a query each, and are skipped
+// while the database is unreachable (fail static).
+func (t *Table) Lookup(ctx context.Context, project string) (*Route, error) {
+	r, err := t.lookup(project)
+	if (err == nil && r.Deployment != "") || t.stale.Load() || !t.allowRefresh() {
+		return r, err
+	}
+	rctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if rerr := t.reloadProjectNamed(rctx, project); rerr != nil {
+		t.log.Debug("edge: read-through of a missed route failed", "project", project, "error", rerr)
+		return r, err
+	}
+	return t.lookup(project)
+}
+
+// refreshEvery spaces the read-throughs of missed routes (Lookup).
+const refreshEvery = 10 * time.Millisecond
+
+// allowRefresh reports whether a read-through may run now.
+func (t *Table) allowRefresh() bool {
+	now := time.Now().UnixNano()
+	last := t.lastRefresh.Load()
+	return now-last >= int64(refreshEvery) && t.lastRefresh.CompareAndSwap(last, now)
+}
+
+func (t *Table) lookup(project string) (*Route, error) {
 	e := t.snap.Load().byName[project]
 	if e == nil || e.deleting {
 		return nil, ErrUnknownProject
@@ -136,7 +169,7 @@ func (t *Table) Resync(ctx context.Context) error {
 	defer t.mu.Unlock()
 	s := &snapshot{byName: map[string]*entry{}, byID: map[string]*entry{}, members: map[string]map[string]bool{}}
 	err := pgx.BeginTxFunc(ctx, t.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if err := loadProjects(ctx, tx, s, ""); err != nil {
+		if err := loadProjects(ctx, tx, s, "", nil); err != nil {
 			return err
 		}
 		return loadMembers(ctx, tx, s, "")
@@ -163,8 +196,25 @@ func (t *Table) reloadProject(ctx context.Context, id string) error {
 			}
 		}
 	}
-	if err := loadProjects(ctx, t.pool, s, id); err != nil {
+	if err := loadProjects(ctx, t.pool, s, "p.id = $1::uuid", id); err != nil {
 		return fmt.Errorf("edge: load project %s: %w", id, err)
+	}
+	t.snap.Store(s)
+	return nil
+}
+
+// reloadProjectNamed refreshes one project (by name) from the database.
+func (t *Table) reloadProjectNamed(ctx context.Context, name string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old := t.snap.Load()
+	s := &snapshot{byName: maps.Clone(old.byName), byID: maps.Clone(old.byID), members: old.members}
+	if e := s.byName[name]; e != nil {
+		delete(s.byName, name)
+		delete(s.byID, e.id)
+	}
+	if err := loadProjects(ctx, t.pool, s, "p.name = $1", name); err != nil {
+		return fmt.Errorf("edge: load project %s: %w", name, err)
 	}
 	t.snap.Store(s)
 	return nil
@@ -188,17 +238,17 @@ type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
-// loadProjects adds projects (all, or the one with id) and their active
-// deployments to s.
-func loadProjects(ctx context.Context, q querier, s *snapshot, id string) error {
+// loadProjects adds projects (all, or those matching where with its one
+// argument) and their active deployments to s.
+func loadProjects(ctx context.Context, q querier, s *snapshot, where string, arg any) error {
 	sql := `SELECT p.id::text, p.name, p.visibility, p.status,
 			COALESCE(p.owner_user_id::text, ''), COALESCE(p.owner_team_id::text, ''),
 			d.deployment_group, d.deployment_id, d.upstreams
 		FROM projects p LEFT JOIN deployments d ON d.project_id = p.id AND d.active`
 	var args []any
-	if id != "" {
-		sql += ` WHERE p.id = $1::uuid`
-		args = append(args, id)
+	if where != "" {
+		sql += ` WHERE ` + where
+		args = append(args, arg)
 	}
 	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {

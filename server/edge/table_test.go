@@ -271,3 +271,34 @@ func TestRouteTableFailStatic(t *testing.T) {
 		return r != nil && !r.Private
 	})
 }
+
+// TestRouteTableReadsThroughOnMiss: a project or deployment committed a
+// moment ago is routed before its notification arrives (here: never, the
+// table is not listening), since a miss reads that project through.
+func TestRouteTableReadsThroughOnMiss(t *testing.T) {
+	db := newRouteDB(t, pgtest.URL(t))
+	ctx := context.Background()
+	tbl, err := edge.NewTable(ctx, edge.TableOptions{Pool: db.pool, Resync: time.Hour}) // not Run: no notifications
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := db.id(t, "INSERT INTO projects (name, visibility, owner_user_id) VALUES ('fresh', 'public', $1) RETURNING id", db.alice.UserID)
+	db.exec(t, `INSERT INTO deployments (project_id, deployment_id, state, active, upstreams)
+		VALUES ($1, '20260101-000001', 'Healthy', true, '{http://127.0.0.1:3001}')`, fresh)
+	time.Sleep(20 * time.Millisecond) // past the read-through spacing
+	r, err := tbl.Lookup(ctx, "fresh")
+	if err != nil || r.Deployment != "20260101-000001" {
+		t.Fatalf("a project committed before its notification: %+v %v", r, err)
+	}
+	// A hit is served from memory: a change without a notification is not
+	// seen until the next miss or resync.
+	db.exec(t, "UPDATE deployments SET upstreams = '{http://127.0.0.1:3002}' WHERE project_id = $1", fresh)
+	time.Sleep(20 * time.Millisecond)
+	if r, _ := tbl.Lookup(ctx, "fresh"); r == nil || r.Upstreams[0] != "http://127.0.0.1:3001" {
+		t.Fatalf("a hit went to the database: %+v", r)
+	}
+	// Misses for unknown names stay unknown.
+	if _, err := tbl.Lookup(ctx, "nothing"); !errors.Is(err, edge.ErrUnknownProject) {
+		t.Fatalf("unknown project: %v", err)
+	}
+}
