@@ -35,6 +35,15 @@ func RuntimeConformanceConn(t *testing.T, conn Conn, component string, cfg any, 
 
 	id := newDeploymentID()
 	var dep *sdk.Deployment
+	// Stopped when the whole suite ends, not when the "deploy" sub-test
+	// does: the sub-tests after it (deploy_idempotent, logs, ...) use the
+	// running deployment, and a re-deploy of a stopped one would leave its
+	// workload behind.
+	t.Cleanup(func() {
+		if dep != nil {
+			_ = rt.Stop(context.Background(), dep, nil)
+		}
+	})
 	ok := s.run(t, "deploy", func(t *testing.T) {
 		ui := &RecordingUI{}
 		var err error
@@ -42,7 +51,6 @@ func RuntimeConformanceConn(t *testing.T, conn Conn, component string, cfg any, 
 		if err != nil {
 			t.Fatalf("Deploy(%s): %v", id, err)
 		}
-		t.Cleanup(func() { _ = rt.Stop(context.Background(), dep, nil) })
 		if dep.ID != id {
 			t.Errorf("Deploy returned deployment id %q, want %q", dep.ID, id)
 		}

@@ -100,7 +100,7 @@ func TestConformanceAsBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer h.Close()
+	t.Cleanup(h.Close) // after the suite's own clean-ups, which stop its deployments through h
 	info, ok := h.Lookup(sdk.KindRuntime, "exec")
 	if !ok || info.Source != bin || info.Version != version {
 		t.Fatalf("Lookup(exec) = %+v, %v", info, ok)
