@@ -33,6 +33,30 @@ func readState(dir string) (state, error) {
 	return s, nil
 }
 
+// ensureStarted starts the deployment's process unless it already runs.
+// Deploys of one deployment are serialized by a lock file in its directory
+// (across plugin processes too): a retried Deploy can overlap a cancelled
+// one that the plugin is still executing, and both would otherwise start a
+// process, leaving one behind.
+func (r *Runtime) ensureStarted(dir string, req *sdk.DeployRequest) (st state, started bool, err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return state{}, false, fmt.Errorf("create %s: %w", dir, err)
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return state{}, false, fmt.Errorf("open lock: %w", err)
+	}
+	defer lock.Close() // releases the lock
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return state{}, false, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	if st, err := readState(dir); err == nil && alive(st.PID) {
+		return st, false, nil
+	}
+	st, err = r.start(dir, req)
+	return st, err == nil, err
+}
+
 // start launches the command in its own session, so it outlives this plugin
 // process (the host stops idle plugins) and can be stopped as a group.
 func (r *Runtime) start(dir string, req *sdk.DeployRequest) (state, error) {

@@ -91,14 +91,12 @@ func (r *Runtime) Deploy(ctx context.Context, req *sdk.DeployRequest, ui sdk.UI)
 	if err != nil {
 		return nil, err
 	}
-	st, err := readState(dir)
-	if err != nil || !alive(st.PID) {
-		step := ui.Step(fmt.Sprintf("Starting %s", req.Workload.Command[0]))
-		st, err = r.start(dir, req)
-		if err != nil {
-			return nil, step.Fail(err)
-		}
-		step.Done()
+	st, started, err := r.ensureStarted(dir, req)
+	if err != nil {
+		return nil, err
+	}
+	if started {
+		ui.Step(fmt.Sprintf("Started %s", req.Workload.Command[0])).Done()
 	} else {
 		ui.Logf("deployment %s is already running (pid %d)", req.DeploymentID, st.PID)
 	}
