@@ -78,6 +78,10 @@ type CreateDeploymentRequest struct {
 	// Expire is a Go duration ("2h"); the deployment is stopped (Expired)
 	// that long after it turns Healthy.
 	Expire string `json:"expire,omitempty"`
+	// SecretEnv are secret values for this deployment only (rise deploy
+	// --secret-env): sealed like stored secrets, never returned, kept for
+	// rollbacks of this deployment. They override stored variables.
+	SecretEnv map[string]string `json:"secret_env,omitempty"`
 }
 
 // UpdateDeploymentStateRequest is the body of POST

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/netip"
@@ -143,6 +144,7 @@ func (s *Server) finish(body hcl.Body) hcl.Diagnostics {
 		}
 	}
 	s.Images.check(c, root.block("images", 0))
+	s.Encryption.check(c, root.block("encryption", 0))
 	if s.Edge == nil {
 		s.Edge = &Edge{}
 	}
@@ -354,5 +356,48 @@ func (e *Edge) check(c *checker, n node) {
 	}
 	if d, err := time.ParseDuration(e.Resync); err != nil || d < time.Second {
 		c.errorf(n.attr("resync"), "Invalid resync", "%q is not a duration of at least 1s; expected e.g. \"30s\".", e.Resync)
+	}
+}
+
+// EncryptionKeyLen is the size of a local key-encryption key (AES-256).
+const EncryptionKeyLen = 32
+
+func (e *Encryption) check(c *checker, n node) {
+	if e == nil {
+		return
+	}
+	localKey := func(attr, k string) {
+		b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(k))
+		switch {
+		case k == "":
+			c.errorf(n.attr(attr), "Missing encryption key", "provider \"local\" needs key = env(\"RISE_ENCRYPTION_KEY\"): base64 of %d random bytes (openssl rand -base64 32).", EncryptionKeyLen)
+		case err != nil || len(b) != EncryptionKeyLen:
+			// Never echo the key.
+			c.errorf(n.attr(attr), "Invalid encryption key", "The key must be base64 of exactly %d bytes (openssl rand -base64 32).", EncryptionKeyLen)
+		}
+	}
+	switch e.Provider {
+	case "local":
+		localKey("key", e.Key)
+		for _, k := range e.OldKeys {
+			localKey("old_keys", k)
+		}
+		if e.KeyID != "" || len(e.OldKeyIDs) > 0 || e.Region != "" || e.Endpoint != "" {
+			c.errorf(n.rng, "Invalid encryption block", "key_id, old_key_ids, region and endpoint belong to provider \"aws-kms\", not \"local\".")
+		}
+	case "aws-kms":
+		if e.KeyID == "" {
+			c.errorf(n.attr("key_id"), "Missing key_id", "provider \"aws-kms\" needs key_id: the KMS key's id, ARN or alias (alias/rise).")
+		}
+		if e.Key != "" || len(e.OldKeys) > 0 {
+			c.errorf(n.rng, "Invalid encryption block", "key and old_keys belong to provider \"local\"; aws-kms keys stay in KMS (key_id, old_key_ids).")
+		}
+		if e.Endpoint != "" {
+			if u, err := url.Parse(e.Endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				c.errorf(n.attr("endpoint"), "Invalid endpoint", "%q is not an http(s) URL.", e.Endpoint)
+			}
+		}
+	default:
+		c.errorf(n.attr("provider"), "Invalid encryption provider", "provider must be \"local\" or \"aws-kms\", not %q.", e.Provider)
 	}
 }

@@ -33,10 +33,34 @@ type Server struct {
 	Images   *Images    `hcl:"images,block"`
 	Edge     *Edge      `hcl:"edge,block"`
 	Metrics  *Metrics   `hcl:"metrics,block"`
+	// Encryption seals project variables at rest (docs/secrets.md).
+	Encryption *Encryption `hcl:"encryption,block"`
 
 	// Filename is where the config was read from. (No hcl tag: gohcl reads
 	// `hcl:"-"` as an attribute named "-".)
 	Filename string
+}
+
+// Encryption is the key-encryption key provider for project variables:
+// every value is sealed with AES-256-GCM under its own data key, and data
+// keys are wrapped by the provider's current key. Old keys stay readable
+// until `rise server rotate-keys` has re-wrapped everything under the
+// current one.
+type Encryption struct {
+	// Provider: "local" (a 32-byte key in the config) or "aws-kms".
+	Provider string `hcl:"provider"`
+	// Key (local): the current key, base64 of 32 bytes, usually
+	// env("RISE_ENCRYPTION_KEY"). OldKeys: earlier keys still used to read.
+	Key     string   `hcl:"key,optional"`
+	OldKeys []string `hcl:"old_keys,optional"`
+	// KeyID (aws-kms): the KMS key (id, ARN or alias) data keys are wrapped
+	// with; OldKeyIDs: earlier KMS keys still used to read.
+	KeyID     string   `hcl:"key_id,optional"`
+	OldKeyIDs []string `hcl:"old_key_ids,optional"`
+	// Region and Endpoint (aws-kms): default from the AWS environment;
+	// Endpoint overrides the KMS endpoint (VPC endpoints, tests).
+	Region   string `hcl:"region,optional"`
+	Endpoint string `hcl:"endpoint,optional"`
 }
 
 // Audit configures the audit log.

@@ -79,3 +79,9 @@ images {
 metrics {
   listen = "127.0.0.1:9090"
 }
+
+encryption {
+  provider = "local"
+  key      = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+  old_keys = ["ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="]
+}

@@ -60,3 +60,8 @@ edge {
 metrics {
   listen = "9090"
 }
+
+encryption {
+  provider = "local"
+  key      = "c2hvcnQ="
+}

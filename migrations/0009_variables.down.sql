@@ -1,0 +1,2 @@
+DROP TABLE deployment_variables;
+DROP TABLE variables;
