@@ -22,9 +22,12 @@ CREATE TABLE variables (
     -- kind: plain (readable by the project's people), secret (readable by
     -- owners with an explicit reveal), protected (never readable again).
     kind        text        NOT NULL,
-    -- current: this version is the name's value now. Versions given with
-    -- one deployment only (rise deploy --secret-env) are never current.
+    -- current: this version is the name's value now.
     current     boolean     NOT NULL DEFAULT false,
+    -- deployment_only: given with one deployment (rise deploy --secret-env);
+    -- never current, overrides stored variables in that deployment and its
+    -- rollbacks and redeploys.
+    deployment_only boolean NOT NULL DEFAULT false,
     sealed      bytea       NOT NULL,
     wrapped_key bytea       NOT NULL,
     key_id      text        NOT NULL,
@@ -32,6 +35,7 @@ CREATE TABLE variables (
     created_at  timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT variables_name_format CHECK (name ~ '^[A-Z_][A-Z0-9_]*$' AND length(name) <= 255),
     CONSTRAINT variables_kind CHECK (kind IN ('plain', 'secret', 'protected')),
+    CONSTRAINT variables_deployment_only CHECK (NOT (current AND deployment_only)),
     CONSTRAINT variables_environment_format CHECK (environment IS NULL OR environment ~ '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
 );
 -- One current version per project, scope and name.

@@ -29,13 +29,13 @@ func (c *Controller) cleanupProject(ctx context.Context, projectID string) (time
 		return 0, err
 	}
 	for _, d := range rows {
-		if err := rt.Stop(ctx, d.handle(), logUI{log}); err != nil && !errors.Is(err, sdk.ErrNotFound) {
+		if err := rt.Stop(ctx, d.handle(), logUI{log: log}); err != nil && !errors.Is(err, sdk.ErrNotFound) {
 			return 0, fmt.Errorf("stop %s/%s: %w", name, d.ID, err)
 		}
 	}
 	if rt != nil {
 		if ds, ok := rt.(sdk.Destroyer); ok {
-			if err := ds.Destroy(ctx, name, logUI{log}); err != nil && !errors.Is(err, sdk.ErrUnsupported) {
+			if err := ds.Destroy(ctx, name, logUI{log: log}); err != nil && !errors.Is(err, sdk.ErrUnsupported) {
 				return 0, fmt.Errorf("destroy runtime resources of %s: %w", name, err)
 			}
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/riseplatform/rise/server/identity"
 	"github.com/riseplatform/rise/server/internal/web"
 	"github.com/riseplatform/rise/server/store"
+	"github.com/riseplatform/rise/server/variables"
 )
 
 // Routes mounts the deployments API on the /api/v1 router.
@@ -29,6 +30,7 @@ func (s *Service) Routes(r *mux.Router) {
 	p.HandleFunc("/{id}", s.get).Methods(http.MethodGet)
 	p.HandleFunc("/{id}/state", s.setState).Methods(http.MethodPost)
 	p.HandleFunc("/{id}/rollback", s.rollback).Methods(http.MethodPost)
+	p.HandleFunc("/{id}/redeploy", s.redeploy).Methods(http.MethodPost)
 	p.HandleFunc("/{id}/stop", s.stop).Methods(http.MethodPost)
 	p.HandleFunc("/{id}/logs", s.logs).Methods(http.MethodGet)
 }
@@ -85,6 +87,18 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		n.Workload = *req.Workload
+	}
+	if len(req.SecretEnv) > 0 {
+		if s.o.Variables == nil {
+			httpx.Err(w, r, httpx.NewError(http.StatusBadRequest, "This rise server does not store secret values.",
+				"Ask the operator to configure encryption (docs/secrets.md)."))
+			return
+		}
+		if err := s.o.Variables.ValidateSecrets(req.SecretEnv); err != nil {
+			httpx.Err(w, r, httpx.NewError(http.StatusBadRequest, "Invalid secret_env: "+err.Error()+"."))
+			return
+		}
+		n.Config.Secrets, n.Config.CreatedBy = req.SecretEnv, id.Subject()
 	}
 	if req.Expire != "" {
 		d, err := time.ParseDuration(req.Expire)
@@ -398,7 +412,38 @@ func (s *Service) rollback(w http.ResponseWriter, r *http.Request) {
 	d, err := s.insertAndRead(r.Context(), newRow{
 		ProjectID: p.ID, Group: src.Group, State: deploy.Pushed, Image: src.Image, ImageDigest: src.ImageDigest,
 		Workload: src.Workload, RollbackOf: src.ID, CreatedBy: id.Subject(), ExpireSeconds: src.ExpireSeconds,
-		Message: "Rollback to " + src.ID,
+		Message: "Rollback to " + src.ID, Config: variables.Snapshot{From: src.UUID},
+	})
+	if err != nil {
+		httpx.Err(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/projects/"+d.Project+"/deployments/"+d.ID)
+	httpx.JSON(w, http.StatusCreated, s.toAPI(d))
+}
+
+// redeploy creates a new deployment from deployment id's image and
+// workload with the project's current variables (and id's own
+// --secret-env values): how a change of variables reaches a running app.
+func (s *Service) redeploy(w http.ResponseWriter, r *http.Request) {
+	p, id, err := s.project(r, store.AccessDeploy)
+	if err != nil {
+		httpx.Err(w, r, err)
+		return
+	}
+	src, err := s.lookup(r, p)
+	if err != nil {
+		httpx.Err(w, r, err)
+		return
+	}
+	if src.Image == "" && src.ImageDigest == "" {
+		httpx.Err(w, r, httpx.NewError(http.StatusConflict, fmt.Sprintf("Deployment '%s' never had an image (it is %s); pick another one.", src.ID, src.State)))
+		return
+	}
+	d, err := s.insertAndRead(r.Context(), newRow{
+		ProjectID: p.ID, Group: src.Group, State: deploy.Pushed, Image: src.Image, ImageDigest: src.ImageDigest,
+		Workload: src.Workload, CreatedBy: id.Subject(), ExpireSeconds: src.ExpireSeconds,
+		Message: "Redeploy of " + src.ID + " with the current variables", Config: variables.Snapshot{Carry: src.UUID},
 	})
 	if err != nil {
 		httpx.Err(w, r, err)

@@ -20,10 +20,12 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/riseplatform/rise/sdk"
 	"github.com/riseplatform/rise/server/metrics"
 	"github.com/riseplatform/rise/server/store"
+	"github.com/riseplatform/rise/server/variables"
 )
 
 // RuntimeFactory returns the configured runtime (normally a plugin client
@@ -59,6 +61,11 @@ type Options struct {
 	// repository, or nil for none. They go to the runtime only with an
 	// image of that repository.
 	PullCredentials func(ctx context.Context, project string) (*sdk.Credentials, error)
+	// Variables is the projects' stored configuration (normally
+	// *variables.Service): every new deployment snapshots it, and the
+	// controller hands the snapshot's values to the runtime. Nil: no
+	// stored variables (deployments run with their workload env only).
+	Variables Variables
 	// CleanupProject removes a deleted project's registry repository (and
 	// anything else outside the runtime). Optional.
 	CleanupProject func(ctx context.Context, project string) error
@@ -85,6 +92,18 @@ type Options struct {
 	Holder string
 	// WaitTimeout bounds a long-poll (?wait_for_change) (default 25s).
 	WaitTimeout time.Duration
+}
+
+// Variables is what deployments need of the projects' stored variables.
+type Variables interface {
+	// ValidateSecrets checks a deployment's own secret values.
+	ValidateSecrets(m map[string]string) error
+	// Snapshot records, in the transaction creating a deployment, the
+	// variable versions it uses.
+	Snapshot(ctx context.Context, tx pgx.Tx, s variables.Snapshot) error
+	// Resolve returns the values a deployment (row id) was created with,
+	// in precedence order (later ones win).
+	Resolve(ctx context.Context, deployment string) ([]variables.Value, error)
 }
 
 func (o *Options) defaults() error {

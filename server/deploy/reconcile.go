@@ -172,6 +172,11 @@ func (c call) deployRuntime(ctx context.Context, d *row) (_ *sdk.Deployment, err
 		DeploymentID: d.ID, Project: d.Project, Group: d.Group, Visibility: d.Visibility,
 		Artifact: artifactOf(d.pinnedRef()), Workload: sdkWorkload(d.Workload),
 	}
+	redact, err := c.configure(ctx, d, &req.Workload)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = redact.Err(err) }()
 	if prev, err := c.repo.Active(ctx, d.ProjectID, d.Group); err != nil {
 		return nil, err
 	} else if prev != nil && prev.UUID != d.UUID {
@@ -192,7 +197,7 @@ func (c call) deployRuntime(ctx context.Context, d *row) (_ *sdk.Deployment, err
 			}
 		}()
 	}
-	ui := logUI{c.log.With("project", d.Project, "deployment", d.ID)}
+	ui := logUI{c.log.With("project", d.Project, "deployment", d.ID), redact}
 	h, err := c.rollbackRuntime(ctx, d, req, ui)
 	if err == nil && h == nil {
 		h, err = rt.Deploy(ctx, req, ui)
@@ -291,7 +296,7 @@ func (c call) stop(ctx context.Context, d *row) error {
 	if err != nil {
 		return err
 	}
-	ui := logUI{c.log.With("project", d.Project, "deployment", d.ID)}
+	ui := logUI{log: c.log.With("project", d.Project, "deployment", d.ID)}
 	h := d.handle()
 	if h == nil {
 		// No recorded handle: nothing ran, or a crash came between the

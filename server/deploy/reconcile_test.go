@@ -123,7 +123,7 @@ func (f *fixture) add(s deploy.State) *row {
 
 // deployed starts d on the memory runtime and records its handle.
 func (f *fixture) deployed(d *row) *row {
-	h, err := f.rt.Runtime.Deploy(context.Background(), &sdk.DeployRequest{DeploymentID: d.ID, Project: d.Project}, logUI{hclog.NewNullLogger()})
+	h, err := f.rt.Runtime.Deploy(context.Background(), &sdk.DeployRequest{DeploymentID: d.ID, Project: d.Project}, logUI{log: hclog.NewNullLogger()})
 	if err != nil {
 		f.t.Fatal(err)
 	}

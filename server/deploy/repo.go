@@ -17,6 +17,7 @@ import (
 	"github.com/riseplatform/rise/core/deploy"
 	"github.com/riseplatform/rise/sdk"
 	"github.com/riseplatform/rise/server/store"
+	"github.com/riseplatform/rise/server/variables"
 )
 
 // errStale: the row changed since it was read (optimistic concurrency).
@@ -78,6 +79,9 @@ type newRow struct {
 	CreatedBy          string
 	ExpireSeconds      int64
 	Message            string
+	// Config says which variable versions the deployment uses (see
+	// variables.Snapshot; ProjectID and Deployment are filled in).
+	Config variables.Snapshot
 }
 
 // change is an update of one deployment; zero fields are left alone.
@@ -138,6 +142,7 @@ type querier interface {
 // and change notifications) in PostgreSQL.
 type repo struct {
 	pool *pgxpool.Pool
+	vars Variables // nil: no stored variables
 }
 
 var _ Repository = (*repo)(nil)
@@ -275,6 +280,13 @@ func (r *repo) Create(ctx context.Context, n newRow, now time.Time) (*row, error
 		uuid, err := insert(ctx, tx, n, now)
 		if err != nil {
 			return err
+		}
+		if r.vars != nil {
+			sn := n.Config
+			sn.ProjectID, sn.Deployment = n.ProjectID, uuid
+			if err := r.vars.Snapshot(ctx, tx, sn); err != nil {
+				return err
+			}
 		}
 		if err := syncProjectStatus(ctx, tx, n.ProjectID); err != nil {
 			return err

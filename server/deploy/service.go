@@ -27,6 +27,7 @@ func New(o Options) (*Service, error) {
 		return nil, err
 	}
 	r := newRepo(o.Store)
+	r.vars = o.Variables
 	n := newNotifier(r, o.Log.Named("deployments"))
 	return &Service{o: o, repo: r, n: n, ctrl: newController(o, r, n)}, nil
 }
