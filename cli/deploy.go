@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/riseplatform/rise/cli/exitcode"
 	"github.com/riseplatform/rise/core/api"
 	"github.com/riseplatform/rise/core/config"
+	"github.com/riseplatform/rise/core/names"
 )
 
 // builder builds and pushes images for `rise deploy`; SetBuilder installs it.
@@ -29,6 +31,8 @@ type deployFlags struct {
 	image, group, dir, builder, expire string
 	port                               int
 	env                                []string
+	envFiles, secretEnv                []string
+	stdin                              *clictx.Env // reads --secret-env K=- values
 	detach                             bool
 	timeout                            time.Duration
 	build                              buildFlags
@@ -142,6 +146,8 @@ rise.toml or .rise.toml. An argument containing '/' or '.' is the app directory
 	fl.IntVar(&f.port, "port", 0, "container port the app listens on (default: the app config or 8080)")
 	fl.IntVar(&f.port, "http-port", 0, "same as --port (the reference rise's name)")
 	fl.StringArrayVarP(&f.env, "env", "e", nil, "environment variable KEY=VALUE (repeatable)")
+	fl.StringArrayVar(&f.envFiles, "env-file", nil, "dotenv file of environment variables; K=secret:V values are secret (repeatable)")
+	fl.StringArrayVar(&f.secretEnv, "secret-env", nil, "secret environment variable KEY=VALUE for this deployment, stored encrypted; VALUE '-' reads standard input (repeatable)")
 	fl.StringVar(&f.expire, "expire", "", "stop the deployment this long after it is healthy (e.g. 30m, 2h, 7d, 1w)")
 	fl.BoolVar(&f.detach, "detach", false, "do not wait for the rollout")
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Minute, "how long to wait for the rollout")
@@ -173,12 +179,52 @@ func (f deployFlags) request(app *config.App) (*api.CreateDeploymentRequest, err
 			req.Group = d.Group
 		}
 	}
-	if f.port != 0 || len(f.env) > 0 {
+	secret := map[string]string{}
+	var fileEnv []api.VariableInput
+	for _, path := range f.envFiles {
+		vars, err := readDotenv(path, f.stdinReader())
+		if err != nil {
+			return nil, err
+		}
+		fileEnv = append(fileEnv, vars...)
+	}
+	stdinUsed := false
+	for _, kv := range f.secretEnv {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, exitcode.Usagef("invalid --secret-env %q: use KEY=VALUE (or KEY=- to read standard input)", k)
+		}
+		if v == "-" {
+			if stdinUsed || f.stdin == nil {
+				return nil, exitcode.Usagef("--secret-env %s=-: only one value can be read from standard input", k)
+			}
+			stdinUsed = true
+			var err error
+			if v, err = readStdinValue(f.stdin, k); err != nil {
+				return nil, err
+			}
+		}
+		if err := names.ValidateVariable(k, v); err != nil {
+			return nil, exitcode.Usagef("--secret-env: %v", err)
+		}
+		secret[k] = v
+	}
+	if f.port != 0 || len(f.env) > 0 || len(fileEnv) > 0 {
 		if w == nil {
 			w = &api.Workload{}
 		}
 		if f.port != 0 {
 			w.Port = f.port
+		}
+		for _, in := range fileEnv {
+			if in.Kind != api.KindPlain {
+				secret[in.Name] = in.Value
+				continue
+			}
+			if w.Env == nil {
+				w.Env = map[string]string{}
+			}
+			w.Env[in.Name] = in.Value
 		}
 		for _, kv := range f.env {
 			k, v, ok := strings.Cut(kv, "=")
@@ -192,11 +238,27 @@ func (f deployFlags) request(app *config.App) (*api.CreateDeploymentRequest, err
 		}
 	}
 	req.Workload = w
+	if len(secret) > 0 {
+		req.SecretEnv = secret
+		if w != nil {
+			for k := range secret {
+				delete(w.Env, k) // a name is secret or plain, never both
+			}
+		}
+	}
 	return req, nil
+}
+
+func (f deployFlags) stdinReader() io.Reader {
+	if f.stdin == nil {
+		return nil
+	}
+	return f.stdin.Stdin
 }
 
 func runDeploy(ctx context.Context, env *clictx.Env, project string, app *config.App, f deployFlags) error {
 	f.builder, _ = f.build.resolve()
+	f.stdin = env
 	req, err := f.request(app)
 	if err != nil {
 		return err

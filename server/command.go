@@ -29,6 +29,9 @@ type CommandOptions struct {
 	// Check validates what config loading cannot (plugins: start, fingerprint,
 	// validate their config blocks) for `rise server check`. Optional.
 	Check func(ctx context.Context, cfg *config.Server, log hclog.Logger) error
+	// RotateKeys re-wraps every data key with the encryption block's
+	// current key for `rise server rotate-keys`; it returns how many.
+	RotateKeys func(ctx context.Context, cfg *config.Server, st *store.Store, log hclog.Logger) (int, error)
 	// Stderr receives logs and messages (default os.Stderr).
 	Stderr io.Writer
 }
@@ -142,7 +145,41 @@ really at with --force VERSION.`,
 			return nil
 		},
 	}
-	cmd.AddCommand(migrateCmd, checkCmd)
+	rotateCmd := &cobra.Command{
+		Use:   "rotate-keys",
+		Short: "Re-wrap every stored data key with the current encryption key",
+		Long: `Re-wrap the data key of every stored variable value with the current key of
+the encryption block (key / key_id). Values themselves are not re-encrypted.
+Run it after making a new key current and listing the old one in old_keys
+(old_key_ids for aws-kms); once it finished, the old key may be removed.
+It is safe to run while servers are up and to run again.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := newLogger(opts, logLevel, logJSON)
+			if err != nil {
+				return err
+			}
+			cfg, err := loadConfig(opts, configPath)
+			if err != nil {
+				return err
+			}
+			if opts.RotateKeys == nil {
+				return fmt.Errorf("this binary cannot rotate keys")
+			}
+			st, err := store.OpenWith(cmd.Context(), store.Options{URL: databaseURL(cfg), MaxConns: maxConns(cfg)}, log)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			n, err := opts.RotateKeys(cmd.Context(), cfg, st, log)
+			if err != nil {
+				return fmt.Errorf("rotate keys (%d re-wrapped before the error): %w", n, err)
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "Re-wrapped %d data keys; every value is now under the current key.\n", n)
+			return nil
+		},
+	}
+	cmd.AddCommand(migrateCmd, checkCmd, rotateCmd)
 	return cmd
 }
 

@@ -53,10 +53,11 @@ func run() int {
 	return cli.Main(
 		grouped(cli.GroupApps, build.NewCommand(builders.Builder)),
 		grouped(cli.GroupPlatform, server.NewCommand(server.CommandOptions{
-			Version: version.Version,
-			Commit:  version.Commit(),
-			Wire:    wire.Server(w),
-			Check:   wire.Check(w),
+			Version:    version.Version,
+			Commit:     version.Commit(),
+			Wire:       wire.Server(w),
+			Check:      wire.Check(w),
+			RotateKeys: wire.RotateKeys,
 		})),
 		grouped(cli.GroupPlatform, plugincmd.New(plugincmd.Options{Builtins: builtins, Version: version.Version})),
 	)

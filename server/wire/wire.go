@@ -176,6 +176,10 @@ func assemble(ctx context.Context, cfg *config.Server, st *store.Store, log hclo
 	if err != nil {
 		return server.Deps{}, fmt.Errorf("registry plugin: %w", err)
 	}
+	vars, err := Variables(ctx, cfg, st, log, auditLog)
+	if err != nil {
+		return server.Deps{}, err
+	}
 	deploySvc, err := deploy.New(deploy.Options{
 		Store:           st,
 		Runtime:         p.Runtime,
@@ -185,6 +189,7 @@ func assemble(ctx context.Context, cfg *config.Server, st *store.Store, log hclo
 		Images:          imagePolicy(reg, cfg, log.Named("images")),
 		PullCredentials: pullCredentials(reg),
 		CleanupProject:  cleanup(reg),
+		Variables:       vars,
 	})
 	if err != nil {
 		return server.Deps{}, fmt.Errorf("deployments: %w", err)
@@ -214,7 +219,7 @@ func assemble(ctx context.Context, cfg *config.Server, st *store.Store, log hclo
 		return server.Deps{}, fmt.Errorf("edge router: %w", err)
 	}
 
-	mounts := []server.Mount{deploySvc, edgeRouter} // edgeRouter: the ingress auth endpoint
+	mounts := []server.Mount{deploySvc, vars, edgeRouter} // edgeRouter: the ingress auth endpoint
 	if reg != nil {
 		rd := registry.Deps{Registry: reg, Deployments: deploySvc, Logger: log.Named("registry")}
 		if hasCapability(p.Host, sdk.KindRegistry, p.registryName, sdk.CapToken) {
