@@ -15,7 +15,9 @@ import (
 
 // aad binds a sealed value to its project and name: a value copied to
 // another row does not open.
-func aad(projectID, name string) []byte { return []byte("rise variable v1\x00" + projectID + "\x00" + name) }
+func aad(projectID, name string) []byte {
+	return []byte("rise variable v1\x00" + projectID + "\x00" + name)
+}
 
 func (s *Service) seal(ctx context.Context, projectID, name, value string) (keyring.Sealed, error) {
 	if s.o.Keyring == nil {
