@@ -97,6 +97,9 @@ func newEnvWith(t testing.TB, mut func(*deploy.Options), run bool) *env {
 		}
 		e.svc = svc
 		deps.Mounts = append(deps.Mounts, svc)
+		if m, ok := o.Variables.(server.Mount); ok { // the variables API, when the test has one
+			deps.Mounts = append(deps.Mounts, m)
+		}
 	})
 	// Runs after every service has stopped (cleanups run last-in first-out).
 	t.Cleanup(func() {
