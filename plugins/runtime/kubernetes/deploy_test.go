@@ -1,6 +1,7 @@
 package kubernetes
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -112,6 +113,17 @@ func TestDeployObjects(t *testing.T) {
 	}
 	if string(envSecret.Data["DATABASE_URL"]) != "postgres://u:p@db/app" {
 		t.Errorf("env secret data = %v", envSecret.Data)
+	}
+	// The Secret is rise's (labels, server-side apply by rise), and neither
+	// the Deployment nor its pod template holds the value.
+	wantLabels(t, "env secret", envSecret.Labels, map[string]string{LabelManagedBy: "rise", LabelProject: project,
+		LabelDeployment: req.DeploymentID})
+	if managers := managersOf(envSecret.ManagedFields); managers["rise"] != "Apply" {
+		t.Errorf("env secret managed fields = %v, want server-side apply by field manager rise", managers)
+	}
+	if raw, err := json.Marshal(dep); err != nil || strings.Contains(string(raw), "postgres://u:p@db/app") ||
+		strings.Contains(string(raw), base64.StdEncoding.EncodeToString([]byte("postgres://u:p@db/app"))) {
+		t.Errorf("the Deployment object holds the secret value (%v)", err)
 	}
 	pull, err := cs.CoreV1().Secrets(ns).Get(ctx(t), dep.Name+"-pull", metav1.GetOptions{})
 	if err != nil {
