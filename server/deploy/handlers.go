@@ -90,8 +90,7 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(req.SecretEnv) > 0 {
 		if s.o.Variables == nil {
-			httpx.Err(w, r, httpx.NewError(http.StatusBadRequest, "This rise server does not store secret values.",
-				"Ask the operator to configure encryption (docs/secrets.md)."))
+			httpx.Err(w, r, httpx.NewError(http.StatusBadRequest, "This rise server does not store secret values; its operator configures encryption (docs/secrets.md)."))
 			return
 		}
 		if err := s.o.Variables.ValidateSecrets(req.SecretEnv); err != nil {

@@ -151,7 +151,16 @@ func TestMigrationDownUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, sql := range []string{string(down), string(up), string(down), string(up)} {
+	// Later migrations that reference deployments go first and come back last.
+	varsDown, err := migrations.FS.ReadFile("0009_variables.down.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	varsUp, err := migrations.FS.ReadFile("0009_variables.up.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sql := range []string{string(varsDown), string(down), string(up), string(down), string(up), string(varsUp)} {
 		if _, err := st.Pool().Exec(ctx, sql); err != nil {
 			t.Fatalf("migration 0003 does not round-trip: %v", err)
 		}

@@ -47,8 +47,7 @@ func (s *Service) project(r *http.Request, n need) (*store.Project, *identity.Id
 	p, perm, err := s.o.Store.ProjectPermissions(r.Context(), id, name)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return nil, nil, httpx.NewError(http.StatusNotFound, fmt.Sprintf("Project '%s' not found.", name),
-			"Run 'rise project list' to see your projects.")
+		return nil, nil, httpx.NewError(http.StatusNotFound, fmt.Sprintf("Project '%s' not found.", name))
 	case err != nil:
 		return nil, nil, err
 	case id.IsServiceAccount():
@@ -56,8 +55,7 @@ func (s *Service) project(r *http.Request, n need) (*store.Project, *identity.Id
 	case !perm.Can(store.AccessWrite):
 		return nil, nil, httpx.NewError(http.StatusForbidden, fmt.Sprintf("You may not see the variables of project '%s'.", name))
 	case n == needReveal && !perm.Can(store.AccessDelete):
-		return nil, nil, httpx.NewError(http.StatusForbidden, fmt.Sprintf("Only owners of project '%s' may reveal secret values.", name),
-			"Ask a project owner, or drop --reveal.")
+		return nil, nil, httpx.NewError(http.StatusForbidden, fmt.Sprintf("Only owners of project '%s' may reveal secret values; ask one of them, or drop --reveal.", name))
 	case n == needWrite && p.Status == store.StatusDeleting:
 		return nil, nil, httpx.Errorf(http.StatusConflict, "Project '%s' is being deleted.", name)
 	}
@@ -147,8 +145,7 @@ func (s *Service) get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rev && v.Kind == api.KindProtected {
-		httpx.Err(w, r, httpx.NewError(http.StatusForbidden, fmt.Sprintf("%s is protected: its value cannot be read back by anyone.", name),
-			fmt.Sprintf("Set a new value with 'rise env set %s=- --protected'.", name)))
+		httpx.Err(w, r, httpx.NewError(http.StatusForbidden, fmt.Sprintf("%s is protected: its value cannot be read back by anyone (set a new one with 'rise env set %s=- --protected').", name, name)))
 		return
 	}
 	a, err := s.toAPI(r, v, rev)
@@ -163,8 +160,7 @@ func (s *Service) get(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) notSet(project, name string) error {
-	return httpx.NewError(http.StatusNotFound, fmt.Sprintf("Variable '%s' is not set in project '%s'.", name, project),
-		fmt.Sprintf("Run 'rise env list -p %s' to see its variables.", project))
+	return httpx.NewError(http.StatusNotFound, fmt.Sprintf("Variable '%s' is not set in project '%s' (see 'rise env list -p %s').", name, project, project))
 }
 
 func (s *Service) set(w http.ResponseWriter, r *http.Request) {
@@ -179,7 +175,7 @@ func (s *Service) set(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(req.Variables) == 0 {
-		httpx.Err(w, r, httpx.NewError(http.StatusBadRequest, "No variables to set.", "Give NAME=VALUE pairs."))
+		httpx.Err(w, r, httpx.NewError(http.StatusBadRequest, "No variables to set: give NAME=VALUE pairs."))
 		return
 	}
 	if len(req.Variables) > names.MaxVariables {
@@ -187,8 +183,8 @@ func (s *Service) set(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.o.Keyring == nil {
-		httpx.Err(w, r, httpx.NewError(http.StatusServiceUnavailable, "This rise server has no encryption key configured, so it cannot store variables.",
-			"Ask the operator to add an encryption block to server.hcl (docs/secrets.md)."))
+		httpx.Err(w, r, httpx.NewError(http.StatusServiceUnavailable, "This rise server has no encryption key configured, so it cannot store variables; "+
+			"its operator adds an encryption block to server.hcl (docs/secrets.md)."))
 		return
 	}
 	seen := map[string]bool{}
@@ -221,8 +217,7 @@ func (s *Service) set(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.repo.Set(r.Context(), p.ID, vs, names.MaxVariables); err != nil {
 		if errors.Is(err, errTooMany) {
-			err = httpx.NewError(http.StatusBadRequest, fmt.Sprintf("Project '%s' would have more than %d variables.", p.Name, names.MaxVariables),
-				"Unset variables it no longer needs ('rise env unset NAME').")
+			err = httpx.NewError(http.StatusBadRequest, fmt.Sprintf("Project '%s' would have more than %d variables; unset the ones it no longer needs ('rise env unset NAME').", p.Name, names.MaxVariables))
 		}
 		httpx.Err(w, r, err)
 		return

@@ -110,7 +110,7 @@ func (r *Runtime) Deploy(ctx context.Context, req *sdk.DeployRequest, ui sdk.UI)
 		return nil, sdk.Permanent(fmt.Errorf("ecs: image %s is not pinned to a digest", req.Artifact.Ref()))
 	}
 	if len(req.Workload.SecretEnv) > 0 {
-		return nil, sdk.Permanent(fmt.Errorf("ecs: secret environment variables (%s) need AWS Secrets Manager, which this plugin does not support yet",
+		return nil, sdk.Permanent(fmt.Errorf("ecs: secret environment variables (%s) need AWS Secrets Manager, which this example plugin does not use (see its README: Secret variables)",
 			strings.Join(slices.Sorted(maps.Keys(req.Workload.SecretEnv)), ", ")))
 	}
 	cpu, mem, err := taskSize(or(req.Workload.Resources.CPU, r.CPU), or(req.Workload.Resources.Memory, r.Memory))
