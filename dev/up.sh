@@ -44,6 +44,10 @@ fi
 HASH="$(cat "$STATE/admin-password.bcrypt")"
 [ -s "$STATE/dex/client-secret" ] || (umask 077; openssl rand -hex 16 >"$STATE/dex/client-secret")
 DEX_SECRET="$(cat "$STATE/dex/client-secret")"
+# The key that seals project variables (docs/secrets.md); kept across runs,
+# since the server refuses to start when it cannot open stored values.
+[ -s "$STATE/encryption.key" ] || (umask 077; openssl rand -base64 32 >"$STATE/encryption.key")
+ENCRYPTION_KEY="$(cat "$STATE/encryption.key")"
 if [ ! -s "$STATE/keys/registry.crt" ]; then
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
     -subj "/CN=rise dev registry token signer" \

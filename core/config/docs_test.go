@@ -16,6 +16,7 @@ func TestDocsExamples(t *testing.T) {
 	testEnv(t)
 	t.Setenv("DATABASE_URL", "postgres://rise@127.0.0.1:5432/rise")
 	t.Setenv("DEX_CLIENT_SECRET", "secret")
+	t.Setenv("RISE_ENCRYPTION_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
 	const doc = "../../docs/configuration.md"
 	src, err := os.ReadFile(doc)
 	if err != nil {

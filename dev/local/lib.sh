@@ -278,6 +278,11 @@ registry "docker" {
 runtime "docker" {
   bind_address = "127.0.0.1"$( [ -n "$ENGINE_HOST" ] && printf '\n  host         = "%s"' "$ENGINE_HOST")
 }
+
+encryption {
+  provider = "local"
+  key      = "$ENCRYPTION_KEY" # .dev/encryption.key
+}
 EOF
 }
 

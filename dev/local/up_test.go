@@ -116,6 +116,10 @@ func TestUpDown(t *testing.T) {
 	}
 	rise("login", "--url", public, "--email", "admin@example.com", "--password", password)
 	rise("p", "c", project)
+	// make dev generated an encryption key: secrets can be stored.
+	if out := rise("env", "set", "API_TOKEN=dev-secret", "--secret"); !strings.Contains(out, "Set API_TOKEN (secret)") {
+		t.Fatalf("rise env set:\n%s", out)
+	}
 	host := project + ".localhost:" + strconv.Itoa(ports["RISE_DEV_PORT"])
 	if out := rise("deploy", "--timeout", "2m"); !strings.HasSuffix(out, "Your app is now running at http://"+host+"\n") {
 		t.Fatalf("rise deploy:\n%s", out)

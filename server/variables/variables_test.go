@@ -167,9 +167,12 @@ func TestVariablesAPI(t *testing.T) {
 	// The hostile second user: another project's variables are "not found",
 	// exactly like a project that does not exist.
 	for name, call := range map[string]func(string) error{
-		"list":   func(p string) error { _, err := other.Client.ListVariables(ctx, p, false); return err },
-		"get":    func(p string) error { _, err := other.Client.GetVariable(ctx, p, "API_KEY", true); return err },
-		"set":    func(p string) error { _, err := other.Client.SetVariables(ctx, p, &api.SetVariablesRequest{Variables: []api.VariableInput{{Name: "A", Value: "b"}}}); return err },
+		"list": func(p string) error { _, err := other.Client.ListVariables(ctx, p, false); return err },
+		"get":  func(p string) error { _, err := other.Client.GetVariable(ctx, p, "API_KEY", true); return err },
+		"set": func(p string) error {
+			_, err := other.Client.SetVariables(ctx, p, &api.SetVariablesRequest{Variables: []api.VariableInput{{Name: "A", Value: "b"}}})
+			return err
+		},
 		"unset":  func(p string) error { return other.Client.UnsetVariable(ctx, p, "API_KEY") },
 		"deploy": func(p string) error { _, err := other.Client.Redeploy(ctx, p, "20260101-000000"); return err },
 	} {
