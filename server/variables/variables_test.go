@@ -70,8 +70,6 @@ func newEnv(t *testing.T, kr *keyring.Keyring) *env {
 	return e
 }
 
-func str(s string) *string { return &s }
-
 // secretValue is unguessable and easy to find anywhere.
 func secretValue(label string) string {
 	b := make([]byte, 12)
