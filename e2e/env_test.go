@@ -7,10 +7,15 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/riseplatform/rise/core/api"
 	"github.com/riseplatform/rise/core/config"
@@ -176,5 +181,81 @@ func TestEnvSession(t *testing.T) {
 		if strings.Contains(o, secret) && !strings.Contains(o, "--reveal") {
 			t.Errorf("a secret was printed without --reveal:\n%s", o)
 		}
+	}
+}
+
+// TestEncryptionKeysOnRealServer runs the real `rise server`: it refuses
+// to start when stored values cannot be opened (no key, another key),
+// `rise server rotate-keys` moves every value to a new key, and the server
+// then runs with the new key alone.
+func TestEncryptionKeysOnRealServer(t *testing.T) {
+	t.Parallel()
+	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret-pass"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	authHCL := fmt.Sprintf(`  local {
+    user "alice@rise.dev" { password_hash = %q }
+  }`, hash)
+	newKey := func() string {
+		b := make([]byte, 32)
+		_, _ = rand.Read(b)
+		return base64.StdEncoding.EncodeToString(b)
+	}
+	k1, k2 := newKey(), newKey()
+	enc := func(cur string, old ...string) string {
+		q := make([]string, len(old))
+		for i, o := range old {
+			q[i] = strconv.Quote(o)
+		}
+		return fmt.Sprintf("encryption {\n  provider = \"local\"\n  key = %q\n  old_keys = [%s]\n}\n", cur, strings.Join(q, ", "))
+	}
+	ctx := context.Background()
+	client := func(srv *riseServer) *api.Client {
+		t.Helper()
+		tok, err := api.NewClient(srv.URL, "").Login(ctx, api.LoginRequest{Email: "alice@rise.dev", Password: "s3cret-pass"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return api.NewClient(srv.URL, tok.Token)
+	}
+	srv := startRiseServer(t, authHCL, enc(k1))
+	c := client(srv)
+	if _, err := c.CreateProject(ctx, api.CreateProjectRequest{Name: "vault"}); err != nil {
+		t.Fatal(err)
+	}
+	value := "v-" + randHex(8)
+	if _, err := c.SetVariables(ctx, "vault", &api.SetVariablesRequest{Variables: []api.VariableInput{{Name: "API_KEY", Value: value, Kind: api.KindSecret}}}); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	base, err := os.ReadFile(srv.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withBlock := func(name, block string) string {
+		cfg := filepath.Join(t.TempDir(), name)
+		head, _, _ := strings.Cut(string(base), "encryption {")
+		writeFile(t, cfg, head+block)
+		return cfg
+	}
+	cli := newCLIEnv(t, nil)
+	for _, c := range []struct{ name, block, want string }{
+		{"no key", "", "no encryption key is configured"},
+		{"another key", enc(k2), "which is not configured"},
+	} {
+		r := cli.rise(t, "server", "--config", withBlock("server.hcl", c.block))
+		if r.Code == 0 || !strings.Contains(r.Err, c.want) || strings.Contains(r.Err, k1) || strings.Contains(r.Err, value) {
+			t.Errorf("start with %s: exit %d, want an error saying %q:\n%s", c.name, r.Code, c.want, r.Err)
+		}
+	}
+	r := cli.rise(t, "server", "rotate-keys", "--config", withBlock("rotate.hcl", enc(k2, k1)))
+	if r.Code != 0 || !strings.Contains(r.Err, "Re-wrapped 1 data keys") {
+		t.Fatalf("rotate-keys: exit %d\n%s", r.Code, r.Err)
+	}
+	srv2 := startRiseServerOn(t, srv.DBURL, authHCL, enc(k2))
+	v, err := client(srv2).GetVariable(ctx, "vault", "API_KEY", true)
+	if err != nil || v.Value == nil || *v.Value != value {
+		t.Fatalf("reveal after rotation with the new key only: %+v %v", v, err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,18 +23,25 @@ import (
 
 // riseServer is a `rise server` process started from the built binary.
 type riseServer struct {
-	URL   string
-	DBURL string
-	logs  *devnet.Buffer
+	URL    string
+	DBURL  string
+	Config string // the server.hcl it runs with
+	Stop   func() // stops it (also done when the test ends)
+	logs   *devnet.Buffer
 }
 
 // startRiseServer runs `rise server` with a generated server.hcl (local
 // users, a fresh database) on a free loopback port. authHCL is the body of
-// the auth block.
-func startRiseServer(t *testing.T, authHCL string) *riseServer {
+// the auth block; extra blocks are appended to the config.
+func startRiseServer(t *testing.T, authHCL string, extra ...string) *riseServer {
+	t.Helper()
+	return startRiseServerOn(t, pgtest.URL(t), authHCL, extra...)
+}
+
+// startRiseServerOn is startRiseServer on the database dbURL.
+func startRiseServerOn(t *testing.T, dbURL, authHCL string, extra ...string) *riseServer {
 	t.Helper()
 	bin := riseBinary(t)
-	dbURL := pgtest.URL(t)
 	port := freePort(t)
 	dir := t.TempDir()
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
@@ -45,11 +53,11 @@ database { url = %q }
 auth {
 %s
 }
-`, port, base, filepath.Join(dir, "data"), dbURL, authHCL)
+`, port, base, filepath.Join(dir, "data"), dbURL, authHCL) + strings.Join(extra, "\n")
 	cfg := filepath.Join(dir, "server.hcl")
 	writeFile(t, cfg, hcl)
 
-	s := &riseServer{URL: base, DBURL: dbURL, logs: &devnet.Buffer{}}
+	s := &riseServer{URL: base, DBURL: dbURL, Config: cfg, logs: &devnet.Buffer{}}
 	cmd := exec.Command(bin, "server", "--config", cfg)
 	cmd.Dir = dir
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
@@ -59,7 +67,7 @@ auth {
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
+	s.Stop = sync.OnceFunc(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-exited:
@@ -68,6 +76,7 @@ auth {
 			<-exited
 		}
 	})
+	t.Cleanup(s.Stop)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get(base + "/api/v1/health")
