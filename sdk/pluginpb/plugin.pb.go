@@ -1393,14 +1393,24 @@ func (x *Resources) GetMemory() string {
 }
 
 type Workload struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Port          uint32                 `protobuf:"varint,1,opt,name=port,proto3" json:"port,omitempty"`
-	Replicas      uint32                 `protobuf:"varint,2,opt,name=replicas,proto3" json:"replicas,omitempty"`
-	Env           map[string]string      `protobuf:"bytes,3,rep,name=env,proto3" json:"env,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	SecretEnv     map[string]string      `protobuf:"bytes,4,rep,name=secret_env,json=secretEnv,proto3" json:"secret_env,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Resources     *Resources             `protobuf:"bytes,5,opt,name=resources,proto3" json:"resources,omitempty"`
-	Command       []string               `protobuf:"bytes,6,rep,name=command,proto3" json:"command,omitempty"`
-	HealthPath    string                 `protobuf:"bytes,7,opt,name=health_path,json=healthPath,proto3" json:"health_path,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Port     uint32                 `protobuf:"varint,1,opt,name=port,proto3" json:"port,omitempty"`
+	Replicas uint32                 `protobuf:"varint,2,opt,name=replicas,proto3" json:"replicas,omitempty"`
+	// env: plain environment variables (the project's plain variables, the
+	// deployment's workload env and RISE_PROJECT, RISE_DEPLOYMENT_ID,
+	// RISE_DEPLOYMENT_GROUP, RISE_APP_URL). A runtime may show them in its
+	// own configuration (a pod spec, a task definition).
+	Env map[string]string `protobuf:"bytes,3,rep,name=env,proto3" json:"env,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// secret_env: the secret variables (secret and protected ones, rise
+	// deploy --secret-env). A name is in env or secret_env, never both. The
+	// app gets them as environment variables like env; the runtime keeps them
+	// out of plain configuration (a Kubernetes Secret referenced by
+	// secretKeyRef, a secrets manager), never logs them, and refuses them
+	// with sdk.Permanent when it cannot.
+	SecretEnv     map[string]string `protobuf:"bytes,4,rep,name=secret_env,json=secretEnv,proto3" json:"secret_env,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Resources     *Resources        `protobuf:"bytes,5,opt,name=resources,proto3" json:"resources,omitempty"`
+	Command       []string          `protobuf:"bytes,6,rep,name=command,proto3" json:"command,omitempty"`
+	HealthPath    string            `protobuf:"bytes,7,opt,name=health_path,json=healthPath,proto3" json:"health_path,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
