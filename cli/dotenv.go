@@ -39,7 +39,9 @@ func readDotenv(path string, stdin io.Reader) ([]api.VariableInput, error) {
 	}
 	m, err := godotenv.Parse(r)
 	if err != nil {
-		return nil, exitcode.Usagef("parse %s: %v", path, err)
+		// The parser's message quotes the offending text, which may be a
+		// secret value: say what is expected instead.
+		return nil, exitcode.Usagef("%s is not a valid dotenv file: expected NAME=VALUE lines (values may be quoted; # starts a comment)", path)
 	}
 	out := make([]api.VariableInput, 0, len(m))
 	for _, k := range sortedKeys(m) {
