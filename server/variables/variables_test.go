@@ -407,4 +407,14 @@ func TestSnapshotsRotationAndStartCheck(t *testing.T) {
 	if m := resolve(after, rb.ID); m["DB_PASSWORD"] != v1 || m["ONE_OFF"] != deployOnly {
 		t.Fatalf("rollback values after rotation: %v", m)
 	}
+
+	// Deleting the project (what the project controller finally does)
+	// removes its deployments, their snapshots and every version.
+	if _, err := e.Store.Pool().Exec(ctx, `DELETE FROM projects WHERE name = 'shop'`); err != nil {
+		t.Fatalf("delete project: %v", err)
+	}
+	var left int
+	if err := e.Store.Pool().QueryRow(ctx, `SELECT (SELECT count(*) FROM variables) + (SELECT count(*) FROM deployment_variables)`).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("after deleting the project: %d rows left (%v)", left, err)
+	}
 }
