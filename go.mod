@@ -95,6 +95,7 @@ require (
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
+	github.com/riseplatform/rise/examples/plugins/ecs v0.0.0
 	github.com/riseplatform/rise/sdk v0.3.0
 	github.com/sirupsen/logrus v1.9.4 // indirect
 	github.com/spf13/cobra v1.10.2 // indirect
@@ -136,3 +137,5 @@ require (
 )
 
 replace github.com/riseplatform/rise/sdk => ./sdk
+
+replace github.com/riseplatform/rise/examples/plugins/ecs => ./examples/plugins/ecs

@@ -47,7 +47,7 @@ func TestListBuiltins(t *testing.T) {
 
 func TestBuiltinConformanceOutOfProcess(t *testing.T) {
 	h := newHost(t, nil)
-	sdktest.RuntimeConformanceConn(t, hostConn{h}, "memory", map[string]any{"healthy_after": "50ms"}, sdktest.WithoutStdoutCheck())
+	sdktest.RuntimeConformanceConn(t, hostConn{h}, "memory", map[string]any{"healthy_after": "50ms"}, sdktest.WithoutStdoutCheck(), sdktest.MemorySkips(true))
 	sdktest.RegistryConformanceConn(t, hostConn{h}, "memory", nil, sdktest.WithoutStdoutCheck())
 }
 
@@ -248,7 +248,7 @@ func TestExternalPluginFromDirectory(t *testing.T) {
 	if info, _ := h.Lookup(sdk.KindRuntime, "faulty"); info.Source != path {
 		t.Errorf("faulty comes from %s, want the external plugin", info.Source)
 	}
-	sdktest.RuntimeConformanceConn(t, hostConn{h}, "extmem", nil, sdktest.WithoutStdoutCheck())
+	sdktest.RuntimeConformanceConn(t, hostConn{h}, "extmem", nil, sdktest.WithoutStdoutCheck(), sdktest.MemorySkips(true))
 }
 
 func TestPluginBlockEnvAndChecksum(t *testing.T) {
