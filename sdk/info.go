@@ -7,7 +7,7 @@ import (
 )
 
 // SDKVersion is the version of this SDK, reported by plugins in GetInfo.
-const SDKVersion = "0.2.0"
+const SDKVersion = "0.3.0"
 
 // PluginInfo describes a plugin binary: what `describe` prints and what the
 // host fingerprints.

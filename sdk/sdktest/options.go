@@ -11,16 +11,16 @@ import (
 type Option func(*options)
 
 type options struct {
-	timeout      time.Duration
-	project      string
-	deployReq    func(id string) *sdk.DeployRequest
-	invalidCfg   any
-	credsCheck   func(t *testing.T, c *sdk.Credentials)
-	buildDir     string
-	buildReq     func(dir string) *sdk.BuildRequest
-	checkStdout  bool
-	skips        map[Check]string
-	fresh        func(t *testing.T) Conn
+	timeout     time.Duration
+	project     string
+	deployReq   func(id string) *sdk.DeployRequest
+	invalidCfg  any
+	credsCheck  func(t *testing.T, c *sdk.Credentials)
+	buildDir    string
+	buildReq    func(dir string) *sdk.BuildRequest
+	checkStdout bool
+	skips       map[Check]string
+	fresh       func(t *testing.T) Conn
 }
 
 func newOptions(opts []Option) *options {

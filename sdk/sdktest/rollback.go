@@ -113,4 +113,3 @@ func (s *suite) checkRollback(t violation, conn Conn, component string, r *runti
 	stop(again)
 	r.waitStopped(t, again)
 }
-
