@@ -1,7 +1,10 @@
 // Package sdktest tests rise plugins: an in-process harness that serves a
-// component over go-plugin's test gRPC connection and returns the same client
-// interfaces the rise host uses, and conformance suites that any builder,
-// registry or runtime can run against itself.
+// component over real (in-memory) gRPC and returns the same client
+// interfaces the rise host uses, LaunchBinary for a built plugin, and
+// conformance suites (the kit) that any builder, registry or runtime runs
+// against itself. Every check enforces one clause of the plugin contract
+// (Contract); the runtime suite deploys the kit's test workload (package
+// testapp, AppBinary).
 //
 //	func TestConformance(t *testing.T) {
 //		sdktest.RuntimeConformance(t, myruntime.Component(), map[string]any{"network": "bridge"},
