@@ -8,6 +8,10 @@ export GOBIN := $(CURDIR)/.bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/riseplatform/rise/core/version.Version=$(VERSION)
 GO_TEST_FLAGS ?= -timeout 40m
+# Every module of the workspace (go.work): rise, the SDK (its own module,
+# sdk/vX.Y.Z tags) and the example plugins. `./...` alone stops at a nested
+# module, so test, vet and staticcheck name each module's tree.
+PKGS = $(patsubst $(CURDIR)%,.%,$(shell go list -m -f '{{.Dir}}/...'))
 
 .PHONY: all build deps test unit lint proto bench bench-check dev dev-down clean
 
@@ -26,17 +30,17 @@ TESTRUN := $(GOBIN)/testrun
 
 test: deps lint ## the whole suite on real parts (what CI runs): a missing part fails, leaks fail
 	go build -o $(TESTRUN) ./dev/cmd/testrun
-	RISE_REQUIRE_REAL=1 $(TESTRUN) -leaks -- go test -json $(GO_TEST_FLAGS) ./...
+	RISE_REQUIRE_REAL=1 $(TESTRUN) -leaks -- go test -json $(GO_TEST_FLAGS) $(PKGS)
 
 unit: ## quick: tests that need no external service are still run, others skip (counted at the end)
 	go build -o $(TESTRUN) ./dev/cmd/testrun
-	RISE_REQUIRE_REAL=0 $(TESTRUN) -- go test -json -short ./...
+	RISE_REQUIRE_REAL=0 $(TESTRUN) -- go test -json -short $(PKGS)
 
 lint: ## gofmt, go vet, staticcheck
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
-	go vet ./...
-	staticcheck ./...
+	go vet $(PKGS)
+	staticcheck $(PKGS)
 
 proto: ## regenerate sdk/pluginpb from sdk/proto (protoc from Debian, plugins pinned in dev/deps.sh)
 	@RISE_DEPS=dev ./dev/deps.sh

@@ -97,6 +97,8 @@ require (
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
+	github.com/riseplatform/rise/examples/plugins/ecs v0.0.0
+	github.com/riseplatform/rise/sdk v0.3.0
 	github.com/sirupsen/logrus v1.9.4 // indirect
 	github.com/spf13/cobra v1.10.2 // indirect
 	github.com/spf13/pflag v1.0.10 // indirect
@@ -135,3 +137,7 @@ require (
 	sigs.k8s.io/structured-merge-diff/v6 v6.4.2 // indirect
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
+
+replace github.com/riseplatform/rise/sdk => ./sdk
+
+replace github.com/riseplatform/rise/examples/plugins/ecs => ./examples/plugins/ecs

@@ -219,8 +219,8 @@ func buildECSPlugin(t *testing.T) (path, sum string) {
 	if err != nil {
 		goBin = "/usr/local/go/bin/go"
 	}
-	cmd := exec.Command(goBin, "build", "-o", path, "./examples/plugins/ecs")
-	cmd.Dir = ".."
+	cmd := exec.Command(goBin, "build", "-o", path, ".") // its own module
+	cmd.Dir = "../examples/plugins/ecs"
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {

@@ -7,7 +7,15 @@ import (
 )
 
 // SDKVersion is the version of this SDK, reported by plugins in GetInfo.
-const SDKVersion = "0.2.0"
+const SDKVersion = "0.3.0"
+
+// ProtocolSDKVersions says which SDK versions (module tags sdk/vX.Y.Z) speak
+// each plugin protocol version: the compatibility table of docs/plugins.md,
+// used in the host's message when it refuses a plugin.
+var ProtocolSDKVersions = map[int]string{
+	1:               "rise SDK v0.1.x",
+	ProtocolVersion: "rise SDK v0.2.0 to v" + SDKVersion,
+}
 
 // PluginInfo describes a plugin binary: what `describe` prints and what the
 // host fingerprints.

@@ -244,7 +244,7 @@ func TestDescribe(t *testing.T) {
 }
 
 func TestMemoryRuntimeConformance(t *testing.T) {
-	sdktest.RuntimeConformance(t, sdktest.MemoryRuntime(), map[string]any{"healthy_after": "100ms"})
+	sdktest.RuntimeConformance(t, sdktest.MemoryRuntime(), map[string]any{"healthy_after": "100ms"}, sdktest.MemorySkips(false))
 }
 
 func TestMemoryRegistryConformance(t *testing.T) {

@@ -129,8 +129,14 @@ func Main(p Plugin, args []string) int {
 	cfg := &plugin.ServeConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: map[int]plugin.PluginSet{ProtocolVersion: {DispenseName: gp}},
-		GRPCServer:       plugin.DefaultGRPCServer,
-		Logger:           logger,
+		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
+			// A call that outlives its cancellation is logged, so the host's
+			// log (and sdktest.LaunchBinary) shows which plugin ignores ctx.
+			return grpc.NewServer(append(opts, WatchCancellation(CancelGrace, func(c LateCall) {
+				logger.Warn(LateCallMessage, "method", c.Method, "after", c.After.String(), "returned", c.Returned)
+			})...)...)
+		},
+		Logger: logger,
 	}
 	// Serve returns when the host stops the plugin: clean up what the
 	// component instances hold.

@@ -1,4 +1,5 @@
-// Package plugincmd is `rise plugin`: list the available plugins, and the
+// Package plugincmd is `rise plugin`: list the available plugins, scaffold
+// a new one (new), print a pinned plugin block (sha256), and the
 // hidden `rise plugin serve <kind>/<name>` through which the rise binary
 // serves its own built-in plugins out of process.
 package plugincmd
@@ -50,7 +51,7 @@ func New(opts Options) *cobra.Command {
 		Short: "List and serve plugins (builders, registries, runtimes)",
 		Args:  cobra.NoArgs,
 	}
-	c.AddCommand(newList(opts), newServe(opts))
+	c.AddCommand(newList(opts), newServe(opts), newNew(), newSHA256())
 	return c
 }
 
@@ -63,7 +64,8 @@ func newList(opts Options) *cobra.Command {
 		Long: `List every builder, registry and runtime rise can use: the built-ins, plugins
 declared with plugin "x" { path = ... } blocks, and rise-plugin-<name>
 executables in $RISE_PLUGIN_DIR and ~/.config/rise/plugins. With --config,
-also the plugin blocks and plugin_dir of that server config.`,
+also the plugin blocks and plugin_dir of that file: a server.hcl, or a file
+with only plugin blocks (what rise plugin sha256 prints).`,
 		Example: `  rise plugin list
   rise plugin list --config server.hcl -o json`,
 		Args: cobra.NoArgs,
@@ -71,7 +73,7 @@ also the plugin blocks and plugin_dir of that server config.`,
 			var cfg *config.Server
 			if configPath != "" {
 				var diags hcl.Diagnostics
-				if cfg, diags = config.LoadServer(configPath); diags.HasErrors() {
+				if cfg, diags = config.LoadPlugins(configPath); diags.HasErrors() {
 					return errors.New(config.FormatDiagnostics(diags, nil))
 				}
 			}

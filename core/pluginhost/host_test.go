@@ -47,7 +47,7 @@ func TestListBuiltins(t *testing.T) {
 
 func TestBuiltinConformanceOutOfProcess(t *testing.T) {
 	h := newHost(t, nil)
-	sdktest.RuntimeConformanceConn(t, hostConn{h}, "memory", map[string]any{"healthy_after": "50ms"}, sdktest.WithoutStdoutCheck())
+	sdktest.RuntimeConformanceConn(t, hostConn{h}, "memory", map[string]any{"healthy_after": "50ms"}, sdktest.WithoutStdoutCheck(), sdktest.MemorySkips(true))
 	sdktest.RegistryConformanceConn(t, hostConn{h}, "memory", nil, sdktest.WithoutStdoutCheck())
 }
 
@@ -248,7 +248,7 @@ func TestExternalPluginFromDirectory(t *testing.T) {
 	if info, _ := h.Lookup(sdk.KindRuntime, "faulty"); info.Source != path {
 		t.Errorf("faulty comes from %s, want the external plugin", info.Source)
 	}
-	sdktest.RuntimeConformanceConn(t, hostConn{h}, "extmem", nil, sdktest.WithoutStdoutCheck())
+	sdktest.RuntimeConformanceConn(t, hostConn{h}, "extmem", nil, sdktest.WithoutStdoutCheck(), sdktest.MemorySkips(true))
 }
 
 func TestPluginBlockEnvAndChecksum(t *testing.T) {
@@ -279,8 +279,8 @@ func TestPluginBlockEnvAndChecksum(t *testing.T) {
 
 func TestProtocolMismatchIsRefused(t *testing.T) {
 	for _, tc := range []struct{ mode, name, want string }{
-		{"serve-v1", "old", "plugin old speaks plugin protocol 1, this rise needs 2 (rebuild it against rise SDK v" + sdk.SDKVersion + " or later)"},
-		{"serve-v3", "new", "plugin new speaks plugin protocol 3, this rise needs 2 (upgrade rise"},
+		{"serve-v1", "old", "plugin old speaks plugin protocol 1 (rise SDK v0.1.x), this rise speaks protocol 2 (rise SDK v0.2.0 to v" + sdk.SDKVersion + "): rebuild it against rise SDK v" + sdk.SDKVersion + " or later"},
+		{"serve-v3", "new", "plugin new speaks plugin protocol 3 (a rise SDK newer than v" + sdk.SDKVersion + "), this rise speaks protocol 2 (rise SDK v0.2.0 to v" + sdk.SDKVersion + "): upgrade rise"},
 	} {
 		dir := t.TempDir()
 		writeExternal(t, dir, tc.name, tc.mode)

@@ -114,12 +114,26 @@ func (b *binary) startError(err error, t *tail) error {
 }
 
 // protocolError says that plugin name speaks another protocol version than
-// this rise, and what to do about it.
+// this rise, naming both versions and the SDK releases that speak them.
 func protocolError(name, theirs string) error {
-	if n, err := strconv.Atoi(theirs); err == nil && n < sdk.ProtocolVersion {
-		return fmt.Errorf("plugin %s speaks plugin protocol %s, this rise needs %d (rebuild it against rise SDK v%s or later)", name, theirs, sdk.ProtocolVersion, sdk.SDKVersion)
+	n, err := strconv.Atoi(theirs)
+	sdkOf := func(v int) string {
+		if s, ok := sdk.ProtocolSDKVersions[v]; ok {
+			return s
+		}
+		if v > sdk.ProtocolVersion {
+			return "a rise SDK newer than v" + sdk.SDKVersion
+		}
+		return "an unknown rise SDK"
 	}
-	return fmt.Errorf("plugin %s speaks plugin protocol %s, this rise needs %d (upgrade rise, or use a build of the plugin made with rise SDK v%s)", name, theirs, sdk.ProtocolVersion, sdk.SDKVersion)
+	ours := fmt.Sprintf("this rise speaks protocol %d (%s)", sdk.ProtocolVersion, sdkOf(sdk.ProtocolVersion))
+	if err == nil && n < sdk.ProtocolVersion {
+		return fmt.Errorf("plugin %s speaks plugin protocol %s (%s), %s: rebuild it against rise SDK v%s or later", name, theirs, sdkOf(n), ours, sdk.SDKVersion)
+	}
+	if err != nil {
+		return fmt.Errorf("plugin %s speaks plugin protocol %s, %s: rebuild it against rise SDK v%s", name, theirs, ours, sdk.SDKVersion)
+	}
+	return fmt.Errorf("plugin %s speaks plugin protocol %s (%s), %s: upgrade rise, or use a build of the plugin made with rise SDK v%s", name, theirs, sdkOf(n), ours, sdk.SDKVersion)
 }
 
 // acquire returns the warm process, starting one if needed.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"os"
 	"os/exec"
 	"reflect"
 	"strings"
@@ -53,16 +54,19 @@ func goList(t *testing.T, args ...string) []Package {
 }
 
 func TestImportDirection(t *testing.T) {
-	for _, v := range Check(goList(t, "./...")) {
+	// Every module of the workspace: ./... stops at nested modules (sdk/
+	// and the example plugins are their own modules).
+	for _, v := range Check(goList(t, "./...", "./sdk/...", "./examples/plugins/ecs/...", "./examples/plugins/exec/...", "./examples/plugins/tarball-builder/...")) {
 		t.Error(v)
 	}
 }
 
 // TestSDKDependsOnlyOnSDK checks the SDK's whole dependency closure, as a
-// plugin author's build sees it.
+// plugin author's build sees it: the sdk module on its own (no workspace).
 func TestSDKDependsOnlyOnSDK(t *testing.T) {
-	cmd := exec.Command("go", "list", "-e", "-deps", "-f", "{{.ImportPath}}", "./sdk/...")
-	cmd.Dir = "../.."
+	cmd := exec.Command("go", "list", "-e", "-deps", "-f", "{{.ImportPath}}", "./...")
+	cmd.Dir = "../../sdk"
+	cmd.Env = append(os.Environ(), "GOWORK=off")
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("go list -deps: %v", err)

@@ -275,6 +275,17 @@ registry "docker" {
   certificate_file = "$STATE/keys/registry.crt"
 }
 
+EOF
+  # RISE_DEV_PLUGINS_HCL: a file of plugin blocks (rise plugin sha256) and,
+  # optionally, the runtime block that replaces the Docker runtime
+  # (docs/plugins.md, "From rise plugin new to a deploy").
+  if [ -n "${RISE_DEV_PLUGINS_HCL:-}" ]; then
+    [ -r "$RISE_DEV_PLUGINS_HCL" ] || die "RISE_DEV_PLUGINS_HCL: cannot read $RISE_DEV_PLUGINS_HCL"
+    { echo; cat "$RISE_DEV_PLUGINS_HCL"; } >>"$STATE/server.hcl.new"
+    grep -q '^runtime "' "$RISE_DEV_PLUGINS_HCL" && return 0
+  fi
+  cat >>"$STATE/server.hcl.new" <<EOF
+
 runtime "docker" {
   bind_address = "127.0.0.1"$( [ -n "$ENGINE_HOST" ] && printf '\n  host         = "%s"' "$ENGINE_HOST")
 }

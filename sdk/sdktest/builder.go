@@ -19,24 +19,24 @@ func BuilderConformanceConn(t *testing.T, conn Conn, component string, cfg any, 
 	s := newSuite(t, conn, sdk.KindBuilder, component, cfg, opts)
 	b := conn.Builder(component, s.cfg)
 
-	s.run(t, "config_diagnostics", func(t *testing.T) {
+	s.run(t, CheckConfigDiagnostics, func(t violation) {
 		s.checkConfigDiagnostics(t, func(ctx context.Context, bad []byte) error {
 			_, err := conn.Builder(component, bad).Detect(ctx, t.TempDir())
 			return err
 		})
 	})
 
-	s.run(t, "detect_empty", func(t *testing.T) {
+	s.run(t, CheckDetectEmpty, func(t violation) {
 		var d *sdk.Detection
 		var err error
-		s.guard.do(t, func() { d, err = b.Detect(s.ctx(t), t.TempDir()) })
+		s.guard.do(t.T, func() { d, err = b.Detect(s.ctx(t.T), t.TempDir()) })
 		if err != nil {
 			t.Fatalf("Detect(empty dir): %v", err)
 		}
 		t.Logf("Detect(empty dir) = %+v", *d)
 	})
 
-	s.run(t, "cancellation", func(t *testing.T) {
+	s.run(t, CheckCancellation, func(t violation) {
 		dir := s.o.buildDir
 		if dir == "" {
 			dir = t.TempDir()
@@ -47,19 +47,19 @@ func BuilderConformanceConn(t *testing.T, conn Conn, component string, cfg any, 
 		})
 	})
 
-	s.run(t, "build", func(t *testing.T) {
+	s.run(t, CheckBuild, func(t violation) {
 		if s.o.buildDir == "" {
 			t.Skip("no build directory given (sdktest.WithBuildDir)")
 		}
 		var d *sdk.Detection
 		var err error
-		s.guard.do(t, func() { d, err = b.Detect(s.ctx(t), s.o.buildDir) })
+		s.guard.do(t.T, func() { d, err = b.Detect(s.ctx(t.T), s.o.buildDir) })
 		if err != nil || !d.OK {
 			t.Fatalf("Detect(%s) = %+v, %v; want OK", s.o.buildDir, d, err)
 		}
 		ui := &RecordingUI{}
 		var a *sdk.Artifact
-		s.guard.do(t, func() { a, err = b.Build(s.ctx(t), s.buildRequest(s.o.buildDir, 1), ui) })
+		s.guard.do(t.T, func() { a, err = b.Build(s.ctx(t.T), s.buildRequest(s.o.buildDir, 1), ui) })
 		if err != nil {
 			t.Fatalf("Build(%s): %v", s.o.buildDir, err)
 		}
@@ -69,7 +69,7 @@ func BuilderConformanceConn(t *testing.T, conn Conn, component string, cfg any, 
 		t.Logf("artifact %s; UI events: %d", a.Ref(), len(ui.Events()))
 	})
 
-	s.run(t, "no_stdout", s.guard.check)
+	s.run(t, CheckNoStdout, func(t violation) { s.guard.check(t.T) })
 }
 
 func (s *suite) buildRequest(dir string, n int) *sdk.BuildRequest {

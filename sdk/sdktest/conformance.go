@@ -23,17 +23,29 @@ type suite struct {
 }
 
 func newSuite(t *testing.T, conn Conn, kind sdk.Kind, component string, cfg any, opts []Option) *suite {
+	t.Helper()
 	o := newOptions(opts)
-	return &suite{conn: conn, id: sdk.ComponentID{Kind: kind, Name: component}, component: component, cfg: ConfigJSON(t, cfg), o: o, guard: &stdoutGuard{enabled: o.checkStdout}}
+	checkSkips(t, string(kind), o.skips)
+	g := &stdoutGuard{enabled: o.checkStdout}
+	if c, ok := conn.(*Connection); ok && c.stdout != nil {
+		g = &stdoutGuard{remote: c.stdout} // out of process: what go-plugin forwarded
+	}
+	return &suite{conn: conn, id: sdk.ComponentID{Kind: kind, Name: component}, component: component, cfg: ConfigJSON(t, cfg), o: o, guard: g}
 }
 
-func (s *suite) run(t *testing.T, name string, f func(t *testing.T)) bool {
+// skipped reports whether check c is skipped (and why).
+func (s *suite) skipped(c Check) (string, bool) {
+	r, ok := s.o.skips[c]
+	return r, ok
+}
+
+func (s *suite) run(t *testing.T, c Check, f func(v violation)) bool {
 	t.Helper()
-	return t.Run(name, func(t *testing.T) {
-		if s.o.skipSubtests[name] {
-			t.Skipf("skipped by sdktest.Skip(%q)", name)
+	return t.Run(string(c), func(t *testing.T) {
+		if reason, ok := s.skipped(c); ok {
+			t.Skipf("skipped by sdktest.Skip: %s", reason)
 		}
-		f(t)
+		f(violation{T: t, check: c})
 	})
 }
 
@@ -51,7 +63,7 @@ func (s *suite) invalidConfig(t *testing.T) []byte {
 	}
 	m := map[string]any{}
 	if err := json.Unmarshal(s.cfg, &m); err != nil {
-		t.Fatalf("config is not a JSON object: %v", err)
+		t.Fatalf("sdktest: config is not a JSON object: %v", err)
 	}
 	m["sdktest_no_such_attribute"] = true
 	b, _ := json.Marshal(m)
@@ -60,37 +72,37 @@ func (s *suite) invalidConfig(t *testing.T) []byte {
 
 // checkConfigDiagnostics: a valid config validates, an invalid one yields
 // error diagnostics (not an RPC error), and operations with it fail permanently.
-func (s *suite) checkConfigDiagnostics(t *testing.T, op func(ctx context.Context, cfg []byte) error) {
-	ctx := s.ctx(t)
+func (s *suite) checkConfigDiagnostics(t violation, op func(ctx context.Context, cfg []byte) error) {
+	ctx := s.ctx(t.T)
 	var diags sdk.Diagnostics
 	var err error
-	s.guard.do(t, func() { diags, err = s.conn.ValidateConfig(ctx, s.id, s.cfg) })
+	s.guard.do(t.T, func() { diags, err = s.conn.ValidateConfig(ctx, s.id, s.cfg) })
 	if err != nil {
 		t.Fatalf("ValidateConfig(valid config): %v", err)
 	}
 	if diags.HasErrors() {
 		t.Fatalf("ValidateConfig(valid config) reported errors: %v", diags.Err())
 	}
-	bad := s.invalidConfig(t)
-	s.guard.do(t, func() { diags, err = s.conn.ValidateConfig(ctx, s.id, bad) })
+	bad := s.invalidConfig(t.T)
+	s.guard.do(t.T, func() { diags, err = s.conn.ValidateConfig(ctx, s.id, bad) })
 	if err != nil {
 		t.Fatalf("ValidateConfig(invalid config) returned an RPC error instead of diagnostics: %v", err)
 	}
 	if !diags.HasErrors() {
 		t.Fatalf("ValidateConfig(%s) reported no error diagnostics", bad)
 	}
-	s.guard.do(t, func() { err = op(ctx, bad) })
+	s.guard.do(t.T, func() { err = op(ctx, bad) })
 	if err == nil || !sdk.IsPermanent(err) {
 		t.Fatalf("operation with invalid config: want a permanent error, got %v", err)
 	}
 }
 
 // checkCancelled: a call with a cancelled context fails with context.Canceled.
-func (s *suite) checkCancelled(t *testing.T, op func(ctx context.Context) error) {
+func (s *suite) checkCancelled(t violation, op func(ctx context.Context) error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var err error
-	s.guard.do(t, func() { err = op(ctx) })
+	s.guard.do(t.T, func() { err = op(ctx) })
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("call with cancelled context: want context.Canceled, got %v", err)
 	}

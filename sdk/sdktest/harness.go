@@ -1,7 +1,10 @@
 // Package sdktest tests rise plugins: an in-process harness that serves a
-// component over go-plugin's test gRPC connection and returns the same client
-// interfaces the rise host uses, and conformance suites that any builder,
-// registry or runtime can run against itself.
+// component over real (in-memory) gRPC and returns the same client
+// interfaces the rise host uses, LaunchBinary for a built plugin, and
+// conformance suites (the kit) that any builder, registry or runtime runs
+// against itself. Every check enforces one clause of the plugin contract
+// (Contract); the runtime suite deploys the kit's test workload (package
+// testapp, AppBinary).
 //
 //	func TestConformance(t *testing.T) {
 //		sdktest.RuntimeConformance(t, myruntime.Component(), map[string]any{"network": "bridge"},
@@ -14,12 +17,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/hashicorp/go-plugin"
 	"github.com/riseplatform/rise/sdk"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/test/bufconn"
 )
 
 // Conn is what the conformance suites need from a plugin connection.
@@ -32,31 +38,85 @@ type Conn interface {
 	Runtime(component string, cfg []byte) sdk.RuntimeClient
 }
 
-var _ Conn = (*sdk.Client)(nil)
+var (
+	_ Conn = (*sdk.Client)(nil)
+	_ Conn = (*Connection)(nil)
+)
 
-// Connect serves p in this process over go-plugin's gRPC test connection
-// (real gRPC, real protocol conversion, no binary) and returns the host-side
-// client. The connection is closed when the test ends.
-func Connect(t testing.TB, p sdk.Plugin) *sdk.Client {
+// Connection is a connection to a plugin as the host sees it: the host-side
+// client, plus what the conformance suites observe about the plugin (calls
+// that ignored their cancellation, stdout writes) and a way to reach it
+// through a fresh process.
+type Connection struct {
+	*sdk.Client
+	fresh  func(t *testing.T) *Connection
+	late   *lateCalls
+	stdout func() string // nil in process (the stdout guard captures os.Stdout)
+}
+
+// Fresh returns a new connection to the same plugin: a newly launched
+// process for LaunchBinary, fresh component values (nothing shared but
+// package-level variables) in process.
+func (c *Connection) Fresh(t *testing.T) Conn { return c.fresh(t) }
+
+// lateCalls collects calls that ignored their cancellation.
+type lateCalls struct {
+	mu    sync.Mutex
+	calls []sdk.LateCall
+}
+
+func (l *lateCalls) add(c sdk.LateCall) {
+	l.mu.Lock()
+	l.calls = append(l.calls, c)
+	l.mu.Unlock()
+}
+
+// since returns the calls recorded after the first n.
+func (l *lateCalls) since(n int) []sdk.LateCall {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]sdk.LateCall(nil), l.calls[n:]...)
+}
+
+func (l *lateCalls) len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.calls)
+}
+
+// Connect serves p in this process over real gRPC (an in-memory listener,
+// the SDK's own server and protocol conversion, no binary) and returns the
+// host-side connection. It is closed when the test ends.
+func Connect(t testing.TB, p sdk.Plugin) *Connection {
 	t.Helper()
 	if _, err := sdk.Describe(p); err != nil {
 		t.Fatalf("sdktest: invalid plugin: %v", err)
 	}
+	late := &lateCalls{}
 	gp := &sdk.GRPCPlugin{Impl: &p}
-	client, _ := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{sdk.DispenseName: gp})
-	// Close asks the server to shut down (go-plugin's controller service);
-	// stopping the server here as well would race with that. Then the
-	// component instances are cleaned up, as when a plugin process exits.
-	t.Cleanup(func() { _ = client.Close(); gp.Close() })
-	raw, err := client.Dispense(sdk.DispenseName)
-	if err != nil {
-		t.Fatalf("sdktest: dispense: %v", err)
+	srv := grpc.NewServer(sdk.WatchCancellation(sdk.CancelGrace, late.add)...)
+	if err := gp.GRPCServer(nil, srv); err != nil {
+		t.Fatalf("sdktest: serve: %v", err)
 	}
-	return raw.(*sdk.Client)
+	l := bufconn.Listen(1 << 20)
+	go func() { _ = srv.Serve(l) }()
+	cc, err := grpc.NewClient("passthrough:///sdktest",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return l.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatalf("sdktest: dial: %v", err)
+	}
+	// Stop, not GracefulStop: a call that ignores its cancellation would
+	// hold the test forever. Then the component instances are cleaned up,
+	// as when a plugin process exits.
+	t.Cleanup(func() { _ = cc.Close(); srv.Stop(); gp.Close() })
+	c := &Connection{Client: sdk.NewClient(cc), late: late}
+	c.fresh = func(t *testing.T) *Connection { return Connect(t, p) }
+	return c
 }
 
 // ConnectComponent serves a single component (plugin name = component name).
-func ConnectComponent(t testing.TB, c sdk.Component) *sdk.Client {
+func ConnectComponent(t testing.TB, c sdk.Component) *Connection {
 	t.Helper()
 	return Connect(t, sdk.Plugin{Name: c.Name, Version: "0.0.0-test", Components: []sdk.Component{c}})
 }

@@ -152,12 +152,29 @@ func (r *memRuntime) Stop(_ context.Context, d *sdk.Deployment, ui sdk.UI) error
 	return nil
 }
 
-func (r *memRuntime) Logs(ctx context.Context, d *sdk.Deployment, _ sdk.LogOptions, emit func(sdk.LogLine) error) error {
+func (r *memRuntime) Logs(ctx context.Context, d *sdk.Deployment, o sdk.LogOptions, emit func(sdk.LogLine) error) error {
 	md, err := r.lookup(d)
 	if err != nil {
 		return err
 	}
-	return emit(sdk.LogLine{Time: md.deployed, Stream: sdk.Stdout, Text: "started " + d.ID})
+	if err := emit(sdk.LogLine{Time: md.deployed, Stream: sdk.Stdout, Text: "started " + d.ID}); err != nil {
+		return err
+	}
+	if o.Follow { // nothing more is ever written: wait for the caller to leave
+		<-ctx.Done()
+	}
+	return nil
+}
+
+// MemorySkips are the conformance checks the memory runtimes cannot pass by
+// design (they run no app, and keep deployments in the plugin process's
+// memory), for tests that run the suite against them.
+func MemorySkips(outOfProcess bool) Option {
+	checks := []Check{CheckReachable, CheckStatusObserves}
+	if outOfProcess {
+		checks = append(checks, CheckStateless)
+	}
+	return Skip("the memory runtime runs no app and keeps deployments in the plugin process's memory", checks...)
 }
 
 func (r *memRuntime) Destroy(_ context.Context, project string, ui sdk.UI) error {

@@ -11,19 +11,20 @@ import (
 type Option func(*options)
 
 type options struct {
-	timeout      time.Duration
-	project      string
-	deployReq    func(id string) *sdk.DeployRequest
-	invalidCfg   any
-	credsCheck   func(t *testing.T, c *sdk.Credentials)
-	buildDir     string
-	buildReq     func(dir string) *sdk.BuildRequest
-	checkStdout  bool
-	skipSubtests map[string]bool
+	timeout     time.Duration
+	project     string
+	deployReq   func(id string) *sdk.DeployRequest
+	invalidCfg  any
+	credsCheck  func(t *testing.T, c *sdk.Credentials)
+	buildDir    string
+	buildReq    func(dir string) *sdk.BuildRequest
+	checkStdout bool
+	skips       map[Check]string
+	fresh       func(t *testing.T) Conn
 }
 
 func newOptions(opts []Option) *options {
-	o := &options{timeout: 30 * time.Second, project: "sdktest", checkStdout: true, skipSubtests: map[string]bool{}}
+	o := &options{timeout: 30 * time.Second, project: "sdktest", checkStdout: true, skips: map[Check]string{}}
 	for _, f := range opts {
 		f(o)
 	}
@@ -69,11 +70,18 @@ func WithBuildDir(dir string, build func(dir string) *sdk.BuildRequest) Option {
 // runs out of process, where its stdout is not this process's).
 func WithoutStdoutCheck() Option { return func(o *options) { o.checkStdout = false } }
 
-// Skip skips named subtests (e.g. "cancellation") with a reason in the log.
-func Skip(names ...string) Option {
+// Skip skips checks, saying why in the test log. Skip only what your
+// runtime cannot do here (a fake cloud runs no app: CheckReachable), never
+// to hide a failure. A check the suite does not have fails the suite.
+func Skip(reason string, checks ...Check) Option {
 	return func(o *options) {
-		for _, n := range names {
-			o.skipSubtests[n] = true
+		for _, c := range checks {
+			o.skips[c] = reason
 		}
 	}
 }
+
+// WithFreshConn gives the runtime suite a way to reach the plugin through a
+// fresh process (CheckStateless). RuntimeConformance and LaunchBinary
+// connections bring their own.
+func WithFreshConn(f func(t *testing.T) Conn) Option { return func(o *options) { o.fresh = f } }

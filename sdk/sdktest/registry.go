@@ -20,17 +20,17 @@ func RegistryConformanceConn(t *testing.T, conn Conn, component string, cfg any,
 	s := newSuite(t, conn, sdk.KindRegistry, component, cfg, opts)
 	reg := conn.Registry(component, s.cfg)
 
-	s.run(t, "config_diagnostics", func(t *testing.T) {
+	s.run(t, CheckConfigDiagnostics, func(t violation) {
 		s.checkConfigDiagnostics(t, func(ctx context.Context, bad []byte) error {
 			_, err := conn.Registry(component, bad).Credentials(ctx, &sdk.CredentialsRequest{Project: s.o.project, Push: true})
 			return err
 		})
 	})
 
-	s.run(t, "repository", func(t *testing.T) {
+	s.run(t, CheckRepository, func(t violation) {
 		var err error
 		for i := 0; i < 2; i++ {
-			s.guard.do(t, func() { err = reg.EnsureRepository(s.ctx(t), s.o.project) })
+			s.guard.do(t.T, func() { err = reg.EnsureRepository(s.ctx(t.T), s.o.project) })
 			if errors.Is(err, sdk.ErrUnsupported) {
 				t.Skip("registry has no repository capability")
 			}
@@ -41,15 +41,15 @@ func RegistryConformanceConn(t *testing.T, conn Conn, component string, cfg any,
 	})
 
 	for _, push := range []bool{true, false} {
-		name := "credentials_pull"
+		name := CheckCredentialsPull
 		if push {
-			name = "credentials_push"
+			name = CheckCredentialsPush
 		}
-		s.run(t, name, func(t *testing.T) {
+		s.run(t, name, func(t violation) {
 			var c *sdk.Credentials
 			var err error
-			s.guard.do(t, func() {
-				c, err = reg.Credentials(s.ctx(t), &sdk.CredentialsRequest{Project: s.o.project, Push: push, TTL: 5 * time.Minute, Subject: "user:sdktest"})
+			s.guard.do(t.T, func() {
+				c, err = reg.Credentials(s.ctx(t.T), &sdk.CredentialsRequest{Project: s.o.project, Push: push, TTL: 5 * time.Minute, Subject: "user:sdktest"})
 			})
 			if err != nil {
 				t.Fatalf("Credentials(push=%v): %v", push, err)
@@ -61,22 +61,22 @@ func RegistryConformanceConn(t *testing.T, conn Conn, component string, cfg any,
 				t.Errorf("Credentials(push=%v) already expired at %s", push, c.ExpiresAt)
 			}
 			if s.o.credsCheck != nil {
-				s.o.credsCheck(t, c)
+				s.o.credsCheck(t.T, c)
 			}
 		})
 	}
 
-	s.run(t, "cancellation", func(t *testing.T) {
+	s.run(t, CheckCancellation, func(t violation) {
 		s.checkCancelled(t, func(ctx context.Context) error {
 			_, err := reg.Credentials(ctx, &sdk.CredentialsRequest{Project: s.o.project, Push: true})
 			return err
 		})
 	})
 
-	s.run(t, "delete_repository", func(t *testing.T) {
+	s.run(t, CheckDeleteRepository, func(t violation) {
 		var err error
 		for i := 0; i < 2; i++ {
-			s.guard.do(t, func() { err = reg.DeleteRepository(s.ctx(t), s.o.project) })
+			s.guard.do(t.T, func() { err = reg.DeleteRepository(s.ctx(t.T), s.o.project) })
 			if errors.Is(err, sdk.ErrUnsupported) {
 				t.Skip("registry has no repository capability")
 			}
@@ -86,5 +86,5 @@ func RegistryConformanceConn(t *testing.T, conn Conn, component string, cfg any,
 		}
 	})
 
-	s.run(t, "no_stdout", s.guard.check)
+	s.run(t, CheckNoStdout, func(t violation) { s.guard.check(t.T) })
 }

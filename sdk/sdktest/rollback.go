@@ -2,9 +2,8 @@ package sdktest
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"testing"
+	"time"
 
 	"github.com/riseplatform/rise/sdk"
 )
@@ -20,9 +19,10 @@ type infoer interface {
 // superseding does), then roll back to A under a new id R. R must become
 // Healthy, a retried Rollback of R must succeed with the same id, stopping B
 // afterwards (superseded by R) must leave R healthy, and Stop(R) must stop it.
-func (s *suite) checkRollback(t *testing.T, conn Conn, component string, rt sdk.RuntimeClient) {
+func (s *suite) checkRollback(t violation, conn Conn, component string, r *runtimeSuite) {
+	rt := r.rt
 	if c, ok := conn.(infoer); ok {
-		info, err := c.Info(s.ctx(t))
+		info, err := c.Info(s.ctx(t.T))
 		if err != nil {
 			t.Fatalf("Info: %v", err)
 		}
@@ -35,8 +35,8 @@ func (s *suite) checkRollback(t *testing.T, conn Conn, component string, rt sdk.
 	// A rollback without a target cannot succeed: permanent error, or
 	// ErrUnsupported when the runtime lacks the capability.
 	var err error
-	s.guard.do(t, func() {
-		_, err = rt.Rollback(s.ctx(t), &sdk.RollbackRequest{DeploymentID: newDeploymentID(), Project: s.o.project, Group: "default"}, nil)
+	s.guard.do(t.T, func() {
+		_, err = rt.Rollback(s.ctx(t.T), &sdk.RollbackRequest{DeploymentID: newDeploymentID(), Project: s.o.project, Group: "default"}, nil)
 	})
 	if errors.Is(err, sdk.ErrUnsupported) {
 		t.Skip("runtime has no rollback capability")
@@ -49,79 +49,67 @@ func (s *suite) checkRollback(t *testing.T, conn Conn, component string, rt sdk.
 		t.Helper()
 		var d *sdk.Deployment
 		var err error
-		s.guard.do(t, func() { d, err = rt.Deploy(s.ctx(t), req, nil) })
+		s.guard.do(t.T, func() { d, err = rt.Deploy(s.ctx(t.T), req, nil) })
 		if err != nil {
 			t.Fatalf("Deploy(%s): %v", req.DeploymentID, err)
 		}
 		t.Cleanup(func() { _ = rt.Stop(context.Background(), d, nil) })
-		s.waitHealth(t, rt, d, sdk.HealthHealthy)
+		r.note(d)
+		r.waitHealthy(t, d, time.Time{})
 		return d
 	}
 	stop := func(d *sdk.Deployment) {
 		t.Helper()
 		var err error
-		s.guard.do(t, func() { err = rt.Stop(s.ctx(t), d, nil) })
+		s.guard.do(t.T, func() { err = rt.Stop(s.ctx(t.T), d, nil) })
 		if err != nil {
 			t.Fatalf("Stop(%s): %v", d.ID, err)
 		}
 	}
-	aReq := s.o.deployReq(newDeploymentID())
+	aReq := r.request(newDeploymentID(), 0)
 	a := deploy(aReq)
-	bReq := s.o.deployReq(newDeploymentID())
+	bReq := r.request(newDeploymentID(), 0)
 	bReq.Previous = a
 	b := deploy(bReq)
 	stop(a)
 
 	req := &sdk.RollbackRequest{
 		DeploymentID: newDeploymentID(), Project: aReq.Project, Group: aReq.Group, Visibility: aReq.Visibility,
-		Target: roundTrip(t, a), Artifact: aReq.Artifact, Workload: aReq.Workload, PullCredentials: aReq.PullCredentials,
-		Current: roundTrip(t, b),
+		Target: roundTrip(t.T, a), Artifact: aReq.Artifact, Workload: aReq.Workload, PullCredentials: aReq.PullCredentials,
+		Current: roundTrip(t.T, b),
 	}
-	var r *sdk.Deployment
+	var rb *sdk.Deployment
 	ui := &RecordingUI{}
-	s.guard.do(t, func() { r, err = rt.Rollback(s.ctx(t), req, ui) })
+	s.guard.do(t.T, func() { rb, err = rt.Rollback(s.ctx(t.T), req, ui) })
 	if err != nil {
 		t.Fatalf("Rollback(%s to %s): %v", req.DeploymentID, a.ID, err)
 	}
-	t.Cleanup(func() { _ = rt.Stop(context.Background(), r, nil) })
-	if r.ID != req.DeploymentID {
-		t.Errorf("Rollback returned deployment id %q, want %q", r.ID, req.DeploymentID)
+	r.note(rb)
+	t.Cleanup(func() { _ = rt.Stop(context.Background(), rb, nil) })
+	if rb.ID != req.DeploymentID {
+		t.Errorf("Rollback returned deployment id %q, want %q", rb.ID, req.DeploymentID)
 	}
-	s.waitHealth(t, rt, r, sdk.HealthHealthy)
+	r.waitHealthy(t, rb, time.Time{})
 	t.Logf("UI events: %q", ui.Events())
 
 	var again *sdk.Deployment
-	s.guard.do(t, func() { again, err = rt.Rollback(s.ctx(t), req, nil) })
+	s.guard.do(t.T, func() { again, err = rt.Rollback(s.ctx(t.T), req, nil) })
 	if err != nil {
 		t.Fatalf("second Rollback(%s) with the same id (must be idempotent): %v", req.DeploymentID, err)
 	}
-	if again.ID != r.ID {
-		t.Errorf("second Rollback returned id %q, want %q", again.ID, r.ID)
+	if again.ID != rb.ID {
+		t.Errorf("second Rollback returned id %q, want %q", again.ID, rb.ID)
 	}
-	s.waitHealth(t, rt, roundTrip(t, again), sdk.HealthHealthy)
+	r.waitHealthy(t, roundTrip(t.T, again), time.Time{})
 
 	// The host supersedes B once R is healthy: that must not stop R.
 	stop(b)
 	var st *sdk.Status
-	s.guard.do(t, func() { st, err = rt.Status(s.ctx(t), again) })
+	s.guard.do(t.T, func() { st, err = rt.Status(s.ctx(t.T), again) })
 	if err != nil || st.Health != sdk.HealthHealthy {
 		t.Fatalf("Status(%s) after stopping the replaced deployment %s = %+v, %v; want healthy", again.ID, b.ID, st, err)
 	}
 
 	stop(again)
-	s.waitStopped(t, rt, again)
-}
-
-// roundTrip returns d as the host hands it back: after a JSON round trip.
-func roundTrip(t *testing.T, d *sdk.Deployment) *sdk.Deployment {
-	t.Helper()
-	b, err := json.Marshal(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out sdk.Deployment
-	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatal(err)
-	}
-	return &out
+	r.waitStopped(t, again)
 }

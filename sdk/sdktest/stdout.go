@@ -12,6 +12,7 @@ import (
 // write to stdout: out of process it is go-plugin's handshake channel.
 type stdoutGuard struct {
 	enabled bool
+	remote  func() string // out of process: what the plugin wrote to its stdout
 	mu      sync.Mutex
 	seen    bytes.Buffer
 }
@@ -49,16 +50,22 @@ func (g *stdoutGuard) do(t *testing.T, f func()) {
 
 func (g *stdoutGuard) check(t *testing.T) {
 	t.Helper()
-	if !g.enabled {
-		t.Skip("stdout check disabled (plugin runs out of process)")
+	seen := ""
+	switch {
+	case g.remote != nil:
+		seen = g.remote()
+	case !g.enabled:
+		t.Skip("stdout check disabled (sdktest.WithoutStdoutCheck)")
+	default:
+		g.mu.Lock()
+		seen = g.seen.String()
+		g.mu.Unlock()
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.seen.Len() > 0 {
-		out := g.seen.String()
+	if len(seen) > 0 {
+		out := seen
 		if len(out) > 500 {
 			out = out[:500] + "..."
 		}
-		t.Errorf("plugin wrote %d bytes to stdout (stdout is the plugin handshake channel; log to stderr with hclog or report through the UI):\n%s", g.seen.Len(), out)
+		t.Errorf("contract [%s] %s:\n\tplugin wrote %d bytes to stdout (log to stderr with hclog or report through the UI):\n%s", CheckNoStdout, Contract[CheckNoStdout], len(seen), out)
 	}
 }

@@ -8,8 +8,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/hashicorp/go-hclog"
-	goplugin "github.com/hashicorp/go-plugin"
 	"github.com/riseplatform/rise/sdk"
 	"github.com/riseplatform/rise/sdk/sdktest"
 )
@@ -17,13 +15,15 @@ import (
 func conformanceConfig(f *fakeAWS) map[string]any {
 	return map[string]any{
 		"region": "eu-west-1", "cluster": "apps", "subnets": []string{"subnet-1"},
-		"log_group": "/rise/apps", "endpoint": f.URL,
+		"log_group": "/rise/apps", "endpoint": f.URL, "domain": "apps.example.com",
 	}
 }
 
 func conformanceOptions() []sdktest.Option {
 	return []sdktest.Option{
 		sdktest.WithProject("conformance"),
+		// The ECS fake speaks the API but runs no container: nothing to reach.
+		sdktest.Skip("the ECS protocol fake runs no tasks", sdktest.CheckReachable, sdktest.CheckStatusObserves),
 		sdktest.WithDeployRequest(func(id string) *sdk.DeployRequest {
 			req := deployReq(id)
 			req.Project = "conformance"
@@ -70,26 +70,7 @@ func TestBinary(t *testing.T) {
 	}
 
 	f := newFakeAWS(t)
-	cmd := exec.Command(bin)
-	cmd.Env = []string{"AWS_ACCESS_KEY_ID=AKIDTEST", "AWS_SECRET_ACCESS_KEY=secret", "AWS_EC2_METADATA_DISABLED=true",
-		"AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent", "HOME=" + t.TempDir()}
-	client := goplugin.NewClient(&goplugin.ClientConfig{
-		HandshakeConfig:  sdk.Handshake,
-		VersionedPlugins: sdk.VersionedPlugins(nil),
-		Cmd:              cmd,
-		SkipHostEnv:      true,
-		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
-		AutoMTLS:         true,
-		Logger:           hclog.New(&hclog.LoggerOptions{Name: "plugin", Level: hclog.Warn, Output: os.Stderr}),
-	})
-	t.Cleanup(client.Kill)
-	rpc, err := client.Client()
-	if err != nil {
-		t.Fatalf("start plugin: %v", err)
-	}
-	raw, err := rpc.Dispense(sdk.DispenseName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sdktest.RuntimeConformanceConn(t, raw.(*sdk.Client), "ecs", conformanceConfig(f), conformanceOptions()...)
+	conn := sdktest.LaunchBinary(t, bin, []string{"AWS_ACCESS_KEY_ID=AKIDTEST", "AWS_SECRET_ACCESS_KEY=secret", "AWS_EC2_METADATA_DISABLED=true",
+		"AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent", "HOME=" + t.TempDir()})
+	sdktest.RuntimeConformanceConn(t, conn, "ecs", conformanceConfig(f), conformanceOptions()...)
 }
