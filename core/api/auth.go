@@ -126,15 +126,15 @@ type DevicePollResponse struct {
 // every entry of Claims acts for Project. Claim values are exact strings or
 // globs (path.Match syntax: '*' does not cross '/').
 type ServiceAccount struct {
-	ID        string            `json:"id"`
-	Project   string            `json:"project"`
-	Issuer    string            `json:"issuer"`
-	Claims    map[string]string `json:"claims"`
+	ID      string            `json:"id"`
+	Project string            `json:"project"`
+	Issuer  string            `json:"issuer"`
+	Claims  map[string]string `json:"claims"`
 	// Environments limits the account to these environments of Project
 	// (empty: every environment that is not protected).
-	Environments []string `json:"environments,omitempty"`
-	CreatedBy    string   `json:"created_by,omitempty"` // user name
-	CreatedAt time.Time         `json:"created_at"`
+	Environments []string  `json:"environments,omitempty"`
+	CreatedBy    string    `json:"created_by,omitempty"` // user name
+	CreatedAt    time.Time `json:"created_at"`
 }
 
 // CreateServiceAccountRequest is POST /api/v1/projects/{name}/service-accounts.

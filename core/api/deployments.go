@@ -54,13 +54,13 @@ type Deployment struct {
 	State       deploy.State `json:"state"`
 	// Image is the image reference the deployment was created from (repo:tag);
 	// ImageDigest pins it (repo@sha256:...) once known (Pushed and later).
-	Image       string     `json:"image,omitempty"`
-	ImageDigest string     `json:"image_digest,omitempty"`
-	Workload    Workload   `json:"workload"`
-	Message     string     `json:"message,omitempty"` // reason of the last change (e.g. why it failed)
-	URL         string     `json:"url,omitempty"`     // where the app is reachable when Healthy
-	Active      bool       `json:"active"`            // the group's serving deployment
-	RollbackOf  string     `json:"rollback_of,omitempty"`
+	Image       string   `json:"image,omitempty"`
+	ImageDigest string   `json:"image_digest,omitempty"`
+	Workload    Workload `json:"workload"`
+	Message     string   `json:"message,omitempty"` // reason of the last change (e.g. why it failed)
+	URL         string   `json:"url,omitempty"`     // where the app is reachable when Healthy
+	Active      bool     `json:"active"`            // the group's serving deployment
+	RollbackOf  string   `json:"rollback_of,omitempty"`
 	// PromotedFrom is the deployment whose image this one deploys (rise
 	// deploy --from).
 	PromotedFrom string `json:"promoted_from,omitempty"`
@@ -69,9 +69,9 @@ type Deployment struct {
 	JobURL         string     `json:"job_url,omitempty"`
 	PullRequestURL string     `json:"pull_request_url,omitempty"`
 	CreatedBy      string     `json:"created_by,omitempty"`
-	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
-	CreatedAt   time.Time  `json:"created_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
+	ExpiresAt      *time.Time `json:"expires_at,omitempty"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
 	// Version increases on every change; pass it as ?wait_for_change= to
 	// long-poll for the next change.
 	Version int64 `json:"version"`

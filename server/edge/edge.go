@@ -42,8 +42,8 @@ type Route struct {
 	// no target of the project: nothing runs there).
 	Environment, Group string
 	Private            bool
-	Deployment string   // active deployment id; "" when nothing runs
-	Upstreams  []string // base URLs, e.g. http://127.0.0.1:49153
+	Deployment         string   // active deployment id; "" when nothing runs
+	Upstreams          []string // base URLs, e.g. http://127.0.0.1:49153
 }
 
 // ErrUnknownProject is returned by a Lookup for a project that does not exist.
