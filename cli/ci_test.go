@@ -31,7 +31,7 @@ func TestDetectCI(t *testing.T) {
 		{"gitlab merge request pipeline", map[string]string{
 			"CI": "true", "GITLAB_CI": "true", "CI_JOB_URL": "https://gitlab.example.com/acme/shop/-/jobs/8002",
 			"CI_PIPELINE_SOURCE": "merge_request_event", "CI_MERGE_REQUEST_IID": "27",
-			"CI_MERGE_REQUEST_PROJECT_URL": "https://gitlab.example.com/acme/shop",
+			"CI_MERGE_REQUEST_PROJECT_URL":        "https://gitlab.example.com/acme/shop",
 			"CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "feature-x", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main",
 		}, ciInfo{System: "gitlab-ci", JobURL: "https://gitlab.example.com/acme/shop/-/jobs/8002",
 			PullRequestURL: "https://gitlab.example.com/acme/shop/-/merge_requests/27", Group: "mr/27"}},

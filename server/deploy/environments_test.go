@@ -186,9 +186,12 @@ func TestEnvironmentsPreviewsPromotion(t *testing.T) {
 	for name, call := range map[string]func() error{
 		"list environments": func() error { _, err := ie.bob.Client.ListEnvironments(ctx, p); return err },
 		"show environment":  func() error { _, err := ie.bob.Client.GetEnvironment(ctx, p, "staging"); return err },
-		"create":            func() error { _, err := ie.bob.Client.CreateEnvironment(ctx, p, api.EnvironmentRequest{Name: "evil"}); return err },
-		"delete":            func() error { return ie.bob.Client.DeleteEnvironment(ctx, p, "staging") },
-		"groups":            func() error { _, err := ie.bob.Client.ListDeploymentGroups(ctx, p); return err },
+		"create": func() error {
+			_, err := ie.bob.Client.CreateEnvironment(ctx, p, api.EnvironmentRequest{Name: "evil"})
+			return err
+		},
+		"delete": func() error { return ie.bob.Client.DeleteEnvironment(ctx, p, "staging") },
+		"groups": func() error { _, err := ie.bob.Client.ListDeploymentGroups(ctx, p); return err },
 		"stop group": func() error {
 			_, err := ie.bob.Client.StopGroup(ctx, p, api.StopGroupRequest{Environment: "staging", Group: "mr/30"})
 			return err
