@@ -133,7 +133,7 @@ func newSAListCmd() *cobra.Command {
 			t := output.NewTable(output.Column{Header: "ID", Min: 16}, output.Column{Header: "ISSUER", Min: 24},
 				output.Column{Header: "ENVIRONMENTS", Min: 14}, output.Column{Header: "CLAIMS"})
 			for _, sa := range l.ServiceAccounts {
-				envs := "all unprotected"
+				envs := "unprotected"
 				if len(sa.Environments) > 0 {
 					envs = strings.Join(sa.Environments, ",")
 				}
