@@ -102,7 +102,8 @@ func printDeployments(env *clictx.Env, project string, ds []api.Deployment) erro
 
 func deploymentFields(d *api.Deployment) []field {
 	fs := []field{
-		{"Deployment", d.ID}, {"Project", d.Project}, {"Group", d.Group}, {"Status", string(d.State)},
+		{"Deployment", d.ID}, {"Project", d.Project}, {"Environment", orDefault(d.Environment, api.DefaultEnvironment)},
+		{"Group", d.Group}, {"Status", string(d.State)},
 		{"Active", fmt.Sprint(d.Active)}, {"URL", orDash(d.URL)}, {"Image", orDash(d.Image)},
 		{"Digest", orDash(d.ImageDigest)},
 	}
@@ -111,6 +112,15 @@ func deploymentFields(d *api.Deployment) []field {
 	}
 	if d.RollbackOf != "" {
 		fs = append(fs, field{"Rollback of", d.RollbackOf})
+	}
+	if d.PromotedFrom != "" {
+		fs = append(fs, field{"Promoted from", d.PromotedFrom})
+	}
+	if d.JobURL != "" {
+		fs = append(fs, field{"CI job", d.JobURL})
+	}
+	if d.PullRequestURL != "" {
+		fs = append(fs, field{"Pull request", d.PullRequestURL})
 	}
 	if d.ExpiresAt != nil {
 		fs = append(fs, field{"Expires", fmtTime(*d.ExpiresAt)})
