@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 
@@ -173,6 +174,9 @@ func newProjectShowCmd() *cobra.Command {
 				return err
 			}
 			envs, err := client.ListEnvironments(cmd.Context(), name)
+			if api.StatusOf(err) == http.StatusNotFound {
+				return nil // a server from before environments: the project alone
+			}
 			if err != nil {
 				return err
 			}
