@@ -171,6 +171,16 @@ func TestEnvironmentsPreviewsPromotion(t *testing.T) {
 	if _, err := sa.Client.StopDeployment(ctx, p, promo.ID); api.StatusOf(err) != 403 {
 		t.Errorf("staging-limited service account stopping production: %v", err)
 	}
+	pending, err := c.CreateDeployment(ctx, p, &api.CreateDeploymentRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sa.Client.UpdateDeploymentState(ctx, p, pending.ID, &api.UpdateDeploymentStateRequest{State: api.StatePushed, Image: ref}); api.StatusOf(err) != 403 {
+		t.Errorf("staging-limited service account handing a production deployment its image: %v", err)
+	}
+	if _, err := c.StopDeployment(ctx, p, pending.ID); err != nil {
+		t.Fatal(err)
+	}
 	protect := true
 	if _, err := c.UpdateEnvironment(ctx, p, "production", api.EnvironmentRequest{Protected: &protect}); err != nil {
 		t.Fatalf("protect production: %v", err)

@@ -230,8 +230,18 @@ func (s *Service) waitForChange(r *http.Request, p *store.Project, d *row, versi
 }
 
 func (s *Service) setState(w http.ResponseWriter, r *http.Request) {
-	p, _, err := s.project(r, store.AccessDeploy)
+	p, caller, err := s.project(r, store.AccessDeploy)
 	if err != nil {
+		httpx.Err(w, r, err)
+		return
+	}
+	// Only who may deploy to its environment drives a deployment (a
+	// staging-limited service account must not hand a production
+	// deployment its own image).
+	if d, err := s.lookup(r, p); err != nil {
+		httpx.Err(w, r, err)
+		return
+	} else if err := s.mayDeployToEnv(r.Context(), caller, p, d.Environment); err != nil {
 		httpx.Err(w, r, err)
 		return
 	}
