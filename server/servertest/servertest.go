@@ -111,7 +111,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	t.Cleanup(st.Close)
 	cfg := &config.Server{Domain: "rise.test", AppScheme: "https"}
 	auth := &TokenAuth{}
-	deps := server.Deps{Store: st, Auth: auth, Log: hclog.New(&hclog.LoggerOptions{Level: hclog.Error}), Version: "test"}
+	deps := server.Deps{Store: st, Auth: auth, Log: hclog.NewNullLogger(), Version: "test"}
 	for _, o := range opts {
 		o(cfg, &deps)
 	}
