@@ -101,6 +101,11 @@ func TestFlagAliases(t *testing.T) {
 		{"project update", [][]string{{"p", "u", "shop", "--visibility", "private"}, {"p", "u", "-p", "shop", "--visibility", "private"}}},
 		{"project delete", [][]string{{"p", "rm", "shop", "--yes"}, {"p", "rm", "-p", "shop", "--yes"}}},
 		{"service-account list", [][]string{{"sa", "ls", "shop"}, {"sa", "ls", "-p", "shop"}}},
+		{"environment create", [][]string{{"envs", "c", "shop", "staging", "--replicas", "2"}, {"environment", "create", "staging", "-p", "shop", "--replicas", "2"}}},
+		{"environment list", [][]string{{"envs", "ls", "shop"}, {"env", "l", "-p", "shop"}}},
+		{"deployment stop group", [][]string{{"d", "stop", "shop", "--group", "mr/27", "-E", "staging"}, {"d", "stop", "-p", "shop", "--group", "mr/27", "--environment", "staging"}}},
+		{"deploy from", [][]string{{"deploy", "shop", "--from", "staging", "-E", "production", "--detach"},
+			{"d", "c", "-p", "shop", "--from", "staging", "--environment", "production", "--detach"}}},
 		{"service-account delete", [][]string{{"sa", "rm", "shop", "abc", "--yes"}, {"sa", "rm", "-p", "shop", "abc", "--yes"}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -29,6 +29,8 @@ func SetBuilder(f clictx.BuildFunc) { builder = f }
 
 type deployFlags struct {
 	image, group, dir, builder, expire string
+	environment, from, jobURL, prURL   string
+	useSourceEnv                       bool
 	port                               int
 	env                                []string
 	envFiles, secretEnv                []string
@@ -90,7 +92,8 @@ func newDeployCmd() *cobra.Command {
 	c.Short = "Build, push and deploy the app in the current directory (= deployment create)"
 	c.Example = `  rise deploy
   rise deploy secret-app --path ./app
-  rise deploy ./app -p secret-app --expire 1w --group mr-42
+  rise deploy ./app -p secret-app --expire 7d --group mr/42 -E staging
+  rise deploy secret-app --from staging -E production
   rise deploy secret-app -i 127.0.0.1:5000/rise/secret-app:v1 --http-port 80 --detach`
 	return c
 }
@@ -142,13 +145,18 @@ rise.toml or .rise.toml. An argument containing '/' or '.' is the app directory
 	fl.StringVarP(&f.image, "image", "i", "", "deploy this pre-built image instead of building")
 	fl.StringVar(&f.dir, "path", ".", "app directory to build")
 	f.build.bindBuilder(fl)
-	fl.StringVar(&f.group, "group", "", "deployment group (default \"default\")")
+	fl.StringVar(&f.group, "group", "", "deployment group, e.g. mr/27 (default \"default\"; in a GitLab merge request pipeline mr/<iid>)")
+	fl.StringVarP(&f.environment, "environment", "E", "", "environment to deploy to (default production)")
+	fl.StringVar(&f.from, "from", "", "promote: deploy the image of this deployment id or ENV[:GROUP]'s active deployment, without a build")
+	fl.BoolVar(&f.useSourceEnv, "use-source-env", false, "with --from: take the source deployment's variables instead of this app's")
+	fl.StringVar(&f.jobURL, "job-url", "", "CI job that deploys (default: detected from GitHub Actions or GitLab CI)")
+	fl.StringVar(&f.prURL, "pull-request-url", "", "pull or merge request the deployment is for (default: detected)")
 	fl.IntVar(&f.port, "port", 0, "container port the app listens on (default: the app config or 8080)")
 	fl.IntVar(&f.port, "http-port", 0, "same as --port (the reference rise's name)")
 	fl.StringArrayVarP(&f.env, "env", "e", nil, "environment variable KEY=VALUE (repeatable)")
 	fl.StringArrayVar(&f.envFiles, "env-file", nil, "dotenv file of environment variables; K=secret:V values are secret (repeatable)")
 	fl.StringArrayVar(&f.secretEnv, "secret-env", nil, "secret environment variable KEY=VALUE for this deployment, stored encrypted; VALUE '-' reads standard input (repeatable)")
-	fl.StringVar(&f.expire, "expire", "", "stop the deployment this long after it is healthy (e.g. 30m, 2h, 7d, 1w)")
+	fl.StringVar(&f.expire, "expire", "", "stop the deployment this long after it is healthy (e.g. 30m, 2h, 7d, 1w; merge request previews: RISE_PREVIEW_EXPIRE or 7d)")
 	fl.BoolVar(&f.detach, "detach", false, "do not wait for the rollout")
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Minute, "how long to wait for the rollout")
 	f.build.bind(fl)
@@ -160,13 +168,34 @@ rise.toml or .rise.toml. An argument containing '/' or '.' is the app directory
 func isPathArg(s string) bool { return strings.ContainsAny(s, "/.") || s == "~" }
 
 // request builds the deployment request from rise.hcl's deploy block (app
-// may be nil) overridden by flags.
+// may be nil) overridden by flags, with the CI system's metadata.
 func (f deployFlags) request(app *config.App) (*api.CreateDeploymentRequest, error) {
-	req := &api.CreateDeploymentRequest{Image: f.image, Group: f.group}
-	if f.expire != "" {
-		d, err := parseDuration(f.expire)
+	return f.requestIn(app, detectCI(os.Getenv), os.Getenv)
+}
+
+// requestIn is request for the CI system ci, reading RISE_PREVIEW_EXPIRE
+// with getenv.
+func (f deployFlags) requestIn(app *config.App, ci ciInfo, getenv func(string) string) (*api.CreateDeploymentRequest, error) {
+	if f.from != "" && f.image != "" {
+		return nil, exitcode.Usagef("pass --from (promote a deployment) or --image, not both")
+	}
+	if f.useSourceEnv && f.from == "" {
+		return nil, exitcode.Usagef("--use-source-env needs --from")
+	}
+	req := &api.CreateDeploymentRequest{Image: f.image, Group: f.group, Environment: f.environment, From: f.from,
+		UseSourceEnv: f.useSourceEnv, JobURL: orDefault(f.jobURL, ci.JobURL), PullRequestURL: orDefault(f.prURL, ci.PullRequestURL)}
+	expire := f.expire
+	if req.Group == "" && (app == nil || app.Deploy == nil || app.Deploy.Group == "") && ci.Group != "" && f.from == "" {
+		// A merge request pipeline: a preview of its own, which expires.
+		req.Group = ci.Group
+		if expire == "" {
+			expire = orDefault(getenv("RISE_PREVIEW_EXPIRE"), defaultPreviewExpire)
+		}
+	}
+	if expire != "" {
+		d, err := parseDuration(expire)
 		if err != nil {
-			return nil, exitcode.Usagef("invalid --expire %q: %v", f.expire, err)
+			return nil, exitcode.Usagef("invalid --expire %q: %v", expire, err)
 		}
 		req.Expire = d.String()
 	}
@@ -266,10 +295,10 @@ func runDeploy(ctx context.Context, env *clictx.Env, project string, app *config
 	if f.builder == "" && app != nil && app.Build != nil {
 		f.builder = app.Build.Builder
 	}
-	if f.image == "" && builder == nil {
+	if f.image == "" && f.from == "" && builder == nil {
 		return errors.New("this rise binary cannot build images (no builder is wired in); deploy a pre-built image with --image")
 	}
-	if f.image == "" {
+	if f.image == "" && f.from == "" {
 		if st, err := os.Stat(f.dir); err != nil || !st.IsDir() {
 			return exitcode.Usagef("--path %q is not a directory", f.dir)
 		}
@@ -282,7 +311,9 @@ func runDeploy(ctx context.Context, env *clictx.Env, project string, app *config
 	if err != nil {
 		return err
 	}
-	if f.image == "" {
+	if f.from != "" {
+		env.Printer.Infof("Promoting %s of '%s' (image %s) without a build.", d.PromotedFrom, d.Project, d.ImageDigest)
+	} else if f.image == "" {
 		if d, err = buildAndPush(ctx, env, c, d, f); err != nil {
 			return err
 		}

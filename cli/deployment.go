@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/riseplatform/rise/cli/clictx"
+	"github.com/riseplatform/rise/cli/exitcode"
 	"github.com/riseplatform/rise/cli/output"
 	"github.com/riseplatform/rise/core/api"
 )
@@ -38,7 +39,7 @@ func deploymentTable() *output.Table {
 }
 
 func newDeploymentListCmd() *cobra.Command {
-	var group string
+	var group, environment string
 	var limit int
 	c := &cobra.Command{
 		Use:     "list [PROJECT]",
@@ -58,7 +59,7 @@ func newDeploymentListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			l, err := c.ListDeployments(cmd.Context(), project, group, limit, "")
+			l, err := c.QueryDeployments(cmd.Context(), project, api.DeploymentQuery{Environment: environment, Group: group, Limit: limit})
 			if err != nil {
 				return err
 			}
@@ -66,6 +67,7 @@ func newDeploymentListCmd() *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&group, "group", "", "only this deployment group")
+	c.Flags().StringVarP(&environment, "environment", "E", "", "only this environment")
 	c.Flags().IntVar(&limit, "limit", 0, "at most this many (default: the server's page size)")
 	return c
 }
@@ -100,7 +102,8 @@ func printDeployments(env *clictx.Env, project string, ds []api.Deployment) erro
 
 func deploymentFields(d *api.Deployment) []field {
 	fs := []field{
-		{"Deployment", d.ID}, {"Project", d.Project}, {"Group", d.Group}, {"Status", string(d.State)},
+		{"Deployment", d.ID}, {"Project", d.Project}, {"Environment", orDefault(d.Environment, api.DefaultEnvironment)},
+		{"Group", d.Group}, {"Status", string(d.State)},
 		{"Active", fmt.Sprint(d.Active)}, {"URL", orDash(d.URL)}, {"Image", orDash(d.Image)},
 		{"Digest", orDash(d.ImageDigest)},
 	}
@@ -109,6 +112,15 @@ func deploymentFields(d *api.Deployment) []field {
 	}
 	if d.RollbackOf != "" {
 		fs = append(fs, field{"Rollback of", d.RollbackOf})
+	}
+	if d.PromotedFrom != "" {
+		fs = append(fs, field{"Promoted from", d.PromotedFrom})
+	}
+	if d.JobURL != "" {
+		fs = append(fs, field{"CI job", d.JobURL})
+	}
+	if d.PullRequestURL != "" {
+		fs = append(fs, field{"Pull request", d.PullRequestURL})
 	}
 	if d.ExpiresAt != nil {
 		fs = append(fs, field{"Expires", fmtTime(*d.ExpiresAt)})
@@ -198,14 +210,22 @@ func newDeploymentRollbackCmd() *cobra.Command {
 }
 
 func newDeploymentStopCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "stop [PROJECT] ID",
-		Short: "Stop a deployment (or cancel one that is not deployed yet)",
+	var group, environment string
+	c := &cobra.Command{
+		Use:   "stop [PROJECT] ID | stop [PROJECT] --group GROUP",
+		Short: "Stop a deployment, or every deployment of a group (or cancel ones not deployed yet)",
 		Example: `  rise deployment stop secret-app 20261123-142501
-  rise d stop 20261123-142501`,
-		Args:              cobra.RangeArgs(1, 2),
+  rise d stop 20261123-142501
+  rise d stop secret-app --group mr/27 -E staging`,
+		Args:              cobra.RangeArgs(0, 2),
 		ValidArgsFunction: completeDeployment,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if group != "" {
+				return stopGroup(cmd, args, environment, group)
+			}
+			if len(args) == 0 {
+				return exitcode.Usagef("no deployment id given: pass an ID, or --group to stop a whole group")
+			}
 			project, id, err := projectAndID(cmd, args, true)
 			if err != nil {
 				return err
@@ -226,6 +246,36 @@ func newDeploymentStopCmd() *cobra.Command {
 			return nil
 		},
 	}
+	c.Flags().StringVar(&group, "group", "", "stop every running deployment of this group")
+	c.Flags().StringVarP(&environment, "environment", "E", "", "the group's environment (default production)")
+	return c
+}
+
+// stopGroup is `rise deployment stop [PROJECT] --group G`.
+func stopGroup(cmd *cobra.Command, args []string, environment, group string) error {
+	if len(args) > 1 {
+		return exitcode.Usagef("with --group pass at most the project, not a deployment id")
+	}
+	project, err := projectArg(cmd, args)
+	if err != nil {
+		return err
+	}
+	env := envOf(cmd)
+	c, err := env.Client()
+	if err != nil {
+		return err
+	}
+	res, err := c.StopGroup(cmd.Context(), project, api.StopGroupRequest{Environment: environment, Group: group})
+	if err != nil {
+		return err
+	}
+	if env.Printer.JSONMode() {
+		return env.Printer.JSON(res.Deployments)
+	}
+	for _, d := range res.Deployments {
+		env.Printer.Successf("Stopping deployment %s of '%s' (%s).", d.ID, d.Project, d.State)
+	}
+	return nil
 }
 
 func newDeploymentLogsCmd() *cobra.Command {

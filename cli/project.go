@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 
@@ -164,12 +165,23 @@ func newProjectShowCmd() *cobra.Command {
 			if env.Printer.JSONMode() {
 				return env.Printer.JSON(p)
 			}
-			return printFields(env.Printer.Out, []field{
+			if err := printFields(env.Printer.Out, []field{
 				{"Project", p.Name}, {"Status", p.Status}, {"URL", p.URL},
 				{"Visibility", p.Visibility}, {"Owner", p.Owner},
 				{"Active deployment", orDash(p.ActiveDeployment)},
 				{"Created", fmtTime(p.CreatedAt)}, {"Updated", fmtTime(p.UpdatedAt)},
-			})
+			}); err != nil {
+				return err
+			}
+			envs, err := client.ListEnvironments(cmd.Context(), name)
+			if api.StatusOf(err) == http.StatusNotFound {
+				return nil // a server from before environments: the project alone
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(env.Printer.Out)
+			return printEnvironments(env, envs.Environments)
 		},
 	}
 }

@@ -39,16 +39,18 @@ func claimsString(m map[string]string) string {
 
 func newSACreateCmd() *cobra.Command {
 	var issuer string
-	var claims []string
+	var claims, environments []string
 	c := &cobra.Command{
 		Use:     "create [PROJECT]",
 		Aliases: []string{"c", "new"},
 		Short:   "Allow tokens from ISSUER whose claims match to deploy PROJECT",
 		Long: `Create a service account: a JWT from --issuer (a trusted_issuer of the server, by URL
 or name) whose claims match every --claim (exact value or glob; '*' does not cross '/')
-may deploy PROJECT and nothing else.`,
+may deploy PROJECT and nothing else. With --environment it may deploy only to those
+environments; a protected environment takes only service accounts that name it.`,
 		Example: `  rise service-account create shop --issuer https://token.actions.githubusercontent.com \
-      --claim repository=acme/shop --claim ref=refs/heads/main`,
+      --claim repository=acme/shop --claim ref=refs/heads/main
+  rise sa c shop --issuer gitlab --claim project_path=acme/shop --environment staging`,
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeProjects,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -58,7 +60,7 @@ may deploy PROJECT and nothing else.`,
 			if len(claims) == 0 {
 				return exitcode.Usagef("at least one --claim KEY=VALUE is required")
 			}
-			req := api.CreateServiceAccountRequest{Issuer: issuer, Claims: map[string]string{}}
+			req := api.CreateServiceAccountRequest{Issuer: issuer, Claims: map[string]string{}, Environments: environments}
 			for _, kv := range claims {
 				k, v, ok := strings.Cut(kv, "=")
 				if !ok || k == "" {
@@ -82,12 +84,17 @@ may deploy PROJECT and nothing else.`,
 			if env.Printer.JSONMode() {
 				return env.Printer.JSON(sa)
 			}
-			env.Printer.Successf("Created service account %s for '%s': tokens from %s with %s may deploy it.", sa.ID, project, sa.Issuer, claimsString(sa.Claims))
+			where := "it"
+			if len(sa.Environments) > 0 {
+				where = "its " + strings.Join(sa.Environments, ", ")
+			}
+			env.Printer.Successf("Created service account %s for '%s': tokens from %s with %s may deploy %s.", sa.ID, project, sa.Issuer, claimsString(sa.Claims), where)
 			return nil
 		},
 	}
 	c.Flags().StringVar(&issuer, "issuer", "", "trusted issuer URL or name (required)")
 	c.Flags().StringArrayVar(&claims, "claim", nil, "required claim KEY=VALUE (repeatable, required)")
+	c.Flags().StringArrayVar(&environments, "environment", nil, "limit the account to this environment (repeatable; default: every unprotected one)")
 	return c
 }
 
@@ -123,9 +130,14 @@ func newSAListCmd() *cobra.Command {
 				env.Printer.Infof("'%s' has no service accounts.", project)
 				return nil
 			}
-			t := output.NewTable(output.Column{Header: "ID", Min: 16}, output.Column{Header: "ISSUER", Min: 24}, output.Column{Header: "CLAIMS"})
+			t := output.NewTable(output.Column{Header: "ID", Min: 16}, output.Column{Header: "ISSUER", Min: 24},
+				output.Column{Header: "ENVIRONMENTS", Min: 14}, output.Column{Header: "CLAIMS"})
 			for _, sa := range l.ServiceAccounts {
-				t.Row(sa.ID, sa.Issuer, claimsString(sa.Claims))
+				envs := "unprotected"
+				if len(sa.Environments) > 0 {
+					envs = strings.Join(sa.Environments, ",")
+				}
+				t.Row(sa.ID, sa.Issuer, envs, claimsString(sa.Claims))
 			}
 			return t.Render(env.Printer.Out)
 		},

@@ -7,7 +7,8 @@
 // 0004 app tickets (single-use private-app login tickets), 0005 auth
 // hardening (OIDC identities, revocation), 0006 audit (audit log), 0007 the
 // "--" rule for project names, 0008 edge routes (LISTEN rise_routes), 0009
-// variables (sealed project configuration, deployment snapshots).
+// variables (sealed project configuration, deployment snapshots), 0010
+// environments.
 // Never edit a released migration; add a new one.
 package migrations
 

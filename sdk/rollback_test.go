@@ -64,10 +64,10 @@ func TestMemoryRollbackRuntimeConformance(t *testing.T) {
 
 func TestRollbackRequestAsDeploy(t *testing.T) {
 	cur := &sdk.Deployment{ID: "cur"}
-	rb := &sdk.RollbackRequest{DeploymentID: "new", Project: "p", Group: "g", Visibility: "private",
+	rb := &sdk.RollbackRequest{DeploymentID: "new", Project: "p", Group: "g", Visibility: "private", Environment: "staging",
 		Target: &sdk.Deployment{ID: "old"}, Artifact: sdk.Artifact{Repository: "r", Digest: "sha256:1"},
 		Workload: sdk.Workload{Port: 80}, Current: cur}
-	want := &sdk.DeployRequest{DeploymentID: "new", Project: "p", Group: "g", Visibility: "private",
+	want := &sdk.DeployRequest{DeploymentID: "new", Project: "p", Group: "g", Visibility: "private", Environment: "staging",
 		Artifact: rb.Artifact, Workload: rb.Workload, Previous: cur}
 	if got := rb.DeployRequest(); !reflect.DeepEqual(got, want) {
 		t.Errorf("DeployRequest() = %+v, want %+v", got, want)

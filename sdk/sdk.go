@@ -19,6 +19,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/riseplatform/rise/sdk/apphost"
 )
 
 // ProtocolVersion is the plugin protocol version spoken by this SDK: the
@@ -245,6 +247,14 @@ type DeployRequest struct {
 	PullCredentials *Credentials // read-only, short-lived; nil for public images
 	Workload        Workload
 	Previous        *Deployment // the group's currently active deployment, if any
+	// Environment is the project's environment ("" = "production").
+	// apphost.Target{Project, Environment, Group} names the app's host.
+	Environment string
+}
+
+// Target is the app host target the request deploys to (sdk/apphost).
+func (r *DeployRequest) Target() apphost.Target {
+	return apphost.Target{Project: r.Project, Environment: r.Environment, Group: r.Group}
 }
 
 // Workload is how an app runs: the runtime-independent part of deploy config.
@@ -407,6 +417,7 @@ type RollbackRequest struct {
 	Workload        Workload    // Target's workload
 	PullCredentials *Credentials
 	Current         *Deployment // the group's currently active deployment, if any
+	Environment     string      // the project's environment ("" = "production")
 }
 
 // DeployRequest returns the Deploy equivalent of the rollback: deploy the
@@ -415,6 +426,7 @@ func (r *RollbackRequest) DeployRequest() *DeployRequest {
 	return &DeployRequest{
 		DeploymentID: r.DeploymentID, Project: r.Project, Group: r.Group, Visibility: r.Visibility,
 		Artifact: r.Artifact, PullCredentials: r.PullCredentials, Workload: r.Workload, Previous: r.Current,
+		Environment: r.Environment,
 	}
 }
 

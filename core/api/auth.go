@@ -126,19 +126,23 @@ type DevicePollResponse struct {
 // every entry of Claims acts for Project. Claim values are exact strings or
 // globs (path.Match syntax: '*' does not cross '/').
 type ServiceAccount struct {
-	ID        string            `json:"id"`
-	Project   string            `json:"project"`
-	Issuer    string            `json:"issuer"`
-	Claims    map[string]string `json:"claims"`
-	CreatedBy string            `json:"created_by,omitempty"` // user name
-	CreatedAt time.Time         `json:"created_at"`
+	ID      string            `json:"id"`
+	Project string            `json:"project"`
+	Issuer  string            `json:"issuer"`
+	Claims  map[string]string `json:"claims"`
+	// Environments limits the account to these environments of Project
+	// (empty: every environment that is not protected).
+	Environments []string  `json:"environments,omitempty"`
+	CreatedBy    string    `json:"created_by,omitempty"` // user name
+	CreatedAt    time.Time `json:"created_at"`
 }
 
 // CreateServiceAccountRequest is POST /api/v1/projects/{name}/service-accounts.
 // Issuer is a trusted_issuer's URL or its config name; Claims needs at least one entry.
 type CreateServiceAccountRequest struct {
-	Issuer string            `json:"issuer"`
-	Claims map[string]string `json:"claims"`
+	Issuer       string            `json:"issuer"`
+	Claims       map[string]string `json:"claims"`
+	Environments []string          `json:"environments,omitempty"`
 }
 
 // ServiceAccountList is GET /api/v1/projects/{name}/service-accounts.

@@ -30,26 +30,10 @@ func (c *Client) CreateDeployment(ctx context.Context, project string, req *Crea
 // ListDeployments lists a project's deployments, newest first. group may be
 // empty (all groups); limit 0 = the server default; cursor "" = first page.
 func (c *Client) ListDeployments(ctx context.Context, project, group string, limit int, cursor string) (*DeploymentList, error) {
-	q := url.Values{}
-	if group != "" {
-		q.Set("group", group)
-	}
-	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
-	}
-	if cursor != "" {
-		q.Set("cursor", cursor)
-	}
-	p := deploymentsPath(project)
-	if len(q) > 0 {
-		p += "?" + q.Encode()
-	}
-	var l DeploymentList
-	if err := c.Do(ctx, http.MethodGet, p, nil, &l); err != nil {
-		return nil, err
-	}
-	return &l, nil
+	return c.QueryDeployments(ctx, project, DeploymentQuery{Group: group, Limit: limit, Cursor: cursor})
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }
 
 // GetDeployment returns one deployment.
 func (c *Client) GetDeployment(ctx context.Context, project, id string) (*Deployment, error) {

@@ -2303,8 +2303,11 @@ type DeployRequest struct {
 	PullCredentials *Credentials           `protobuf:"bytes,7,opt,name=pull_credentials,json=pullCredentials,proto3" json:"pull_credentials,omitempty"`
 	Workload        *Workload              `protobuf:"bytes,8,opt,name=workload,proto3" json:"workload,omitempty"`
 	Previous        *Deployment            `protobuf:"bytes,9,opt,name=previous,proto3" json:"previous,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The project's environment ("" = "production"); with project and group
+	// it names the app host (Go: sdk/apphost).
+	Environment   string `protobuf:"bytes,10,opt,name=environment,proto3" json:"environment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DeployRequest) Reset() {
@@ -2398,6 +2401,13 @@ func (x *DeployRequest) GetPrevious() *Deployment {
 		return x.Previous
 	}
 	return nil
+}
+
+func (x *DeployRequest) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
 }
 
 type DeployResponse struct {
@@ -2895,6 +2905,7 @@ type RollbackRequest struct {
 	PullCredentials *Credentials `protobuf:"bytes,9,opt,name=pull_credentials,json=pullCredentials,proto3" json:"pull_credentials,omitempty"`
 	// The group's currently active deployment, if any (the one replaced).
 	Current       *Deployment `protobuf:"bytes,10,opt,name=current,proto3" json:"current,omitempty"`
+	Environment   string      `protobuf:"bytes,11,opt,name=environment,proto3" json:"environment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2997,6 +3008,13 @@ func (x *RollbackRequest) GetCurrent() *Deployment {
 		return x.Current
 	}
 	return nil
+}
+
+func (x *RollbackRequest) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
 }
 
 var File_rise_plugin_v1_plugin_proto protoreflect.FileDescriptor
@@ -3182,7 +3200,7 @@ const file_rise_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x128\n" +
 	"\n" +
 	"expires_in\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\texpiresIn\x127\n" +
-	"\tissued_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bissuedAt\"\x9a\x03\n" +
+	"\tissued_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bissuedAt\"\xbc\x03\n" +
 	"\rDeployRequest\x12(\n" +
 	"\x04call\x18\x01 \x01(\v2\x14.rise.plugin.v1.CallR\x04call\x12#\n" +
 	"\rdeployment_id\x18\x02 \x01(\tR\fdeploymentId\x12\x18\n" +
@@ -3194,7 +3212,9 @@ const file_rise_plugin_v1_plugin_proto_rawDesc = "" +
 	"\bartifact\x18\x06 \x01(\v2\x18.rise.plugin.v1.ArtifactR\bartifact\x12F\n" +
 	"\x10pull_credentials\x18\a \x01(\v2\x1b.rise.plugin.v1.CredentialsR\x0fpullCredentials\x124\n" +
 	"\bworkload\x18\b \x01(\v2\x18.rise.plugin.v1.WorkloadR\bworkload\x126\n" +
-	"\bprevious\x18\t \x01(\v2\x1a.rise.plugin.v1.DeploymentR\bprevious\"\x84\x01\n" +
+	"\bprevious\x18\t \x01(\v2\x1a.rise.plugin.v1.DeploymentR\bprevious\x12 \n" +
+	"\venvironment\x18\n" +
+	" \x01(\tR\venvironment\"\x84\x01\n" +
 	"\x0eDeployResponse\x12-\n" +
 	"\x05event\x18\x01 \x01(\v2\x15.rise.plugin.v1.EventH\x00R\x05event\x12<\n" +
 	"\n" +
@@ -3231,7 +3251,7 @@ const file_rise_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x04text\x18\x03 \x01(\tR\x04text\"T\n" +
 	"\x0eDestroyRequest\x12(\n" +
 	"\x04call\x18\x01 \x01(\v2\x14.rise.plugin.v1.CallR\x04call\x12\x18\n" +
-	"\aproject\x18\x02 \x01(\tR\aproject\"\xce\x03\n" +
+	"\aproject\x18\x02 \x01(\tR\aproject\"\xf0\x03\n" +
 	"\x0fRollbackRequest\x12(\n" +
 	"\x04call\x18\x01 \x01(\v2\x14.rise.plugin.v1.CallR\x04call\x12#\n" +
 	"\rdeployment_id\x18\x02 \x01(\tR\fdeploymentId\x12\x18\n" +
@@ -3245,7 +3265,8 @@ const file_rise_plugin_v1_plugin_proto_rawDesc = "" +
 	"\bworkload\x18\b \x01(\v2\x18.rise.plugin.v1.WorkloadR\bworkload\x12F\n" +
 	"\x10pull_credentials\x18\t \x01(\v2\x1b.rise.plugin.v1.CredentialsR\x0fpullCredentials\x124\n" +
 	"\acurrent\x18\n" +
-	" \x01(\v2\x1a.rise.plugin.v1.DeploymentR\acurrent*S\n" +
+	" \x01(\v2\x1a.rise.plugin.v1.DeploymentR\acurrent\x12 \n" +
+	"\venvironment\x18\v \x01(\tR\venvironment*S\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fKIND_BUILDER\x10\x01\x12\x11\n" +

@@ -395,6 +395,9 @@ func TestActionFor(t *testing.T) {
 		{"POST", "/projects/{project}/deployments/{id}/state", "deployment.state"},
 		{"POST", "/projects/{project}/deployments/{id}/rollback", "deployment.rollback"},
 		{"POST", "/projects/{project}/deployments/{id}/stop", "deployment.stop"},
+		{"POST", "/projects/{project}/deployment-groups/stop", "deployment_group.stop"},
+		{"POST", "/projects/{project}/environments", "environment.create"},
+		{"PATCH", "/projects/{project}/environments/{env}", "environment.update"},
 		{"PUT", "/projects/{project}/env/{key}", "env.set"},
 		{"POST", "/", "api.post"},
 	} {

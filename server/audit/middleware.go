@@ -135,20 +135,22 @@ func projectVar(tpl string, vars map[string]string) string {
 //	PATCH  /projects/{name}                   project.update
 //	DELETE /projects/{name}/service-accounts/{id}  service_account.delete
 //	POST   /projects/{project}/deployments/{id}/stop  deployment.stop
+//	POST   /projects/{project}/deployment-groups/stop deployment_group.stop
 func ActionFor(method, tpl string) string {
 	var lits []string
-	lastWasVar := false
-	verbAfterVar := "" // "stop" in /deployments/{id}/stop
+	lastWasVar, collectionAfterVar := false, false
+	verbAfterVar := "" // "stop" in /deployments/{id}/stop and /deployment-groups/stop
 	for _, seg := range strings.Split(strings.Trim(tpl, "/"), "/") {
 		switch {
 		case seg == "":
 		case strings.HasPrefix(seg, "{"):
-			lastWasVar, verbAfterVar = true, ""
+			lastWasVar, verbAfterVar, collectionAfterVar = true, "", false
 		default:
 			verbAfterVar = ""
-			if lastWasVar && !strings.HasSuffix(seg, "s") { // a verb, not a collection
+			if (lastWasVar || collectionAfterVar) && !strings.HasSuffix(seg, "s") { // a verb, not a collection
 				verbAfterVar = seg
 			}
+			collectionAfterVar = lastWasVar && strings.HasSuffix(seg, "s")
 			lits = append(lits, seg)
 			lastWasVar = false
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/riseplatform/rise/core/api"
+	"github.com/riseplatform/rise/server/environments"
 	"github.com/riseplatform/rise/server/httpx"
 	"github.com/riseplatform/rise/server/identity"
 	"github.com/riseplatform/rise/server/store"
@@ -26,14 +28,16 @@ type serviceAccountRow struct {
 	ID, ProjectID, Project, Issuer, CreatedBy string
 	CreatedByID                               string // users.id, "" when the creator was deleted
 	Claims                                    map[string]string
+	Environments                              []string
 	CreatedAt                                 time.Time
 }
 
 func (sa *serviceAccountRow) api() api.ServiceAccount {
-	return api.ServiceAccount{ID: sa.ID, Project: sa.Project, Issuer: sa.Issuer, Claims: sa.Claims, CreatedBy: sa.CreatedBy, CreatedAt: sa.CreatedAt}
+	return api.ServiceAccount{ID: sa.ID, Project: sa.Project, Issuer: sa.Issuer, Claims: sa.Claims, Environments: sa.Environments,
+		CreatedBy: sa.CreatedBy, CreatedAt: sa.CreatedAt}
 }
 
-const saColumns = `sa.id::text, sa.project_id::text, p.name, sa.issuer, sa.claims, COALESCE(u.name, ''), COALESCE(sa.created_by::text, ''), sa.created_at
+const saColumns = `sa.id::text, sa.project_id::text, p.name, sa.issuer, sa.claims, sa.environments, COALESCE(u.name, ''), COALESCE(sa.created_by::text, ''), sa.created_at
 	FROM service_accounts sa JOIN projects p ON p.id = sa.project_id LEFT JOIN users u ON u.id = sa.created_by`
 
 func scanSAs(rows pgx.Rows) ([]*serviceAccountRow, error) {
@@ -42,7 +46,7 @@ func scanSAs(rows pgx.Rows) ([]*serviceAccountRow, error) {
 	for rows.Next() {
 		var sa serviceAccountRow
 		var claims []byte
-		if err := rows.Scan(&sa.ID, &sa.ProjectID, &sa.Project, &sa.Issuer, &claims, &sa.CreatedBy, &sa.CreatedByID, &sa.CreatedAt); err != nil {
+		if err := rows.Scan(&sa.ID, &sa.ProjectID, &sa.Project, &sa.Issuer, &claims, &sa.Environments, &sa.CreatedBy, &sa.CreatedByID, &sa.CreatedAt); err != nil {
 			return nil, fmt.Errorf("scan service account: %w", err)
 		}
 		if err := json.Unmarshal(claims, &sa.Claims); err != nil {
@@ -125,6 +129,7 @@ func (s *Service) serviceAccountIdentity(r *http.Request, t *trustedIssuer, raw 
 	}
 	return &identity.Identity{ServiceAccount: &identity.ServiceAccount{
 		ID: pick.ID, ProjectID: pick.ProjectID, Project: pick.Project, Issuer: t.cfg.Issuer, Subject: idt.Subject,
+		Environments: pick.Environments,
 	}}, nil
 }
 
@@ -215,10 +220,15 @@ func (s *Service) handleCreateSA(w http.ResponseWriter, r *http.Request) {
 		httpx.Err(w, r, err)
 		return
 	}
+	envs, err := s.checkSAEnvironments(r.Context(), pid, req.Environments)
+	if err != nil {
+		httpx.Err(w, r, err)
+		return
+	}
 	claims, _ := json.Marshal(req.Claims)
 	var id string
-	err = s.db.QueryRow(r.Context(), `INSERT INTO service_accounts (project_id, issuer, claims, created_by)
-		VALUES ($1, $2, $3, NULLIF($4, '')::uuid) RETURNING id::text`, pid, iss, claims, identity.From(r.Context()).UserID).Scan(&id)
+	err = s.db.QueryRow(r.Context(), `INSERT INTO service_accounts (project_id, issuer, claims, created_by, environments)
+		VALUES ($1, $2, $3, NULLIF($4, '')::uuid, $5) RETURNING id::text`, pid, iss, claims, identity.From(r.Context()).UserID, envs).Scan(&id)
 	if err != nil {
 		httpx.Err(w, r, fmt.Errorf("auth: create service account: %w", err))
 		return
@@ -276,6 +286,28 @@ func (s *Service) handleDeleteSA(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("service account deleted", "id", id, "project", name, "by", identity.From(r.Context()).Subject())
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// checkSAEnvironments checks that every environment a new service account
+// is limited to exists in its project; it returns them sorted, without
+// duplicates.
+func (s *Service) checkSAEnvironments(ctx context.Context, pid string, envs []string) ([]string, error) {
+	out := slices.Sorted(slices.Values(envs))
+	out = slices.Compact(out)
+	if len(out) == 0 {
+		return []string{}, nil
+	}
+	have, err := environments.New(s.db).Names(ctx, pid)
+	if err != nil {
+		return nil, fmt.Errorf("auth: service account environments: %w", err)
+	}
+	for _, e := range out {
+		if !slices.Contains(have, e) {
+			return nil, httpx.NewError(http.StatusBadRequest, fmt.Sprintf("the project has no environment '%s'", e),
+				"Environments: "+strings.Join(have, ", "))
+		}
+	}
+	return out, nil
 }
 
 func (s *Service) serviceAccount(ctx context.Context, pid, id string) (*serviceAccountRow, error) {

@@ -191,9 +191,15 @@ func (e *env) deploy(project string, wl *api.Workload) *api.Deployment {
 // wait follows a deployment with long polls until it is in one of want.
 func (e *env) wait(project, id string, want ...coredeploy.State) *api.Deployment {
 	e.t.Helper()
+	return e.waitBy(e.owner.Client, project, id, want...)
+}
+
+// waitBy is wait as the caller of client c.
+func (e *env) waitBy(c *api.Client, project, id string, want ...coredeploy.State) *api.Deployment {
+	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	d, err := e.owner.Client.GetDeployment(ctx, project, id)
+	d, err := c.GetDeployment(ctx, project, id)
 	for err == nil {
 		for _, w := range want {
 			if d.State == w {
@@ -203,7 +209,7 @@ func (e *env) wait(project, id string, want ...coredeploy.State) *api.Deployment
 		if d.Terminal() {
 			e.t.Fatalf("deployment %s ended %s (%s), want %v", id, d.State, d.Message, want)
 		}
-		d, err = e.owner.Client.WaitDeployment(ctx, project, id, d.Version)
+		d, err = c.WaitDeployment(ctx, project, id, d.Version)
 	}
 	e.t.Fatalf("waiting for %s to become %v: %v (last %+v)", id, want, err, d)
 	return nil

@@ -13,7 +13,6 @@ import (
 
 	"github.com/riseplatform/rise/core/api"
 	"github.com/riseplatform/rise/core/deploy"
-	"github.com/riseplatform/rise/core/names"
 	"github.com/riseplatform/rise/server"
 	"github.com/riseplatform/rise/server/httpx"
 	"github.com/riseplatform/rise/server/identity"
@@ -33,6 +32,7 @@ func (s *Service) Routes(r *mux.Router) {
 	p.HandleFunc("/{id}/redeploy", s.redeploy).Methods(http.MethodPost)
 	p.HandleFunc("/{id}/stop", s.stop).Methods(http.MethodPost)
 	p.HandleFunc("/{id}/logs", s.logs).Methods(http.MethodGet)
+	s.environmentRoutes(r)
 }
 
 // project authorizes the caller for access a on the request's project.
@@ -73,49 +73,12 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) {
 		httpx.Err(w, r, err)
 		return
 	}
-	n := newRow{ProjectID: p.ID, Group: req.Group, State: deploy.Pending, CreatedBy: id.Subject(), Message: "Waiting for the image"}
-	if n.Group == "" {
-		n.Group = api.DefaultGroup
-	}
-	if !names.IsLabel(n.Group) {
-		httpx.Err(w, r, httpx.Errorf(http.StatusBadRequest, "Invalid group %q: use lowercase letters, digits and '-' (at most 63).", n.Group))
+	n, err := s.newDeployment(r.Context(), p, id, &req)
+	if err != nil {
+		httpx.Err(w, r, err)
 		return
 	}
-	if req.Workload != nil {
-		if err := validateWorkload(req.Workload); err != nil {
-			httpx.Err(w, r, err)
-			return
-		}
-		n.Workload = *req.Workload
-	}
-	if len(req.SecretEnv) > 0 {
-		if s.o.Variables == nil {
-			httpx.Err(w, r, httpx.NewError(http.StatusBadRequest, "This rise server does not store secret values; its operator configures encryption (docs/secrets.md)."))
-			return
-		}
-		if err := s.o.Variables.ValidateSecrets(req.SecretEnv); err != nil {
-			httpx.Err(w, r, httpx.NewError(http.StatusBadRequest, "Invalid secret_env: "+err.Error()+"."))
-			return
-		}
-		n.Config.Secrets, n.Config.CreatedBy = req.SecretEnv, id.Subject()
-	}
-	if req.Expire != "" {
-		d, err := time.ParseDuration(req.Expire)
-		if err != nil || d < time.Minute {
-			httpx.Err(w, r, httpx.Errorf(http.StatusBadRequest, "Invalid expire %q: want a duration of at least 1m, like \"2h\".", req.Expire))
-			return
-		}
-		n.ExpireSeconds = int64(d / time.Second)
-	}
-	if req.Image != "" {
-		pinned, err := s.resolve(r.Context(), p.Name, req.Image)
-		if err != nil {
-			httpx.Err(w, r, err)
-			return
-		}
-		n.Image, n.ImageDigest, n.State, n.Message = req.Image, pinned, deploy.Pushed, "Image "+req.Image
-	}
-	d, err := s.insertAndRead(r.Context(), n)
+	d, err := s.insertAndRead(r.Context(), *n)
 	if err != nil {
 		httpx.Err(w, r, err)
 		return
@@ -175,7 +138,7 @@ func (s *Service) list(w http.ResponseWriter, r *http.Request) {
 		httpx.Err(w, r, httpx.Errorf(http.StatusBadRequest, "Invalid cursor %q.", cursor))
 		return
 	}
-	rows, err := s.repo.List(r.Context(), p.ID, q.Get("group"), cursor, limit+1)
+	rows, err := s.repo.List(r.Context(), p.ID, q.Get("environment"), q.Get("group"), cursor, limit+1)
 	if err != nil {
 		httpx.Err(w, r, err)
 		return
@@ -269,8 +232,18 @@ func (s *Service) waitForChange(r *http.Request, p *store.Project, d *row, versi
 }
 
 func (s *Service) setState(w http.ResponseWriter, r *http.Request) {
-	p, _, err := s.project(r, store.AccessDeploy)
+	p, caller, err := s.project(r, store.AccessDeploy)
 	if err != nil {
+		httpx.Err(w, r, err)
+		return
+	}
+	// Only who may deploy to its environment drives a deployment (a
+	// staging-limited service account must not hand a production
+	// deployment its own image).
+	if d, err := s.lookup(r, p); err != nil {
+		httpx.Err(w, r, err)
+		return
+	} else if err := s.mayDeployToEnv(r.Context(), caller, p, d.Environment); err != nil {
 		httpx.Err(w, r, err)
 		return
 	}
@@ -382,19 +355,15 @@ func (s *Service) stop(w http.ResponseWriter, r *http.Request) {
 		httpx.Err(w, r, err)
 		return
 	}
-	s.mutate(w, r, p, func(d *row) (change, error) {
-		switch {
-		case d.State.Terminal():
-			return change{}, httpx.NewError(http.StatusConflict, fmt.Sprintf("Deployment '%s' is already %s.", d.ID, d.State))
-		case d.State == deploy.Terminating || d.State == deploy.Cancelling:
-			return change{}, httpx.NewError(http.StatusConflict, fmt.Sprintf("Deployment '%s' is already %s.", d.ID, d.State))
-		case d.State.Active() || d.State == deploy.Deploying:
-			return change{State: deploy.Terminating, StopTarget: deploy.Stopped, Active: boolp(false),
-				Message: str("Stopped by " + id.Subject())}, nil
-		default:
-			return change{State: deploy.Cancelling, Message: str("Cancelled by " + id.Subject())}, nil
-		}
-	}, http.StatusOK)
+	d, err := s.lookup(r, p)
+	if err == nil {
+		err = s.mayDeployToEnv(r.Context(), id, p, d.Environment)
+	}
+	if err != nil {
+		httpx.Err(w, r, err)
+		return
+	}
+	s.mutate(w, r, p, func(d *row) (change, error) { return stopChange(d, id) }, http.StatusOK)
 }
 
 func (s *Service) rollback(w http.ResponseWriter, r *http.Request) {
@@ -404,12 +373,15 @@ func (s *Service) rollback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	src, err := s.rollbackSource(r, p)
+	if err == nil {
+		err = s.mayDeployToEnv(r.Context(), id, p, src.Environment)
+	}
 	if err != nil {
 		httpx.Err(w, r, err)
 		return
 	}
 	d, err := s.insertAndRead(r.Context(), newRow{
-		ProjectID: p.ID, Group: src.Group, State: deploy.Pushed, Image: src.Image, ImageDigest: src.ImageDigest,
+		ProjectID: p.ID, Environment: src.Environment, Group: src.Group, State: deploy.Pushed, Image: src.Image, ImageDigest: src.ImageDigest,
 		Workload: src.Workload, RollbackOf: src.ID, CreatedBy: id.Subject(), ExpireSeconds: src.ExpireSeconds,
 		Message: "Rollback to " + src.ID, Config: variables.Snapshot{From: src.UUID},
 	})
@@ -440,7 +412,7 @@ func (s *Service) redeploy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d, err := s.insertAndRead(r.Context(), newRow{
-		ProjectID: p.ID, Group: src.Group, State: deploy.Pushed, Image: src.Image, ImageDigest: src.ImageDigest,
+		ProjectID: p.ID, Environment: src.Environment, Group: src.Group, State: deploy.Pushed, Image: src.Image, ImageDigest: src.ImageDigest,
 		Workload: src.Workload, CreatedBy: id.Subject(), ExpireSeconds: src.ExpireSeconds,
 		Message: "Redeploy of " + src.ID + " with the current variables", Config: variables.Snapshot{Carry: src.UUID},
 	})
@@ -460,7 +432,7 @@ func (s *Service) rollbackSource(r *http.Request, p *store.Project) (*row, error
 	var d *row
 	var err error
 	if id == api.RollbackPrevious {
-		d, err = s.repo.LastServed(r.Context(), p.ID, api.DefaultGroup)
+		d, err = s.repo.LastServed(r.Context(), p.ID, api.DefaultEnvironment, api.DefaultGroup)
 		if errors.Is(err, errNoDeployment) {
 			return nil, httpx.NewError(http.StatusNotFound, fmt.Sprintf("Project '%s' has no earlier deployment to roll back to.", p.Name))
 		}

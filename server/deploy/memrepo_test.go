@@ -69,18 +69,18 @@ func (m *memRepo) GetByID(_ context.Context, projectID, id string) (*row, error)
 	return nil, errNoDeployment
 }
 
-func (m *memRepo) Active(_ context.Context, projectID, group string) (*row, error) {
+func (m *memRepo) Active(_ context.Context, projectID, env, group string) (*row, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.down != nil {
 		return nil, m.down
 	}
-	return m.active(projectID, group), nil
+	return m.active(projectID, env, group), nil
 }
 
-func (m *memRepo) active(projectID, group string) *row {
+func (m *memRepo) active(projectID, env, group string) *row {
 	for _, d := range m.rows {
-		if d.ProjectID == projectID && d.Group == group && d.Active {
+		if d.ProjectID == projectID && d.Environment == env && d.Group == group && d.Active {
 			c := *d
 			return &c
 		}
@@ -155,7 +155,7 @@ var errOneActive = errors.New("two active deployments in one group")
 
 func (m *memRepo) activeOther(d *row) bool {
 	for _, o := range m.rows {
-		if o.UUID != d.UUID && o.ProjectID == d.ProjectID && o.Group == d.Group && o.Active {
+		if o.UUID != d.UUID && o.ProjectID == d.ProjectID && o.Environment == d.Environment && o.Group == d.Group && o.Active {
 			return true
 		}
 	}
@@ -189,7 +189,7 @@ func (m *memRepo) Promote(_ context.Context, d *row, msg string) error {
 	for k, v := range m.rows {
 		saved[k] = *v
 	}
-	for _, s := range promotion(d, m.active(d.ProjectID, d.Group), msg) {
+	for _, s := range promotion(d, m.active(d.ProjectID, d.Environment, d.Group), msg) {
 		if err := m.apply(s.d, s.c); err != nil {
 			for k, v := range saved {
 				*m.rows[k] = v

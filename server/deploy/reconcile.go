@@ -169,7 +169,7 @@ func (c call) deployRuntime(ctx context.Context, d *row) (_ *sdk.Deployment, err
 		return nil, err
 	}
 	req := &sdk.DeployRequest{
-		DeploymentID: d.ID, Project: d.Project, Group: d.Group, Visibility: d.Visibility,
+		DeploymentID: d.ID, Project: d.Project, Environment: d.Environment, Group: d.Group, Visibility: d.Visibility,
 		Artifact: artifactOf(d.pinnedRef()), Workload: sdkWorkload(d.Workload),
 	}
 	redact, err := c.configure(ctx, d, &req.Workload)
@@ -177,7 +177,7 @@ func (c call) deployRuntime(ctx context.Context, d *row) (_ *sdk.Deployment, err
 		return nil, err
 	}
 	defer func() { err = redact.Err(err) }()
-	if prev, err := c.repo.Active(ctx, d.ProjectID, d.Group); err != nil {
+	if prev, err := c.repo.Active(ctx, d.ProjectID, d.Environment, d.Group); err != nil {
 		return nil, err
 	} else if prev != nil && prev.UUID != d.UUID {
 		req.Previous = prev.handle()

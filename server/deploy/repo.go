@@ -16,12 +16,16 @@ import (
 	"github.com/riseplatform/rise/core/api"
 	"github.com/riseplatform/rise/core/deploy"
 	"github.com/riseplatform/rise/sdk"
+	"github.com/riseplatform/rise/sdk/apphost"
 	"github.com/riseplatform/rise/server/store"
 	"github.com/riseplatform/rise/server/variables"
 )
 
 // errStale: the row changed since it was read (optimistic concurrency).
 var errStale = errors.New("deployment changed concurrently")
+
+// errSkip from a MutateGroup decision leaves that deployment alone.
+var errSkip = errors.New("skip")
 
 // errNoDeployment: no such deployment in the project.
 var errNoDeployment = errors.New("deployment not found")
@@ -33,8 +37,9 @@ type Repository interface {
 	Get(ctx context.Context, uuid string) (*row, error)
 	// GetByID reads deployment id of a project (errNoDeployment).
 	GetByID(ctx context.Context, projectID, id string) (*row, error)
-	// Active returns the active deployment of a project's group, or nil.
-	Active(ctx context.Context, projectID, group string) (*row, error)
+	// Active returns the active deployment of a project's environment and
+	// group, or nil.
+	Active(ctx context.Context, projectID, env, group string) (*row, error)
 	// Save applies c to d if d is still at the version read (errStale
 	// otherwise; a *deploy.TransitionError for an invalid state change),
 	// updates d in place and refreshes the project's status.
@@ -52,7 +57,7 @@ type Repository interface {
 // row is a deployments row joined with its project.
 type row struct {
 	UUID, ProjectID, Project, Visibility, ProjectStatus string
-	ID, Group                                           string
+	ID, Environment, Group                              string
 	State                                               deploy.State
 	Image, ImageDigest                                  string
 	Workload                                            api.Workload
@@ -62,7 +67,8 @@ type row struct {
 	RuntimeState                                        []byte
 	RuntimeStateVersion                                 int32
 	Upstreams, URLs                                     []string
-	RollbackOf, CreatedBy                               string
+	RollbackOf, PromotedFrom, CreatedBy                 string
+	JobURL, PullRequestURL                              string
 	ExpireSeconds                                       int64
 	ExpiresAt, HealthyAt                                *time.Time
 	StateChangedAt, CreatedAt, UpdatedAt                time.Time
@@ -71,14 +77,15 @@ type row struct {
 
 // newRow is an insert.
 type newRow struct {
-	ProjectID, Group   string
-	State              deploy.State
-	Image, ImageDigest string
-	Workload           api.Workload
-	RollbackOf         string
-	CreatedBy          string
-	ExpireSeconds      int64
-	Message            string
+	ProjectID, Environment, Group string
+	State                         deploy.State
+	Image, ImageDigest            string
+	Workload                      api.Workload
+	RollbackOf, PromotedFrom      string
+	CreatedBy                     string
+	JobURL, PullRequestURL        string
+	ExpireSeconds                 int64
+	Message                       string
 	// Config says which variable versions the deployment uses (see
 	// variables.Snapshot; ProjectID and Deployment are filled in).
 	Config variables.Snapshot
@@ -157,10 +164,10 @@ func (r *repo) tx(ctx context.Context, fn func(pgx.Tx) error) error {
 // Ping checks that the database answers.
 func (r *repo) Ping(ctx context.Context) error { return r.pool.Ping(ctx) }
 
-const rowCols = `d.id, d.project_id, p.name, p.visibility, p.status, d.deployment_id, d.deployment_group, d.state,
+const rowCols = `d.id, d.project_id, p.name, p.visibility, p.status, d.deployment_id, d.environment, d.deployment_group, d.state,
 	d.image, d.image_digest, d.workload, d.message, d.active, d.stop_target, d.runtime_state, d.runtime_state_version,
-	d.upstreams, d.urls, d.rollback_of, d.created_by, d.expire_seconds, d.expires_at, d.healthy_at,
-	d.state_changed_at, d.created_at, d.updated_at, d.version`
+	d.upstreams, d.urls, d.rollback_of, d.promoted_from, d.created_by, d.job_url, d.pull_request_url, d.expire_seconds,
+	d.expires_at, d.healthy_at, d.state_changed_at, d.created_at, d.updated_at, d.version`
 
 const rowFrom = ` FROM deployments d JOIN projects p ON p.id = d.project_id`
 
@@ -168,10 +175,10 @@ func scanRow(r pgx.Row) (*row, error) {
 	var d row
 	var state, target string
 	var wl []byte
-	err := r.Scan(&d.UUID, &d.ProjectID, &d.Project, &d.Visibility, &d.ProjectStatus, &d.ID, &d.Group, &state,
+	err := r.Scan(&d.UUID, &d.ProjectID, &d.Project, &d.Visibility, &d.ProjectStatus, &d.ID, &d.Environment, &d.Group, &state,
 		&d.Image, &d.ImageDigest, &wl, &d.Message, &d.Active, &target, &d.RuntimeState, &d.RuntimeStateVersion,
-		&d.Upstreams, &d.URLs, &d.RollbackOf, &d.CreatedBy, &d.ExpireSeconds, &d.ExpiresAt, &d.HealthyAt,
-		&d.StateChangedAt, &d.CreatedAt, &d.UpdatedAt, &d.Version)
+		&d.Upstreams, &d.URLs, &d.RollbackOf, &d.PromotedFrom, &d.CreatedBy, &d.JobURL, &d.PullRequestURL, &d.ExpireSeconds,
+		&d.ExpiresAt, &d.HealthyAt, &d.StateChangedAt, &d.CreatedAt, &d.UpdatedAt, &d.Version)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, errNoDeployment
 	}
@@ -228,27 +235,31 @@ func getByID(ctx context.Context, q querier, projectID, id string, lock bool) (*
 }
 
 // Active implements Repository.
-func (r *repo) Active(ctx context.Context, projectID, group string) (*row, error) {
-	return activeOf(ctx, r.pool, projectID, group, false)
+func (r *repo) Active(ctx context.Context, projectID, env, group string) (*row, error) {
+	return activeOf(ctx, r.pool, projectID, env, group, false)
 }
 
-func activeOf(ctx context.Context, q querier, projectID, group string, lock bool) (*row, error) {
-	sql := `SELECT ` + rowCols + rowFrom + ` WHERE d.project_id = $1 AND d.deployment_group = $2 AND d.active`
+func activeOf(ctx context.Context, q querier, projectID, env, group string, lock bool) (*row, error) {
+	sql := `SELECT ` + rowCols + rowFrom + ` WHERE d.project_id = $1 AND d.environment = $2 AND d.deployment_group = $3 AND d.active`
 	if lock {
 		sql += ` FOR UPDATE OF d`
 	}
-	d, err := scanRow(q.QueryRow(ctx, sql, projectID, group))
+	d, err := scanRow(q.QueryRow(ctx, sql, projectID, env, group))
 	if errors.Is(err, errNoDeployment) {
 		return nil, nil
 	}
 	return d, err
 }
 
-// List returns up to limit deployments of a project (of group, when not
-// ""), newest first, older than cursor when it is not "".
-func (r *repo) List(ctx context.Context, projectID, group, cursor string, limit int) ([]*row, error) {
+// List returns up to limit deployments of a project (of env and group,
+// when not ""), newest first, older than cursor when it is not "".
+func (r *repo) List(ctx context.Context, projectID, env, group, cursor string, limit int) ([]*row, error) {
 	args := []any{projectID, limit}
 	sql := `SELECT ` + rowCols + rowFrom + ` WHERE d.project_id = $1`
+	if env != "" {
+		args = append(args, env)
+		sql += ` AND d.environment = $` + strconv.Itoa(len(args))
+	}
 	if group != "" {
 		args = append(args, group)
 		sql += ` AND d.deployment_group = $` + strconv.Itoa(len(args))
@@ -264,11 +275,84 @@ func (r *repo) List(ctx context.Context, projectID, group, cursor string, limit 
 // LastServed is the newest deployment of a project's group that once served
 // (healthy_at set), is not the active one and has an image: the target of
 // "rollback previous". errNoDeployment when there is none.
-func (r *repo) LastServed(ctx context.Context, projectID, group string) (*row, error) {
+func (r *repo) LastServed(ctx context.Context, projectID, env, group string) (*row, error) {
 	return scanRow(r.pool.QueryRow(ctx, `SELECT `+rowCols+rowFrom+`
-		WHERE d.project_id = $1 AND d.deployment_group = $2 AND NOT d.active AND d.healthy_at IS NOT NULL
-		AND (d.image <> '' OR d.image_digest <> '')
-		ORDER BY d.deployment_id DESC LIMIT 1`, projectID, group))
+		WHERE d.project_id = $1 AND d.environment = $2 AND d.deployment_group = $3 AND NOT d.active
+		AND d.healthy_at IS NOT NULL AND (d.image <> '' OR d.image_digest <> '')
+		ORDER BY d.deployment_id DESC LIMIT 1`, projectID, env, group))
+}
+
+// Groups returns, for every environment and group of a project with a
+// live (non-terminal) deployment, its active deployment or else its newest
+// live one, ordered by environment and group.
+func (r *repo) Groups(ctx context.Context, projectID string) ([]*row, error) {
+	return scanRows(r.pool.Query(ctx, `SELECT DISTINCT ON (d.environment, d.deployment_group) `+rowCols+rowFrom+`
+		WHERE d.project_id = $1 AND d.state <> ALL($2)
+		ORDER BY d.environment, d.deployment_group, d.active DESC, d.deployment_id DESC`, projectID, terminalStates))
+}
+
+// ActiveDefaults returns the active deployments of the default group of
+// every environment of a project.
+func (r *repo) ActiveDefaults(ctx context.Context, projectID string) ([]*row, error) {
+	return scanRows(r.pool.Query(ctx, `SELECT `+rowCols+rowFrom+`
+		WHERE d.project_id = $1 AND d.active AND d.deployment_group = $2`, projectID, api.DefaultGroup))
+}
+
+// LiveEnvironments lists the environments in which a project has live
+// (non-terminal) deployments of group ("" = any group).
+func (r *repo) LiveEnvironments(ctx context.Context, projectID, group string) ([]string, error) {
+	rows, err := r.pool.Query(ctx, `SELECT DISTINCT environment FROM deployments
+		WHERE project_id = $1 AND ($2 = '' OR deployment_group = $2) AND state <> ALL($3) ORDER BY environment`,
+		projectID, group, terminalStates)
+	if err != nil {
+		return nil, fmt.Errorf("query live environments: %w", err)
+	}
+	envs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("query live environments: %w", err)
+	}
+	return envs, nil
+}
+
+// LiveIn reports whether a project has live deployments in environment env.
+func (r *repo) LiveIn(ctx context.Context, projectID, env string) (bool, error) {
+	var live bool
+	err := r.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM deployments
+		WHERE project_id = $1 AND environment = $2 AND state <> ALL($3))`, projectID, env, terminalStates).Scan(&live)
+	if err != nil {
+		return false, fmt.Errorf("query live deployments of %s: %w", env, err)
+	}
+	return live, nil
+}
+
+// MutateGroup locks every live deployment of a project's environment and
+// group, asks decide for each one's change and applies them with the
+// project's status, in one transaction. It returns the changed rows.
+func (r *repo) MutateGroup(ctx context.Context, projectID, env, group string, decide func(*row) (change, error)) ([]*row, error) {
+	var out []*row
+	err := r.tx(ctx, func(tx pgx.Tx) error {
+		ds, err := scanRows(tx.Query(ctx, `SELECT `+rowCols+rowFrom+`
+			WHERE d.project_id = $1 AND d.environment = $2 AND d.deployment_group = $3 AND d.state <> ALL($4)
+			ORDER BY d.deployment_id FOR UPDATE OF d`, projectID, env, group, terminalStates))
+		if err != nil {
+			return err
+		}
+		for _, d := range ds {
+			ch, err := decide(d)
+			if errors.Is(err, errSkip) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if err := apply(ctx, tx, d, ch); err != nil {
+				return err
+			}
+			out = append(out, d)
+		}
+		return syncProjectStatus(ctx, tx, projectID)
+	})
+	return out, err
 }
 
 // Create inserts a deployment with a fresh timestamp id (suffix -2, -3 ...
@@ -313,11 +397,13 @@ func insert(ctx context.Context, q querier, n newRow, now time.Time) (string, er
 	}
 	for range 20 {
 		var uuid string
-		err = q.QueryRow(ctx, `INSERT INTO deployments (project_id, deployment_id, deployment_group, state, image,
-			image_digest, workload, rollback_of, created_by, expire_seconds, message)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		err = q.QueryRow(ctx, `INSERT INTO deployments (project_id, deployment_id, environment, deployment_group, state,
+			image, image_digest, workload, rollback_of, promoted_from, created_by, job_url, pull_request_url,
+			expire_seconds, message)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 			ON CONFLICT (project_id, deployment_id) DO NOTHING RETURNING id`,
-			n.ProjectID, id, n.Group, string(n.State), n.Image, n.ImageDigest, wl, n.RollbackOf, n.CreatedBy,
+			n.ProjectID, id, orDefault(n.Environment, api.DefaultEnvironment), n.Group, string(n.State), n.Image,
+			n.ImageDigest, wl, n.RollbackOf, n.PromotedFrom, n.CreatedBy, n.JobURL, n.PullRequestURL,
 			n.ExpireSeconds, n.Message).Scan(&uuid)
 		if errors.Is(err, pgx.ErrNoRows) {
 			id = deploy.NextID(id)
@@ -443,7 +529,7 @@ func (r *repo) SaveHandle(ctx context.Context, d *row, h *sdk.Deployment) error 
 // Promote implements Repository.
 func (r *repo) Promote(ctx context.Context, d *row, msg string) error {
 	return r.tx(ctx, func(tx pgx.Tx) error {
-		old, err := activeOf(ctx, tx, d.ProjectID, d.Group, true)
+		old, err := activeOf(ctx, tx, d.ProjectID, d.Environment, d.Group, true)
 		if err != nil {
 			return err
 		}
@@ -479,6 +565,13 @@ func promotion(d, old *row, msg string) []promoteStep {
 		msg = "Healthy"
 	}
 	return append(steps, promoteStep{d, change{State: deploy.Healthy, Active: boolp(true), Healthy: true, Message: str(msg)}})
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 func nonNil(s []string) []string {
@@ -604,20 +697,26 @@ func (r *repo) Listen(ctx context.Context, ready func(), fn func(payload string)
 // toAPI converts a row for the API.
 func (d *row) toAPI(appURL func(string) string) api.Deployment {
 	out := api.Deployment{
-		ID: d.ID, Project: d.Project, Group: d.Group, State: d.State,
+		ID: d.ID, Project: d.Project, Environment: d.Environment, Group: d.Group, State: d.State,
 		Image: d.Image, ImageDigest: d.ImageDigest, Workload: d.Workload, Message: d.Message,
-		Active: d.Active, RollbackOf: d.RollbackOf, CreatedBy: d.CreatedBy, ExpiresAt: d.ExpiresAt,
+		Active: d.Active, RollbackOf: d.RollbackOf, PromotedFrom: d.PromotedFrom, JobURL: d.JobURL,
+		PullRequestURL: d.PullRequestURL, CreatedBy: d.CreatedBy, ExpiresAt: d.ExpiresAt,
 		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, Version: d.Version,
 	}
 	if d.State.Active() || d.State == deploy.Deploying {
 		switch {
 		case len(d.URLs) > 0:
 			out.URL = d.URLs[0]
-		case appURL != nil && d.Group == api.DefaultGroup:
-			out.URL = appURL(d.Project)
+		case appURL != nil:
+			out.URL = appURL(d.target().Label())
 		}
 	}
 	return out
+}
+
+// target is the app host target d serves.
+func (d *row) target() apphost.Target {
+	return apphost.Target{Project: d.Project, Environment: d.Environment, Group: d.Group}
 }
 
 // handle is the runtime's handle on d (nil before the first Deploy).

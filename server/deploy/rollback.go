@@ -32,7 +32,7 @@ func (c call) rollbackRuntime(ctx context.Context, d *row, req *sdk.DeployReques
 		return nil, nil
 	}
 	h, err := rb.Rollback(ctx, &sdk.RollbackRequest{
-		DeploymentID: d.ID, Project: d.Project, Group: d.Group, Visibility: d.Visibility,
+		DeploymentID: d.ID, Project: d.Project, Environment: d.Environment, Group: d.Group, Visibility: d.Visibility,
 		Target: th, Artifact: req.Artifact, Workload: req.Workload, PullCredentials: req.PullCredentials,
 		Current: req.Previous,
 	}, ui)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/riseplatform/rise/core/deploy"
 	"github.com/riseplatform/rise/sdk"
+	"github.com/riseplatform/rise/server/environments"
 	"github.com/riseplatform/rise/server/identity"
 	"github.com/riseplatform/rise/server/store"
 )
@@ -17,6 +18,7 @@ import (
 type Service struct {
 	o    Options
 	repo *repo
+	envs *environments.Store
 	n    *notifier
 	ctrl *Controller
 }
@@ -29,7 +31,7 @@ func New(o Options) (*Service, error) {
 	r := newRepo(o.Store)
 	r.vars = o.Variables
 	n := newNotifier(r, o.Log.Named("deployments"))
-	return &Service{o: o, repo: r, n: n, ctrl: newController(o, r, n)}, nil
+	return &Service{o: o, repo: r, envs: environments.New(o.Store.Pool()), n: n, ctrl: newController(o, r, n)}, nil
 }
 
 // Name names the service in the server's controller logs.

@@ -1,6 +1,9 @@
-// Package edge routes app traffic: requests for Host <project>.<domain> are
-// reverse-proxied to the project's active deployment (the runtime's
-// upstreams, e.g. a container's loopback port). Private projects need a
+// Package edge routes app traffic: requests for an app host are
+// reverse-proxied to the active deployment of the target the host names
+// (sdk/apphost: <project>.<domain> for production's default group,
+// <project>--<environment>.<domain> and <project>--<group label>.<domain>
+// for the others), to the runtime's upstreams (e.g. a container's loopback
+// port). Private projects need a
 // logged-in user who may access the project: browsers without a session
 // are redirected to rise's login page, other clients get 401, and users
 // without access get the same 404 as for a missing project.
@@ -26,17 +29,21 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/riseplatform/rise/sdk/apphost"
 	"github.com/riseplatform/rise/server/httpx"
 	"github.com/riseplatform/rise/server/identity"
 	"github.com/riseplatform/rise/server/metrics"
 )
 
-// Route is where a project's traffic goes.
+// Route is where one app host's traffic goes.
 type Route struct {
-	Project    string
-	Private    bool
-	Deployment string   // active deployment id; "" when nothing runs
-	Upstreams  []string // base URLs, e.g. http://127.0.0.1:49153
+	Project string
+	// Environment and Group name the target served ("" when the host names
+	// no target of the project: nothing runs there).
+	Environment, Group string
+	Private            bool
+	Deployment         string   // active deployment id; "" when nothing runs
+	Upstreams          []string // base URLs, e.g. http://127.0.0.1:49153
 }
 
 // ErrUnknownProject is returned by a Lookup for a project that does not exist.
@@ -56,9 +63,11 @@ type Options struct {
 	// PublicURL is rise's own URL; browsers log in at <PublicURL>/auth/login?rd=<url>.
 	// It is also the issuer of rise's tokens, which never reach apps.
 	PublicURL string
-	// Lookup returns a project's route (ErrUnknownProject when missing).
+	// Lookup returns the route of an app host label (sdk/apphost; for
+	// production's default group the label is the project name), or
+	// ErrUnknownProject when the label's project does not exist.
 	// Table.Lookup serves it from memory.
-	Lookup func(ctx context.Context, project string) (*Route, error)
+	Lookup func(ctx context.Context, label string) (*Route, error)
 	// Identity resolves the caller of a request from its Authorization
 	// header or its IdentityCookie; nil identity and nil error mean
 	// anonymous. Results are cached by credential (see IdentityTTL).
@@ -155,18 +164,25 @@ func New(o Options) (*Handler, error) {
 }
 
 // Project returns the project a Host header addresses, and whether it is an
-// app host at all (<project>.<domain>, one label deep, any port, and not
+// app host at all (<label>.<domain>, one label deep, any port, and not
 // rise's own public host). The server sends exactly these hosts here.
 func (h *Handler) Project(host string) (string, bool) {
+	a, ok := h.Address(host)
+	return a.Project, ok
+}
+
+// Address returns the app host label a Host header addresses, split into
+// project and suffix (sdk/apphost), and whether it is an app host at all.
+func (h *Handler) Address(host string) (apphost.Address, bool) {
 	if hh, _, err := net.SplitHostPort(host); err == nil {
 		host = hh
 	}
 	host = strings.TrimSuffix(strings.ToLower(host), ".")
-	p, ok := strings.CutSuffix(host, h.suffix)
-	if !ok || p == "" || strings.Contains(p, ".") || host == h.own {
-		return "", false
+	l, ok := strings.CutSuffix(host, h.suffix)
+	if !ok || l == "" || strings.Contains(l, ".") || host == h.own {
+		return apphost.Address{}, false
 	}
-	return p, true
+	return apphost.Parse(l)
 }
 
 // ServeHTTP routes one request, writing an access log line for the
@@ -189,16 +205,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
-	project, ok := h.Project(r.Host)
+	addr, ok := h.Address(r.Host)
 	if !ok {
 		h.page(w, http.StatusNotFound, "No app is served at "+r.Host+".")
 		return
 	}
+	project := addr.Project
 	if strings.HasPrefix(r.URL.Path, risePrefix) {
 		h.serveRise(w, r)
 		return
 	}
-	route, err := h.o.Lookup(r.Context(), project)
+	route, err := h.o.Lookup(r.Context(), addr.Label())
 	if errors.Is(err, ErrUnknownProject) {
 		h.notFound(w, project)
 		return
@@ -230,7 +247,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		r.Header.Del("Authorization")
 	}
 	if len(route.Upstreams) == 0 {
-		h.page(w, http.StatusServiceUnavailable, fmt.Sprintf("Project '%s' has no running deployment.", project))
+		msg := fmt.Sprintf("Project '%s' has no running deployment.", project)
+		if addr.Suffix != "" {
+			msg = fmt.Sprintf("Project '%s' has no running deployment at %s.", project, addr.Label())
+		}
+		h.page(w, http.StatusServiceUnavailable, msg)
 		return
 	}
 	up, idx, err := h.bal.choose(route)

@@ -33,6 +33,23 @@ func TestProjectFromHost(t *testing.T) {
 	if _, err := New(Options{Domain: "x"}); err == nil {
 		t.Error("New without Lookup accepted")
 	}
+	// Environment and group hosts (sdk/apphost): the project is the part
+	// before the first "--"; the lookup gets the whole label.
+	for host, want := range map[string][2]string{
+		"shop--staging.apps.example.com": {"shop", "staging"},
+		"shop--mr--27.apps.example.com":  {"shop", "mr--27"},
+		"shop.apps.example.com":          {"shop", ""},
+	} {
+		a, ok := h.Address(host)
+		if !ok || a.Project != want[0] || a.Suffix != want[1] || a.Label() != strings.TrimSuffix(host, ".apps.example.com") {
+			t.Errorf("Address(%q) = %+v, %v; want %v", host, a, ok, want)
+		}
+	}
+	for _, host := range []string{"--x.apps.example.com", "shop--.apps.example.com"} {
+		if a, ok := h.Address(host); ok {
+			t.Errorf("Address(%q) = %+v, want no app host", host, a)
+		}
+	}
 }
 
 func TestProxyHeadersCookiesAndErrors(t *testing.T) {

@@ -13,12 +13,14 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/riseplatform/rise/sdk/apphost"
 	"github.com/riseplatform/rise/server/identity"
 	"github.com/riseplatform/rise/server/metrics"
 )
 
-// DefaultGroup is the deployment group the edge serves at <project>.<domain>.
-const DefaultGroup = "default"
+// DefaultGroup is the deployment group the edge serves at <project>.<domain>
+// (in the default environment).
+const DefaultGroup = apphost.DefaultGroup
 
 // Table is the edge's route table: every project's visibility, owner and
 // active deployments, and every team's members, in memory. Lookups and
@@ -53,8 +55,8 @@ type snapshot struct {
 type entry struct {
 	id, ownerUser, ownerTeam string
 	deleting                 bool
-	groups                   map[string]*Route // deployment group → route
-	route                    *Route            // the default group's (never nil)
+	groups                   map[string]*Route // label suffix (apphost.Target.Suffix) → route
+	route                    *Route            // production's default group's (never nil)
 }
 
 // TableOptions configure a Table.
@@ -96,18 +98,28 @@ func (t *Table) Name() string { return "edge routes" }
 // limited to one per refreshEvery for the whole table, so requests for
 // missing or stopped apps cannot turn into a query each, and are skipped
 // while the database is unreachable (fail static).
-func (t *Table) Lookup(ctx context.Context, project string) (*Route, error) {
-	r, err := t.lookup(project)
+//
+// label is an app host label (sdk/apphost): the project name for
+// production's default group, <project>--<suffix> for the other targets. A
+// suffix that names no running target of an existing project gets a route
+// without upstreams (like a project with nothing running), never another
+// project's route.
+func (t *Table) Lookup(ctx context.Context, label string) (*Route, error) {
+	addr, ok := apphost.Parse(label)
+	if !ok {
+		return nil, ErrUnknownProject
+	}
+	r, err := t.lookup(addr)
 	if (err == nil && r.Deployment != "") || t.stale.Load() || !t.allowRefresh() {
 		return r, err
 	}
 	rctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	if rerr := t.reloadProjectNamed(rctx, project); rerr != nil {
-		t.log.Debug("edge: read-through of a missed route failed", "project", project, "error", rerr)
+	if rerr := t.reloadProjectNamed(rctx, addr.Project); rerr != nil {
+		t.log.Debug("edge: read-through of a missed route failed", "project", addr.Project, "error", rerr)
 		return r, err
 	}
-	return t.lookup(project)
+	return t.lookup(addr)
 }
 
 // refreshEvery spaces the read-throughs of missed routes (Lookup).
@@ -120,12 +132,18 @@ func (t *Table) allowRefresh() bool {
 	return now-last >= int64(refreshEvery) && t.lastRefresh.CompareAndSwap(last, now)
 }
 
-func (t *Table) lookup(project string) (*Route, error) {
-	e := t.snap.Load().byName[project]
+func (t *Table) lookup(a apphost.Address) (*Route, error) {
+	e := t.snap.Load().byName[a.Project]
 	if e == nil || e.deleting {
 		return nil, ErrUnknownProject
 	}
-	return e.route, nil
+	if a.Suffix == "" {
+		return e.route, nil
+	}
+	if r := e.groups[a.Suffix]; r != nil {
+		return r, nil
+	}
+	return &Route{Project: e.route.Project, Private: e.route.Private}, nil
 }
 
 // CanAccess is Options.CanAccess from memory: whoever may read the
@@ -243,7 +261,7 @@ type querier interface {
 func loadProjects(ctx context.Context, q querier, s *snapshot, where string, arg any) error {
 	sql := `SELECT p.id::text, p.name, p.visibility, p.status,
 			COALESCE(p.owner_user_id::text, ''), COALESCE(p.owner_team_id::text, ''),
-			d.deployment_group, d.deployment_id, d.upstreams
+			d.environment, d.deployment_group, d.deployment_id, d.upstreams
 		FROM projects p LEFT JOIN deployments d ON d.project_id = p.id AND d.active`
 	var args []any
 	if where != "" {
@@ -255,20 +273,26 @@ func loadProjects(ctx context.Context, q querier, s *snapshot, where string, arg
 		return err
 	}
 	var pid, name, vis, status, ownerUser, ownerTeam string
-	var group, dep *string
+	var env, group, dep *string
 	var ups []string
-	_, err = pgx.ForEachRow(rows, []any{&pid, &name, &vis, &status, &ownerUser, &ownerTeam, &group, &dep, &ups}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&pid, &name, &vis, &status, &ownerUser, &ownerTeam, &env, &group, &dep, &ups}, func() error {
 		e := s.byID[pid]
 		if e == nil {
 			e = &entry{id: pid, ownerUser: ownerUser, ownerTeam: ownerTeam, deleting: status == "deleting",
 				groups: map[string]*Route{}, route: &Route{Project: name, Private: vis == "private"}}
 			s.byID[pid], s.byName[name] = e, e
 		}
-		if group != nil && dep != nil {
-			r := &Route{Project: name, Private: vis == "private", Deployment: *dep, Upstreams: ups}
-			e.groups[*group] = r
-			if *group == DefaultGroup {
+		if env != nil && group != nil && dep != nil {
+			tg := apphost.Target{Project: name, Environment: *env, Group: *group}
+			r := &Route{Project: name, Environment: tg.Env(), Group: tg.GroupName(), Private: vis == "private",
+				Deployment: *dep, Upstreams: ups}
+			if s := tg.Suffix(); s == "" {
 				e.route = r
+			} else if prev := e.groups[s]; prev == nil || prev.Deployment < r.Deployment {
+				// The server never lets two targets share a label; should
+				// old rows do, the newest deployment wins, the same way
+				// on every replica.
+				e.groups[s] = r
 			}
 		}
 		return nil

@@ -302,3 +302,42 @@ func TestRouteTableReadsThroughOnMiss(t *testing.T) {
 		t.Fatalf("unknown project: %v", err)
 	}
 }
+
+// TestRouteTableTargets: every environment and group of a project has its
+// own route under its host label (sdk/apphost), an unknown label of an
+// existing project is a route without upstreams (never another target's or
+// project's), and a label of a missing project is unknown.
+func TestRouteTableTargets(t *testing.T) {
+	db := newRouteDB(t, pgtest.URL(t))
+	ctx := context.Background()
+	shop := db.id(t, "INSERT INTO projects (name, visibility, owner_user_id) VALUES ('shop', 'public', $1) RETURNING id", db.alice.UserID)
+	db.id(t, "INSERT INTO projects (name, visibility, owner_user_id) VALUES ('shop-mr', 'private', $1) RETURNING id", db.alice.UserID)
+	db.exec(t, "INSERT INTO environments (project_id, name) VALUES ($1, 'staging')", shop)
+	for _, d := range [][4]string{
+		{"20260101-000001", "production", "default", "http://127.0.0.1:3001"},
+		{"20260101-000002", "staging", "default", "http://127.0.0.1:3002"},
+		{"20260101-000003", "staging", "mr/27", "http://127.0.0.1:3003"},
+	} {
+		db.exec(t, `INSERT INTO deployments (project_id, deployment_id, environment, deployment_group, state, active, upstreams)
+			VALUES ($1, $2, $3, $4, 'Healthy', true, ARRAY[$5])`, shop, d[0], d[1], d[2], d[3])
+	}
+	tbl, err := edge.NewTable(ctx, edge.TableOptions{Pool: db.pool, Resync: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for label, want := range map[string]string{"shop": "20260101-000001", "shop--staging": "20260101-000002", "shop--mr--27": "20260101-000003"} {
+		r, err := tbl.Lookup(ctx, label)
+		if err != nil || r.Deployment != want || r.Project != "shop" {
+			t.Errorf("Lookup(%q) = %+v, %v; want deployment %s", label, r, err, want)
+		}
+	}
+	if r, err := tbl.Lookup(ctx, "shop--mr--28"); err != nil || r.Deployment != "" || len(r.Upstreams) != 0 || r.Project != "shop" {
+		t.Errorf("a group that does not run: %+v, %v", r, err)
+	}
+	if r, err := tbl.Lookup(ctx, "shop-mr"); err != nil || r.Project != "shop-mr" || !r.Private || r.Deployment != "" {
+		t.Errorf("project shop-mr: %+v, %v", r, err)
+	}
+	if _, err := tbl.Lookup(ctx, "nope--staging"); !errors.Is(err, edge.ErrUnknownProject) {
+		t.Errorf("a label of a missing project: %v", err)
+	}
+}

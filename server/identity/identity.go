@@ -25,6 +25,9 @@ type ServiceAccount struct {
 	Project   string // project name
 	Issuer    string
 	Subject   string
+	// Environments limits the account to these environments of its
+	// project (empty: every environment that is not protected).
+	Environments []string
 }
 
 // IsServiceAccount reports whether the caller is a project-scoped service account.

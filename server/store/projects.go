@@ -53,7 +53,7 @@ type ProjectChange struct {
 const projectCols = `p.id, p.name, p.visibility, p.status, p.owner_user_id, p.owner_team_id, p.created_at, p.updated_at,
 	CASE WHEN p.owner_user_id IS NOT NULL THEN 'user:' || u.name ELSE 'team:' || t.name END,
 	COALESCE((SELECT d.deployment_id FROM deployments d
-		WHERE d.project_id = p.id AND d.active AND d.deployment_group = 'default'), '')`
+		WHERE d.project_id = p.id AND d.active AND d.deployment_group = 'default' AND d.environment = 'production'), '')`
 
 const projectFrom = ` FROM projects p
 	LEFT JOIN users u ON u.id = p.owner_user_id

@@ -12,6 +12,7 @@ import (
 	"github.com/riseplatform/rise/dev/benchbudget"
 	"github.com/riseplatform/rise/dev/kubetest"
 	"github.com/riseplatform/rise/sdk"
+	"github.com/riseplatform/rise/sdk/apphost"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
@@ -164,12 +165,12 @@ func benchBare(b *testing.B, c *kubetest.Cluster, prefix string, projects int) (
 	took := forEachProject(b, prefix, projects, func(ctx context.Context, project string, i int) error {
 		req := benchRequest(project, i)
 		ns := r.namespaceFor(project)
-		name := r.deploymentName(project, req.Group, req.DeploymentID)
+		name := r.deploymentName(apphost.Target{Project: project, Group: req.Group}, req.DeploymentID)
 		if i == 0 {
 			if _, err := cs.CoreV1().Namespaces().Apply(ctx, r.namespaceObject(project), opts); err != nil {
 				return err
 			}
-			if _, err := cs.NetworkingV1().Ingresses(ns).Apply(ctx, r.ingressObject(ns, project, req.Group, req.Visibility), opts); err != nil {
+			if _, err := cs.NetworkingV1().Ingresses(ns).Apply(ctx, r.ingressObject(ns, apphost.Target{Project: project, Group: req.Group}, req.Visibility), opts); err != nil {
 				return err
 			}
 			if _, err := cs.NetworkingV1().NetworkPolicies(ns).Apply(ctx, r.networkPolicy(ns, project), opts); err != nil {
@@ -183,7 +184,7 @@ func benchBare(b *testing.B, c *kubetest.Cluster, prefix string, projects int) (
 		if _, err := cs.AppsV1().Deployments(ns).Apply(ctx, dep, opts); err != nil {
 			return err
 		}
-		svc := r.serviceObject(ns, project, req.Group, req.DeploymentID, req.Workload.Port)
+		svc := r.serviceObject(ns, apphost.Target{Project: project, Group: req.Group}, req.DeploymentID, req.Workload.Port)
 		if _, err := cs.CoreV1().Services(ns).Apply(ctx, svc, opts); err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/riseplatform/rise/sdk"
+	"github.com/riseplatform/rise/sdk/apphost"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -27,10 +28,16 @@ type state struct {
 	Name       string `json:"name"`    // the Deployment
 	Service    string `json:"service"` // the group's Service
 	Group      string `json:"group"`
+	Env        string `json:"environment,omitempty"` // "" = production (states before environments)
 	Port       uint32 `json:"port"`
 	Previous   string `json:"previous,omitempty"`    // deployment id this one supersedes
 	PreviousNS string `json:"previous_ns,omitempty"` // its namespace
 	PrevName   string `json:"previous_name,omitempty"`
+}
+
+// target is the app host target of the deployment st describes.
+func (st *state) target() apphost.Target {
+	return apphost.Target{Project: st.Project, Environment: st.Env, Group: st.Group}
 }
 
 // Deploy applies the deployment's objects. Traffic moves to it only once it
@@ -46,9 +53,10 @@ func (r *Runtime) Deploy(ctx context.Context, req *sdk.DeployRequest, ui sdk.UI)
 		return nil, err
 	}
 	ns := r.namespaceFor(req.Project)
-	name := r.deploymentName(req.Project, req.Group, req.DeploymentID)
-	st := state{Project: req.Project, Namespace: ns, Name: name, Service: r.serviceName(req.Project, req.Group),
-		Group: groupOrDefault(req.Group), Port: req.Workload.Port}
+	t := req.Target()
+	name := r.deploymentName(t, req.DeploymentID)
+	st := state{Project: req.Project, Namespace: ns, Name: name, Service: r.serviceName(t),
+		Group: t.GroupName(), Env: req.Environment, Port: req.Workload.Port}
 	if p := req.Previous; p != nil && p.ID != req.DeploymentID {
 		st.Previous = p.ID
 		var ps state
@@ -56,7 +64,7 @@ func (r *Runtime) Deploy(ctx context.Context, req *sdk.DeployRequest, ui sdk.UI)
 			st.PreviousNS, st.PrevName = ps.Namespace, ps.Name
 		}
 		if st.PrevName == "" {
-			st.PreviousNS, st.PrevName = ns, r.deploymentName(req.Project, req.Group, p.ID)
+			st.PreviousNS, st.PrevName = ns, r.deploymentName(t, p.ID)
 		}
 	}
 
@@ -71,7 +79,7 @@ func (r *Runtime) Deploy(ctx context.Context, req *sdk.DeployRequest, ui sdk.UI)
 	}
 	step.Done()
 
-	d, err := sdk.NewDeployment(req.DeploymentID, st, r.url(req.Project, req.Group))
+	d, err := sdk.NewDeployment(req.DeploymentID, st, r.url(t))
 	if err != nil {
 		return nil, err
 	}
@@ -140,14 +148,14 @@ func (r *Runtime) applyAll(ctx context.Context, c kubernetes.Interface, req *sdk
 		}
 	}
 	if target != "" {
-		svc := r.serviceObject(ns, req.Project, req.Group, target, req.Workload.Port)
+		svc := r.serviceObject(ns, req.Target(), target, req.Workload.Port)
 		r.wrote("service", ns, st.Service)
 		if _, err := c.CoreV1().Services(ns).Apply(ctx, svc, opts); err != nil {
 			return fmt.Errorf("apply service %s/%s: %w", ns, st.Service, err)
 		}
 	}
 
-	ing := r.ingressObject(ns, req.Project, req.Group, req.Visibility)
+	ing := r.ingressObject(ns, req.Target(), req.Visibility)
 	if err := r.applyCached(ns+"/ingress/"+st.Service, ing, func() error {
 		_, err := c.NetworkingV1().Ingresses(ns).Apply(ctx, ing, opts)
 		return err
@@ -178,10 +186,10 @@ func (r *Runtime) applyEdge(ctx context.Context, c kubernetes.Interface, req *sd
 	if r.EdgeService == "" {
 		return nil
 	}
-	name := r.edgeName(req.Project, req.Group)
+	name := r.edgeName(req.Target())
 	key := ns + "/edge/" + name
 	if req.Visibility == "private" {
-		svc, ing := r.edgeService(ns, req.Project, req.Group), r.edgeIngress(ns, req.Project, req.Group)
+		svc, ing := r.edgeService(ns, req.Target()), r.edgeIngress(ns, req.Target())
 		return r.applyCached(key, []any{svc, ing}, func() error {
 			if _, err := c.CoreV1().Services(ns).Apply(ctx, svc, opts); err != nil {
 				return fmt.Errorf("apply service %s/%s: %w", ns, name, err)
@@ -234,6 +242,9 @@ func checkRequest(req *sdk.DeployRequest) error {
 		// <project>--<group> is a group's host: "a--b" would serve, or
 		// steal, group b of project a.
 		errs = append(errs, fmt.Sprintf("project name %q contains %q, which the kubernetes runtime reserves for group hosts (<project>--<group>); rename the project", req.Project, groupSep))
+	}
+	if err := req.Target().Check(); err != nil && len(errs) == 0 {
+		errs = append(errs, err.Error())
 	}
 	if req.DeploymentID == "" {
 		errs = append(errs, "deployment id is empty")

@@ -6,6 +6,7 @@ import (
 
 	"github.com/riseplatform/rise/dev/kubetest"
 	"github.com/riseplatform/rise/sdk"
+	"github.com/riseplatform/rise/sdk/apphost"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -118,8 +119,8 @@ func TestEgressPolicy(t *testing.T) {
 		}
 		return n.Labels
 	}
-	src := r.deploymentLabels(pB, "default", "1")
-	podA := r.deploymentLabels(pA, "default", "1")
+	src := r.deploymentLabels(apphost.Target{Project: pB}, "1")
+	podA := r.deploymentLabels(apphost.Target{Project: pA}, "1")
 	for _, tc := range []struct {
 		what string
 		dst  peer
@@ -134,7 +135,7 @@ func TestEgressPolicy(t *testing.T) {
 		{"the internet", peer{ip: "93.184.216.34", port: 443, proto: corev1.ProtocolTCP}, true},
 		{"DNS", peer{ip: "10.96.0.10", port: 53, proto: corev1.ProtocolUDP}, true},
 		{"its own replica", peer{ip: "10.244.2.3", port: 8080, proto: corev1.ProtocolTCP,
-			namespace: nsB, nsLabels: nsLabels(nsB), podLabels: r.deploymentLabels(pB, "default", "2")}, true},
+			namespace: nsB, nsLabels: nsLabels(nsB), podLabels: r.deploymentLabels(apphost.Target{Project: pB}, "2")}, true},
 		{"allow-listed namespace", peer{ip: "10.244.3.3", port: 5432, proto: corev1.ProtocolTCP,
 			namespace: "shared-db", nsLabels: map[string]string{corev1.LabelMetadataName: "shared-db"}}, true},
 		{"allow-listed address", peer{ip: "10.20.0.5", port: 5432, proto: corev1.ProtocolTCP}, true},

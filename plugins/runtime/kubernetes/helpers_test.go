@@ -82,7 +82,7 @@ func status(t *testing.T, r *Runtime, d *sdk.Deployment) *sdk.Status {
 func getDeployment(t *testing.T, cs kubernetes.Interface, r *Runtime, req *sdk.DeployRequest) *appsv1.Deployment {
 	t.Helper()
 	d, err := cs.AppsV1().Deployments(r.namespaceFor(req.Project)).Get(ctx(t),
-		r.deploymentName(req.Project, req.Group, req.DeploymentID), metav1.GetOptions{})
+		r.deploymentName(req.Target(), req.DeploymentID), metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("get Deployment of %s: %v", req.DeploymentID, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/riseplatform/rise/sdk"
+	"github.com/riseplatform/rise/sdk/apphost"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -82,11 +83,16 @@ func TestProvisionDefaults(t *testing.T) {
 	if r.QPS != 50 || r.Burst != 100 || r.FieldManager != "rise" {
 		t.Errorf("defaults: qps=%v burst=%d manager=%q", r.QPS, r.Burst, r.FieldManager)
 	}
-	if got := r.url("shop", "default"); got != "https://shop.apps.example.com" {
-		t.Errorf("url = %q", got)
-	}
-	if got := r.url("shop", "staging"); got != "https://shop--staging.apps.example.com" {
-		t.Errorf("url of group staging = %q", got)
+	for tg, want := range map[apphost.Target]string{
+		{Project: "shop", Group: "default"}:                            "https://shop.apps.example.com",
+		{Project: "shop", Group: "staging"}:                            "https://shop--staging.apps.example.com",
+		{Project: "shop", Environment: "staging"}:                      "https://shop--staging.apps.example.com",
+		{Project: "shop", Environment: "staging", Group: "mr/27"}:      "https://shop--mr--27.apps.example.com",
+		{Project: "shop", Environment: "production", Group: "default"}: "https://shop.apps.example.com",
+	} {
+		if got := r.url(tg); got != want {
+			t.Errorf("url of %+v = %q, want %q", tg, got, want)
+		}
 	}
 }
 
@@ -97,14 +103,16 @@ func TestNames(t *testing.T) {
 		{"my-app", "default", "20261123-142501"},
 		{"my-app", "", "20261123-142501"},
 		{"my-app", "Feature_X", "ID.With.Dots"},
+		{"my-app", "mr/27", "20261123-142501"},
 		{long, "staging", "20261123-142501"},
 		{"9lives", "default", "x"},
 	} {
-		dn := r.deploymentName(tc.project, tc.group, tc.id)
+		tg := apphost.Target{Project: tc.project, Group: tc.group}
+		dn := r.deploymentName(tg, tc.id)
 		if len(dn) > 52 || len(validation.IsDNS1123Label(dn)) > 0 {
 			t.Errorf("deploymentName(%q,%q,%q) = %q: not a short DNS label", tc.project, tc.group, tc.id, dn)
 		}
-		sn := r.serviceName(tc.project, tc.group)
+		sn := r.serviceName(tg)
 		if len(validation.IsDNS1035Label(sn)) > 0 {
 			t.Errorf("serviceName(%q,%q) = %q: %v", tc.project, tc.group, sn, validation.IsDNS1035Label(sn))
 		}
@@ -114,10 +122,10 @@ func TestNames(t *testing.T) {
 			}
 		}
 	}
-	if r.deploymentName("a", "", "x-1") == r.deploymentName("a", "", "x_1") {
+	if r.deploymentName(apphost.Target{Project: "a"}, "x-1") == r.deploymentName(apphost.Target{Project: "a"}, "x_1") {
 		t.Error("distinct ids map to the same Deployment name")
 	}
-	if got := r.deploymentName("my-app", "default", "20261123-142501"); got != "my-app-20261123-142501" {
+	if got := r.deploymentName(apphost.Target{Project: "my-app", Group: "default"}, "20261123-142501"); got != "my-app-20261123-142501" {
 		t.Errorf("readable names should stay readable, got %q", got)
 	}
 }
@@ -166,48 +174,56 @@ func TestFatalPodState(t *testing.T) {
 	}
 }
 
-// TestNamesInjective: another team cannot pick a project name (or a group)
-// that lands on this project's host or, in a shared namespace, its objects.
+// TestNamesInjective: another team cannot pick a project name (or a group
+// or environment) that lands on this project's host or, in a shared
+// namespace, its objects; targets whose host cannot be a DNS label are
+// refused rather than shortened.
 func TestNamesInjective(t *testing.T) {
-	long := strings.Repeat("b", 40)
-	pairs := [][2]string{
-		{"a", "default"}, {"a", "b"}, {"a-b", "default"}, {"a", "b--c"}, {"a-b", "c"}, {"a", "b-c"},
-		{"a--b", "default"}, {"a--b", "c"}, // refused below, listed to show why
-		{long, long}, {long, long + "x"}, {long + "x", long},
+	long := strings.Repeat("b", 30)
+	type tgt = apphost.Target
+	ok := []tgt{
+		{Project: "a"}, {Project: "a", Group: "b"}, {Project: "a-b"}, {Project: "a", Group: "b/c"}, {Project: "a-b", Group: "c"},
+		{Project: "a", Group: "b-c"}, {Project: "a", Environment: "staging"}, {Project: "a", Environment: "staging", Group: "mr/27"},
+		{Project: "a-staging"}, {Project: "a", Group: "mr-27"}, {Project: long, Group: long}, {Project: long, Environment: "e" + long},
+	}
+	refused := []tgt{
+		{Project: "a--b"}, {Project: "a--b", Group: "c"}, // a--b is group b's host of project a
+		{Project: "a", Group: "b--c"},       // would be b/c's host
+		{Project: long, Group: long + "xx"}, // 64 characters
 	}
 	for _, ns := range []string{"rise-{project}", "rise-apps"} {
 		r := provisioned(t, &Runtime{Domain: "apps.example.com", NamespaceFormat: ns})
-		hosts, services, deployments := map[string]string{}, map[string]string{}, map[string]string{}
-		for _, p := range pairs {
-			if err := checkRequest(&sdk.DeployRequest{Project: p[0], Group: p[1], DeploymentID: "1", Artifact: sdk.Artifact{Repository: "r"}}); err != nil {
-				if !strings.Contains(p[0], "--") {
-					t.Fatalf("%v refused: %v", p, err)
-				}
-				continue
+		for _, tg := range refused {
+			if err := checkRequest(&sdk.DeployRequest{Project: tg.Project, Environment: tg.Environment, Group: tg.Group, DeploymentID: "1",
+				Artifact: sdk.Artifact{Repository: "r"}}); err == nil || !sdk.IsPermanent(err) {
+				t.Errorf("%+v accepted (%v)", tg, err)
 			}
-			if strings.Contains(p[0], "--") {
-				t.Fatalf("project %q accepted: its host is another project's group host", p[0])
+		}
+		hosts, services, deployments := map[string]tgt{}, map[string]tgt{}, map[string]tgt{}
+		for _, tg := range ok {
+			if err := checkRequest(&sdk.DeployRequest{Project: tg.Project, Environment: tg.Environment, Group: tg.Group, DeploymentID: "1",
+				Artifact: sdk.Artifact{Repository: "r"}}); err != nil {
+				t.Fatalf("%+v refused: %v", tg, err)
 			}
-			key := p[0] + "/" + p[1]
-			h := hostLabel(p[0], p[1])
+			h := tg.Label()
 			if len(validation.IsDNS1123Label(h)) > 0 {
-				t.Errorf("host label %q of %s: %v", h, key, validation.IsDNS1123Label(h))
+				t.Errorf("host label %q of %+v: %v", h, tg, validation.IsDNS1123Label(h))
 			}
-			if p[1] != "default" && checkRequest(&sdk.DeployRequest{Project: h, DeploymentID: "1", Artifact: sdk.Artifact{Repository: "r"}}) == nil {
-				t.Errorf("group host %q of %s is a project name the runtime accepts", h, key)
+			if tg.Suffix() != "" && checkRequest(&sdk.DeployRequest{Project: h, DeploymentID: "1", Artifact: sdk.Artifact{Repository: "r"}}) == nil {
+				t.Errorf("host %q of %+v is a project name the runtime accepts", h, tg)
 			}
 			scope := "" // objects: per namespace
 			if ns == "rise-{project}" {
-				scope = p[0] + "|"
+				scope = tg.Project + "|"
 			}
 			for _, c := range []struct {
-				seen map[string]string
+				seen map[string]tgt
 				name string
-			}{{hosts, h}, {services, scope + r.serviceName(p[0], p[1])}, {deployments, scope + r.deploymentName(p[0], p[1], "1")}} {
-				if other, ok := c.seen[c.name]; ok {
-					t.Errorf("%s and %s both map to %q (namespace %s)", other, key, c.name, ns)
+			}{{hosts, h}, {services, scope + r.serviceName(tg)}, {deployments, scope + r.deploymentName(tg, "1")}} {
+				if other, dup := c.seen[c.name]; dup {
+					t.Errorf("%+v and %+v both map to %q (namespace %s)", other, tg, c.name, ns)
 				}
-				c.seen[c.name] = key
+				c.seen[c.name] = tg
 			}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"strings"
 
+	"github.com/riseplatform/rise/sdk/apphost"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -15,6 +16,7 @@ const (
 	LabelManagedBy  = "app.kubernetes.io/managed-by"
 	LabelProject    = "rise.dev/project"
 	LabelGroup      = "rise.dev/group"
+	LabelEnv        = "rise.dev/environment"
 	LabelDeployment = "rise.dev/deployment"
 	managedBy       = "rise"
 
@@ -40,63 +42,51 @@ func groupOrDefault(g string) string {
 	return g
 }
 
-// groupSep joins a project and a non-default group in host names (and in
-// object names in a shared namespace). Project names containing it are
-// refused (checkRequest), so <project>--<group> splits at its first "--"
-// and no project's name is another project's group host.
-const groupSep = "--"
+// groupSep joins a project and the rest of an app host label
+// (apphost.Sep) and, in a shared namespace, of object names. Project names
+// containing it are refused (checkRequest), so no project's name is
+// another project's environment or group host.
+const groupSep = apphost.Sep
 
-// baseName is the project (plus the group unless it is the default group).
-// In a namespace of its own a project's names need only differ from each
-// other ("<project>-<group>"); in a shared namespace they must also differ
-// from every other project's, hence the separator no project name has.
-func (r *Runtime) baseName(project, group string) string {
-	if g := groupOrDefault(group); g != "default" {
+// baseName is the project, plus the target's host suffix (apphost: the
+// environment, or the group's label) unless it is production's default
+// group. In a namespace of its own a project's names need only differ from
+// each other ("<project>-<suffix>"); in a shared namespace they must also
+// differ from every other project's, hence the separator no project name
+// has.
+func (r *Runtime) baseName(t apphost.Target) string {
+	if s := t.Suffix(); s != "" {
 		if !r.perProjectNamespace() {
-			return project + groupSep + g
+			return t.Project + groupSep + s
 		}
-		return project + "-" + g
+		return t.Project + "-" + s
 	}
-	return project
+	return t.Project
 }
 
 // deploymentName names the Deployment (and its Secrets) of one deployment.
-func (r *Runtime) deploymentName(project, group, id string) string {
-	return safeName(r.baseName(project, group)+"-"+id, 52) // room for "-env"/"-pull" suffixes
+func (r *Runtime) deploymentName(t apphost.Target, id string) string {
+	return safeName(r.baseName(t)+"-"+id, 52) // room for "-env"/"-pull" suffixes
 }
 
-// serviceName names a group's Service and Ingress (a DNS-1035 label).
-func (r *Runtime) serviceName(project, group string) string {
-	n := safeName(r.baseName(project, group), 63)
+// serviceName names a target's Service and Ingress (a DNS-1035 label).
+func (r *Runtime) serviceName(t apphost.Target) string {
+	n := safeName(r.baseName(t), 63)
 	if n[0] >= '0' && n[0] <= '9' {
 		n = safeName("app-"+n, 63)
 	}
 	return n
 }
 
-// host is the app's host name: <project>.<domain> for the default group,
-// <project>--<group>.<domain> for the others. A label too long for that is
-// "0<hash>-<project prefix>": it starts with a digit, which no project name
-// (so no other host) does.
-func (r *Runtime) host(project, group string) string {
-	return hostLabel(project, group) + "." + r.Domain
-}
+// host is the app's host name, rise's one scheme (sdk/apphost):
+// <project>.<domain> for production's default group,
+// <project>--<environment>.<domain> and <project>--<group label>.<domain>
+// for the others. Labels longer than 63 characters are refused
+// (checkRequest), never shortened.
+func (r *Runtime) host(t apphost.Target) string { return t.Host(r.Domain) }
 
-func hostLabel(project, group string) string {
-	g := groupOrDefault(group)
-	if g == "default" {
-		return project
-	}
-	if l := project + groupSep + g; len(l) <= 63 {
-		return l
-	}
-	sum := sha256.Sum256([]byte(project + "/" + g))
-	l := "0" + hex.EncodeToString(sum[:])[:15] + "-" + project
-	return strings.TrimRight(l[:min(len(l), 63)], "-")
-}
-
-func (r *Runtime) url(project, group string) string {
-	return r.Scheme + "://" + r.host(project, group)
+func (r *Runtime) url(t apphost.Target) string {
+	return r.Scheme + "://" + r.host(t)
 }
 
 // labelValue makes s a valid label value (≤63 chars of [a-z0-9A-Z._-]).
@@ -159,6 +149,13 @@ func (r *Runtime) projectLabelHint(project string) string {
 	return fmt.Sprintf(" and %s=%s", LabelProject, labelValue(project))
 }
 
+// targetLabels are the labels of one target's objects (Service, Ingress).
+func (r *Runtime) targetLabels(t apphost.Target) map[string]string {
+	l := r.projectLabels(t.Project, t.GroupName())
+	l[LabelEnv] = labelValue(t.Env())
+	return l
+}
+
 // projectLabels are the labels of a project's shared objects.
 func (r *Runtime) projectLabels(project, group string) map[string]string {
 	l := make(map[string]string, len(r.Labels)+4)
@@ -173,8 +170,8 @@ func (r *Runtime) projectLabels(project, group string) map[string]string {
 }
 
 // deploymentLabels are the labels of one deployment's objects and pods.
-func (r *Runtime) deploymentLabels(project, group, id string) map[string]string {
-	l := r.projectLabels(project, group)
+func (r *Runtime) deploymentLabels(t apphost.Target, id string) map[string]string {
+	l := r.targetLabels(t)
 	l[LabelDeployment] = labelValue(id)
 	return l
 }

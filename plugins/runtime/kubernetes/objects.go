@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/riseplatform/rise/sdk"
+	"github.com/riseplatform/rise/sdk/apphost"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -41,7 +42,7 @@ func (r *Runtime) namespaceObject(project string) *corev1ac.NamespaceApplyConfig
 // envSecret holds the deployment's secret environment values.
 func (r *Runtime) envSecret(ns, name string, req *sdk.DeployRequest) *corev1ac.SecretApplyConfiguration {
 	return corev1ac.Secret(name+"-env", ns).
-		WithLabels(r.deploymentLabels(req.Project, req.Group, req.DeploymentID)).
+		WithLabels(r.deploymentLabels(req.Target(), req.DeploymentID)).
 		WithAnnotations(r.annotations(nil)).
 		WithType(corev1.SecretTypeOpaque).
 		WithStringData(req.Workload.SecretEnv)
@@ -66,7 +67,7 @@ func (r *Runtime) pullSecret(ns, name string, req *sdk.DeployRequest) (*corev1ac
 		ann["rise.dev/expires-at"] = c.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z")
 	}
 	return corev1ac.Secret(name+"-pull", ns).
-		WithLabels(r.deploymentLabels(req.Project, req.Group, req.DeploymentID)).
+		WithLabels(r.deploymentLabels(req.Target(), req.DeploymentID)).
 		WithAnnotations(r.annotations(ann)).
 		WithType(corev1.SecretTypeDockerConfigJson).
 		WithData(map[string][]byte{corev1.DockerConfigJsonKey: cfg}), nil
@@ -75,7 +76,7 @@ func (r *Runtime) pullSecret(ns, name string, req *sdk.DeployRequest) (*corev1ac
 // deploymentObject is the Deployment running req's image.
 func (r *Runtime) deploymentObject(ns, name string, req *sdk.DeployRequest) (*appsv1ac.DeploymentApplyConfiguration, error) {
 	w := req.Workload
-	labels := r.deploymentLabels(req.Project, req.Group, req.DeploymentID)
+	labels := r.deploymentLabels(req.Target(), req.DeploymentID)
 	port := int32(w.Port)
 
 	var env []*corev1ac.EnvVarApplyConfiguration
@@ -192,12 +193,13 @@ func (r *Runtime) pullPolicy(req *sdk.DeployRequest) corev1.PullPolicy {
 }
 
 // serviceObject routes the group's Service to deployment id.
-func (r *Runtime) serviceObject(ns, project, group, id string, port uint32) *corev1ac.ServiceApplyConfiguration {
+func (r *Runtime) serviceObject(ns string, t apphost.Target, id string, port uint32) *corev1ac.ServiceApplyConfiguration {
 	if port == 0 {
 		port = 80
 	}
-	return corev1ac.Service(r.serviceName(project, group), ns).
-		WithLabels(r.projectLabels(project, group)).
+	project, group := t.Project, t.GroupName()
+	return corev1ac.Service(r.serviceName(t), ns).
+		WithLabels(r.targetLabels(t)).
 		WithAnnotations(r.annotations(map[string]string{annotationTarget: id})).
 		WithSpec(corev1ac.ServiceSpec().
 			WithType(corev1.ServiceTypeClusterIP).
@@ -206,9 +208,10 @@ func (r *Runtime) serviceObject(ns, project, group, id string, port uint32) *cor
 				WithTargetPort(intstr.FromInt32(int32(port))).WithProtocol(corev1.ProtocolTCP)))
 }
 
-// ingressObject routes <project>.<domain> to the group's Service.
-func (r *Runtime) ingressObject(ns, project, group, visibility string) *netv1ac.IngressApplyConfiguration {
-	host := r.host(project, group)
+// ingressObject routes the target's host (sdk/apphost) to its Service.
+func (r *Runtime) ingressObject(ns string, t apphost.Target, visibility string) *netv1ac.IngressApplyConfiguration {
+	project := t.Project
+	host := r.host(t)
 	ann := map[string]string{}
 	maps.Copy(ann, r.IngressAnnotations)
 	if r.CertManagerIssuer != "" {
@@ -226,7 +229,7 @@ func (r *Runtime) ingressObject(ns, project, group, visibility string) *netv1ac.
 		WithHTTP(netv1ac.HTTPIngressRuleValue().WithPaths(netv1ac.HTTPIngressPath().
 			WithPath("/").WithPathType(pathType).
 			WithBackend(netv1ac.IngressBackend().WithService(netv1ac.IngressServiceBackend().
-				WithName(r.serviceName(project, group)).
+				WithName(r.serviceName(t)).
 				WithPort(netv1ac.ServiceBackendPort().WithName("http")))))))
 	if r.IngressClass != "" {
 		spec = spec.WithIngressClassName(r.IngressClass)
@@ -235,10 +238,10 @@ func (r *Runtime) ingressObject(ns, project, group, visibility string) *netv1ac.
 	case r.TLSSecret != "":
 		spec = spec.WithTLS(netv1ac.IngressTLS().WithHosts(host).WithSecretName(r.TLSSecret))
 	case r.CertManagerIssuer != "":
-		spec = spec.WithTLS(netv1ac.IngressTLS().WithHosts(host).WithSecretName(r.serviceName(project, group) + "-tls"))
+		spec = spec.WithTLS(netv1ac.IngressTLS().WithHosts(host).WithSecretName(r.serviceName(t) + "-tls"))
 	}
-	return netv1ac.Ingress(r.serviceName(project, group), ns).
-		WithLabels(r.projectLabels(project, group)).
+	return netv1ac.Ingress(r.serviceName(t), ns).
+		WithLabels(r.targetLabels(t)).
 		WithAnnotations(r.annotations(ann)).
 		WithSpec(spec)
 }
@@ -284,8 +287,8 @@ func (r *Runtime) networkPolicy(ns, project string) *netv1ac.NetworkPolicyApplyC
 
 // edgeName names the ExternalName Service and the Ingress that route a
 // private app's /.rise/ paths to rise.
-func (r *Runtime) edgeName(project, group string) string {
-	return safeName(r.serviceName(project, group)+"-rise-edge", 63)
+func (r *Runtime) edgeName(t apphost.Target) string {
+	return safeName(r.serviceName(t)+"-rise-edge", 63)
 }
 
 func (r *Runtime) edgeHostPort() (string, int) {
@@ -301,10 +304,10 @@ func (r *Runtime) edgeHostPort() (string, int) {
 }
 
 // edgeService points at rise's own Service (in another namespace).
-func (r *Runtime) edgeService(ns, project, group string) *corev1ac.ServiceApplyConfiguration {
+func (r *Runtime) edgeService(ns string, t apphost.Target) *corev1ac.ServiceApplyConfiguration {
 	host, port := r.edgeHostPort()
-	return corev1ac.Service(r.edgeName(project, group), ns).
-		WithLabels(r.projectLabels(project, group)).
+	return corev1ac.Service(r.edgeName(t), ns).
+		WithLabels(r.targetLabels(t)).
 		WithAnnotations(r.annotations(nil)).
 		WithSpec(corev1ac.ServiceSpec().
 			WithType(corev1.ServiceTypeExternalName).
@@ -314,15 +317,15 @@ func (r *Runtime) edgeService(ns, project, group string) *corev1ac.ServiceApplyC
 
 // edgeIngress routes <host>/.rise/ to rise, without the auth annotations
 // (the login callback is what establishes the app session).
-func (r *Runtime) edgeIngress(ns, project, group string) *netv1ac.IngressApplyConfiguration {
-	host := r.host(project, group)
+func (r *Runtime) edgeIngress(ns string, t apphost.Target) *netv1ac.IngressApplyConfiguration {
+	host := r.host(t)
 	_, port := r.edgeHostPort()
 	pathType := networkingv1.PathTypePrefix
 	spec := netv1ac.IngressSpec().WithRules(netv1ac.IngressRule().WithHost(host).
 		WithHTTP(netv1ac.HTTPIngressRuleValue().WithPaths(netv1ac.HTTPIngressPath().
 			WithPath("/.rise/").WithPathType(pathType).
 			WithBackend(netv1ac.IngressBackend().WithService(netv1ac.IngressServiceBackend().
-				WithName(r.edgeName(project, group)).
+				WithName(r.edgeName(t)).
 				WithPort(netv1ac.ServiceBackendPort().WithNumber(int32(port))))))))
 	if r.IngressClass != "" {
 		spec = spec.WithIngressClassName(r.IngressClass)
@@ -331,10 +334,10 @@ func (r *Runtime) edgeIngress(ns, project, group string) *netv1ac.IngressApplyCo
 	case r.TLSSecret != "":
 		spec = spec.WithTLS(netv1ac.IngressTLS().WithHosts(host).WithSecretName(r.TLSSecret))
 	case r.CertManagerIssuer != "":
-		spec = spec.WithTLS(netv1ac.IngressTLS().WithHosts(host).WithSecretName(r.serviceName(project, group) + "-tls"))
+		spec = spec.WithTLS(netv1ac.IngressTLS().WithHosts(host).WithSecretName(r.serviceName(t) + "-tls"))
 	}
-	return netv1ac.Ingress(r.edgeName(project, group), ns).
-		WithLabels(r.projectLabels(project, group)).
+	return netv1ac.Ingress(r.edgeName(t), ns).
+		WithLabels(r.targetLabels(t)).
 		WithAnnotations(r.annotations(nil)).
 		WithSpec(spec)
 }

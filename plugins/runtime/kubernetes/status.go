@@ -120,7 +120,7 @@ func (r *Runtime) promote(ctx context.Context, c kubernetes.Interface, id string
 		return nil // routes to a deployment newer than ours
 	}
 	opts := metav1.ApplyOptions{FieldManager: r.FieldManager, Force: true}
-	svc := r.serviceObject(st.Namespace, st.Project, st.Group, id, st.Port)
+	svc := r.serviceObject(st.Namespace, st.target(), id, st.Port)
 	r.wrote("service", st.Namespace, st.Service)
 	if _, err := c.CoreV1().Services(st.Namespace).Apply(ctx, svc, opts); err != nil {
 		return fmt.Errorf("switch service %s/%s to deployment %s: %w", st.Namespace, st.Service, id, err)

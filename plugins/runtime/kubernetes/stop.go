@@ -8,11 +8,15 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
 )
 
-// Stop deletes the deployment's Deployment and Secrets. The group's Service
-// and Ingress stay: they belong to the project and route to whichever
-// deployment is current. Stopping a missing deployment succeeds.
+// Stop deletes the deployment's Deployment and Secrets. The target's
+// Service and Ingress (its URL) stay while they route to another
+// deployment or another deployment of the target exists (a rollout under
+// way); when the stopped deployment was the last one serving the target
+// (stopped, expired), they go too, so the URL stops answering. Stopping a
+// missing deployment succeeds.
 func (r *Runtime) Stop(ctx context.Context, d *sdk.Deployment, ui sdk.UI) error {
 	var st state
 	if err := d.DecodeState(&st); err != nil {
@@ -37,6 +41,48 @@ func (r *Runtime) Stop(ctx context.Context, d *sdk.Deployment, ui sdk.UI) error 
 	if err != nil && !apierrors.IsNotFound(err) {
 		return step.Fail(ctxErr(ctx, fmt.Errorf("delete secrets of %s/%s: %w", st.Namespace, st.Name, err)))
 	}
+	step.Done()
+	if st.Service == "" {
+		return nil
+	}
+	return r.removeRouteIfLast(ctx, c, d.ID, &st, ui)
+}
+
+// removeRouteIfLast deletes the target's Service, Ingress and edge route
+// when they route to deployment id and no other Deployment of the target
+// is left.
+func (r *Runtime) removeRouteIfLast(ctx context.Context, c kubernetes.Interface, id string, st *state, ui sdk.UI) error {
+	cur, err := r.serving(ctx, c, st)
+	if err != nil {
+		return ctxErr(ctx, err)
+	}
+	if cur != id {
+		return nil
+	}
+	t := st.target()
+	sel := labels.SelectorFromSet(map[string]string{LabelManagedBy: managedBy, LabelProject: labelValue(t.Project),
+		LabelGroup: labelValue(t.GroupName()), LabelEnv: labelValue(t.Env())}).String()
+	deps, err := c.AppsV1().Deployments(st.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
+	if err != nil {
+		return ctxErr(ctx, fmt.Errorf("list deployments of %s in %s: %w", t, st.Namespace, err))
+	}
+	for _, d := range deps.Items {
+		if d.Name != st.Name && d.DeletionTimestamp == nil {
+			return nil // another deployment of the target takes over
+		}
+	}
+	step := ui.Step(fmt.Sprintf("Removing the route of %s (%s)", t, r.host(t)))
+	ns := st.Namespace
+	for _, name := range []string{st.Service, r.edgeName(t)} {
+		if err := c.NetworkingV1().Ingresses(ns).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return step.Fail(ctxErr(ctx, fmt.Errorf("delete ingress %s/%s: %w", ns, name, err)))
+		}
+		r.wrote("service", ns, name)
+		if err := c.CoreV1().Services(ns).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return step.Fail(ctxErr(ctx, fmt.Errorf("delete service %s/%s: %w", ns, name, err)))
+		}
+	}
+	r.applied.forgetPrefix(ns + "/")
 	step.Done()
 	return nil
 }

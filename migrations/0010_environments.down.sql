@@ -1,0 +1,11 @@
+ALTER TABLE service_accounts DROP COLUMN IF EXISTS environments;
+DELETE FROM deployments WHERE environment <> 'production' OR deployment_group LIKE '%/%';
+DROP INDEX IF EXISTS deployments_one_active_idx;
+CREATE UNIQUE INDEX deployments_one_active_idx ON deployments (project_id, deployment_group) WHERE active;
+ALTER TABLE deployments DROP CONSTRAINT IF EXISTS deployments_group_format;
+ALTER TABLE deployments ADD CONSTRAINT deployments_group_format CHECK (deployment_group ~ '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$');
+ALTER TABLE deployments DROP CONSTRAINT IF EXISTS deployments_environment_fkey;
+ALTER TABLE deployments DROP COLUMN IF EXISTS pull_request_url, DROP COLUMN IF EXISTS promoted_from, DROP COLUMN IF EXISTS job_url, DROP COLUMN IF EXISTS environment;
+DROP TRIGGER IF EXISTS projects_default_environment ON projects;
+DROP FUNCTION IF EXISTS rise_project_default_environment();
+DROP TABLE IF EXISTS environments;
