@@ -56,6 +56,9 @@ type Options struct {
 	// PublicURL is rise's own URL; browsers log in at <PublicURL>/auth/login?rd=<url>.
 	// It is also the issuer of rise's tokens, which never reach apps.
 	PublicURL string
+	// Domains maps a verified custom domain (a Host outside Domain, any
+	// port) to its project (Table.DomainProject); nil: no custom domains.
+	Domains func(host string) (project string, ok bool)
 	// Lookup returns a project's route (ErrUnknownProject when missing).
 	// Table.Lookup serves it from memory.
 	Lookup func(ctx context.Context, project string) (*Route, error)
@@ -164,7 +167,10 @@ func (h *Handler) Project(host string) (string, bool) {
 	host = strings.TrimSuffix(strings.ToLower(host), ".")
 	p, ok := strings.CutSuffix(host, h.suffix)
 	if !ok || p == "" || strings.Contains(p, ".") || host == h.own {
-		return "", false
+		if host == h.own {
+			return "", false
+		}
+		return h.customDomain(host)
 	}
 	return p, true
 }
