@@ -33,6 +33,8 @@ type Server struct {
 	Images   *Images    `hcl:"images,block"`
 	Edge     *Edge      `hcl:"edge,block"`
 	Metrics  *Metrics   `hcl:"metrics,block"`
+	TLS      *TLS       `hcl:"tls,block"`     // HTTPS on listen (tls.go)
+	Domains  *Domains   `hcl:"domains,block"` // custom domains (tls.go)
 
 	// Filename is where the config was read from. (No hcl tag: gohcl reads
 	// `hcl:"-"` as an attribute named "-".)
