@@ -90,7 +90,10 @@ func orNone(s string) string {
 	return s
 }
 
+// dnsNotFound: the answer says the record does not exist (NXDOMAIN, no
+// data, or a server that answers without data); timeouts and temporary
+// failures are not answers.
 func dnsNotFound(err error) bool {
 	var de *net.DNSError
-	return errors.As(err, &de) && de.IsNotFound
+	return errors.As(err, &de) && !de.IsTimeout && !de.IsTemporary
 }

@@ -90,3 +90,22 @@ func (h *Handler) customDomain(host string) (string, bool) {
 	}
 	return h.o.Domains(host)
 }
+
+// CertificateAllowed is the TLS manager's on-demand decision
+// (edgetls.Options.Allow): a certificate may be obtained only for rise's
+// own host, the app host of an existing project, or a verified custom
+// domain, so nobody can make rise request certificates for other names.
+func (h *Handler) CertificateAllowed(ctx context.Context, name string) error {
+	name = normalHost(name)
+	if name != "" && name == h.own {
+		return nil
+	}
+	project, ok := h.Project(name)
+	if !ok {
+		return fmt.Errorf("%s is neither rise's host, an app host nor a verified custom domain", name)
+	}
+	if _, err := h.o.Lookup(ctx, project); err != nil {
+		return fmt.Errorf("%s: project %s: %w", name, project, err)
+	}
+	return nil
+}
