@@ -36,7 +36,7 @@ type Table struct {
 
 	snap     atomic.Pointer[snapshot]
 	domains  atomic.Pointer[domainMap] // verified custom domains (domains.go)
-	mu       sync.Mutex // serializes writers
+	mu       sync.Mutex                // serializes writers
 	stale    atomic.Bool
 	lastSync atomic.Int64 // unix nanos of the last successful full load
 	// lastRefresh: unix nanos of the last read-through of a missed route.
