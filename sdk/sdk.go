@@ -245,6 +245,9 @@ type DeployRequest struct {
 	PullCredentials *Credentials // read-only, short-lived; nil for public images
 	Workload        Workload
 	Previous        *Deployment // the group's currently active deployment, if any
+	// Domains are the project's verified custom domains (lower-case IDNA
+	// form), served at the app's default group: e.g. Ingress hosts.
+	Domains []string
 }
 
 // Workload is how an app runs: the runtime-independent part of deploy config.
@@ -407,6 +410,7 @@ type RollbackRequest struct {
 	Workload        Workload    // Target's workload
 	PullCredentials *Credentials
 	Current         *Deployment // the group's currently active deployment, if any
+	Domains         []string    // as DeployRequest.Domains
 }
 
 // DeployRequest returns the Deploy equivalent of the rollback: deploy the
@@ -415,6 +419,7 @@ func (r *RollbackRequest) DeployRequest() *DeployRequest {
 	return &DeployRequest{
 		DeploymentID: r.DeploymentID, Project: r.Project, Group: r.Group, Visibility: r.Visibility,
 		Artifact: r.Artifact, PullCredentials: r.PullCredentials, Workload: r.Workload, Previous: r.Current,
+		Domains: r.Domains,
 	}
 }
 

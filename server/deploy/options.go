@@ -59,6 +59,9 @@ type Options struct {
 	// repository, or nil for none. They go to the runtime only with an
 	// image of that repository.
 	PullCredentials func(ctx context.Context, project string) (*sdk.Credentials, error)
+	// Domains returns a project's verified custom domains (by project id)
+	// for the runtime (sdk.DeployRequest.Domains). Optional.
+	Domains func(ctx context.Context, projectID string) ([]string, error)
 	// CleanupProject removes a deleted project's registry repository (and
 	// anything else outside the runtime). Optional.
 	CleanupProject func(ctx context.Context, project string) error

@@ -398,3 +398,17 @@ func randomToken() string {
 	_, _ = rand.Read(b)
 	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
 }
+
+// Verified returns project id's verified domains, sorted (for the runtime:
+// deploy.Options.Domains).
+func (s *Service) Verified(ctx context.Context, projectID string) ([]string, error) {
+	rows, err := s.o.Store.Pool().Query(ctx, `SELECT domain FROM domains WHERE project_id = $1 AND verified_at IS NOT NULL ORDER BY domain`, projectID)
+	if err != nil {
+		return nil, fmt.Errorf("domains: verified domains: %w", err)
+	}
+	ds, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("domains: verified domains: %w", err)
+	}
+	return ds, nil
+}

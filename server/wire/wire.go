@@ -178,7 +178,12 @@ func assemble(ctx context.Context, cfg *config.Server, st *store.Store, log hclo
 	if err != nil {
 		return server.Deps{}, fmt.Errorf("registry plugin: %w", err)
 	}
+	domainSvc, err := newDomains(cfg, st, log)
+	if err != nil {
+		return server.Deps{}, err
+	}
 	deploySvc, err := deploy.New(deploy.Options{
+		Domains:         domainSvc.Verified,
 		Store:           st,
 		Runtime:         p.Runtime,
 		Log:             log,
@@ -217,10 +222,6 @@ func assemble(ctx context.Context, cfg *config.Server, st *store.Store, log hclo
 		return server.Deps{}, fmt.Errorf("edge router: %w", err)
 	}
 
-	domainSvc, err := newDomains(cfg, st, log)
-	if err != nil {
-		return server.Deps{}, err
-	}
 	tlsMgr, err := newTLS(ctx, cfg, st, edgeRouter, log)
 	if err != nil {
 		return server.Deps{}, err

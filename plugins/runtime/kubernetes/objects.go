@@ -206,8 +206,10 @@ func (r *Runtime) serviceObject(ns, project, group, id string, port uint32) *cor
 				WithTargetPort(intstr.FromInt32(int32(port))).WithProtocol(corev1.ProtocolTCP)))
 }
 
-// ingressObject routes <project>.<domain> to the group's Service.
-func (r *Runtime) ingressObject(ns, project, group, visibility string) *netv1ac.IngressApplyConfiguration {
+// ingressObject routes <project>.<domain> to the group's Service, and for
+// the default group the project's verified custom domains too, each with
+// TLS (see domainsTLS).
+func (r *Runtime) ingressObject(ns, project, group, visibility string, domains []string) *netv1ac.IngressApplyConfiguration {
 	host := r.host(project, group)
 	ann := map[string]string{}
 	maps.Copy(ann, r.IngressAnnotations)
@@ -222,12 +224,21 @@ func (r *Runtime) ingressObject(ns, project, group, visibility string) *netv1ac.
 		maps.Copy(ann, r.authAnnotations(project))
 	}
 	pathType := networkingv1.PathTypePrefix
-	spec := netv1ac.IngressSpec().WithRules(netv1ac.IngressRule().WithHost(host).
-		WithHTTP(netv1ac.HTTPIngressRuleValue().WithPaths(netv1ac.HTTPIngressPath().
-			WithPath("/").WithPathType(pathType).
-			WithBackend(netv1ac.IngressBackend().WithService(netv1ac.IngressServiceBackend().
-				WithName(r.serviceName(project, group)).
-				WithPort(netv1ac.ServiceBackendPort().WithName("http")))))))
+	rule := func(host string) *netv1ac.IngressRuleApplyConfiguration {
+		return netv1ac.IngressRule().WithHost(host).
+			WithHTTP(netv1ac.HTTPIngressRuleValue().WithPaths(netv1ac.HTTPIngressPath().
+				WithPath("/").WithPathType(pathType).
+				WithBackend(netv1ac.IngressBackend().WithService(netv1ac.IngressServiceBackend().
+					WithName(r.serviceName(project, group)).
+					WithPort(netv1ac.ServiceBackendPort().WithName("http"))))))
+	}
+	if groupOrDefault(group) != "default" {
+		domains = nil // custom domains serve the project's default group
+	}
+	spec := netv1ac.IngressSpec().WithRules(rule(host))
+	for _, d := range domains {
+		spec = spec.WithRules(rule(d))
+	}
 	if r.IngressClass != "" {
 		spec = spec.WithIngressClassName(r.IngressClass)
 	}
@@ -236,6 +247,9 @@ func (r *Runtime) ingressObject(ns, project, group, visibility string) *netv1ac.
 		spec = spec.WithTLS(netv1ac.IngressTLS().WithHosts(host).WithSecretName(r.TLSSecret))
 	case r.CertManagerIssuer != "":
 		spec = spec.WithTLS(netv1ac.IngressTLS().WithHosts(host).WithSecretName(r.serviceName(project, group) + "-tls"))
+	}
+	if tls := r.domainsTLS(project, group, domains); tls != nil {
+		spec = spec.WithTLS(tls)
 	}
 	return netv1ac.Ingress(r.serviceName(project, group), ns).
 		WithLabels(r.projectLabels(project, group)).
@@ -389,4 +403,20 @@ func (r *Runtime) egressPolicy(ns, project string) *netv1ac.NetworkPolicyApplyCo
 			WithPodSelector(metav1ac.LabelSelector().WithMatchLabels(own)).
 			WithPolicyTypes(networkingv1.PolicyTypeEgress).
 			WithEgress(rules...))
+}
+
+// domainsTLS is the Ingress TLS entry of a project's custom domains: the
+// secret named by domains_tls_secret (a certificate you manage), or one
+// cert-manager fills through the issuer annotation; nil without either.
+func (r *Runtime) domainsTLS(project, group string, domains []string) *netv1ac.IngressTLSApplyConfiguration {
+	if len(domains) == 0 {
+		return nil
+	}
+	switch {
+	case r.DomainsTLSSecret != "":
+		return netv1ac.IngressTLS().WithHosts(domains...).WithSecretName(r.DomainsTLSSecret)
+	case r.CertManagerIssuer != "":
+		return netv1ac.IngressTLS().WithHosts(domains...).WithSecretName(r.serviceName(project, group) + "-domains-tls")
+	}
+	return nil
 }
