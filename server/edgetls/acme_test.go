@@ -272,6 +272,10 @@ func TestACMEWithPebble(t *testing.T) {
 		t.Fatalf("verify: %+v %v", dom, err)
 	}
 	waitFor(t, "the verified domain in the route table", func() bool { return a.table.IsDomain("www.shop.example") })
+	// The verified primary domain is the project's URL.
+	if p, err := aliceAPI.GetProject(ctx, "shop"); err != nil || p.URL != "https://www.shop.example" {
+		t.Errorf("project URL with a verified primary domain: %+v %v", p, err)
+	}
 	customURL := fmt.Sprintf("https://www.shop.example:%d", httpsA)
 	status, body, _, _ = get(t, c, customURL+"/")
 	if status != http.StatusOK || body != "shop app at www.shop.example:"+strconv.Itoa(httpsA) {
