@@ -169,7 +169,7 @@ and runs it at https://<project>.<domain>.`,
 
 	root.AddGroup(&cobra.Group{ID: GroupApps, Title: "Apps:"}, &cobra.Group{ID: GroupAccount, Title: "Account:"},
 		&cobra.Group{ID: GroupPlatform, Title: "Platform:"})
-	for _, c := range []*cobra.Command{newProjectCmd(), newEnvironmentCmd(), newDeploymentCmd(), newDeployCmd(), newRunCmd(), newEnvCmd(), newServiceAccountCmd()} {
+	for _, c := range []*cobra.Command{newProjectCmd(), newEnvironmentCmd(), newDeploymentCmd(), newDeployCmd(), newRunCmd(), newEnvCmd(), newServiceAccountCmd(), newDomainCmd()} {
 		c.GroupID = GroupApps
 		root.AddCommand(c)
 	}

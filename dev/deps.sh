@@ -67,10 +67,13 @@ install_tool protoc-gen-go-grpc google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1
 
 # Heavier real parts, built from the Go module proxy (each script is
 # idempotent and caches outside the repo). `make dev` needs only Dex; the
-# Kubernetes control plane is for the tests (RISE_DEPS=dev skips it).
+# Kubernetes control plane and Pebble are for the tests (RISE_DEPS=dev
+# skips them).
 ./dev/dex/build.sh >/dev/null
 if [ "${RISE_DEPS:-test}" != dev ]; then
   ./dev/kube/build.sh >/dev/null
+  # Pebble + pebble-challtestsrv: the ACME CA and DNS of the HTTPS tests.
+  ./dev/pebble/build.sh >/dev/null
   # docker buildx (not in Debian's docker CLI) for the docker:buildx builder test.
   buildx="$HOME/.cache/rise-test/docker-buildx"
   if [ ! -x "$buildx" ] && ! docker buildx version >/dev/null 2>&1; then

@@ -224,7 +224,7 @@ func deployReqToPB(call *pluginpb.Call, r *DeployRequest) *pluginpb.DeployReques
 	return &pluginpb.DeployRequest{
 		Call: call, DeploymentId: r.DeploymentID, Project: r.Project, Group: r.Group, Visibility: r.Visibility,
 		Artifact: artifactToPB(&a), PullCredentials: credsToPB(r.PullCredentials), Workload: workloadToPB(r.Workload),
-		Previous: deploymentToPB(r.Previous), Environment: r.Environment,
+		Previous: deploymentToPB(r.Previous), Environment: r.Environment, Domains: r.Domains,
 	}
 }
 
@@ -232,7 +232,7 @@ func deployReqFromPB(r *pluginpb.DeployRequest) *DeployRequest {
 	out := &DeployRequest{
 		DeploymentID: r.GetDeploymentId(), Project: r.GetProject(), Group: r.GetGroup(), Visibility: r.GetVisibility(),
 		PullCredentials: credsFromPB(r.GetPullCredentials()), Workload: workloadFromPB(r.GetWorkload()),
-		Previous: deploymentFromPB(r.GetPrevious()), Environment: r.GetEnvironment(),
+		Previous: deploymentFromPB(r.GetPrevious()), Environment: r.GetEnvironment(), Domains: r.GetDomains(),
 	}
 	if a := artifactFromPB(r.GetArtifact()); a != nil {
 		out.Artifact = *a
@@ -245,7 +245,7 @@ func rollbackReqToPB(call *pluginpb.Call, r *RollbackRequest) *pluginpb.Rollback
 	return &pluginpb.RollbackRequest{
 		Call: call, DeploymentId: r.DeploymentID, Project: r.Project, Group: r.Group, Visibility: r.Visibility,
 		Target: deploymentToPB(r.Target), Artifact: artifactToPB(&a), Workload: workloadToPB(r.Workload),
-		PullCredentials: credsToPB(r.PullCredentials), Current: deploymentToPB(r.Current), Environment: r.Environment,
+		PullCredentials: credsToPB(r.PullCredentials), Current: deploymentToPB(r.Current), Environment: r.Environment, Domains: r.Domains,
 	}
 }
 
@@ -254,7 +254,7 @@ func rollbackReqFromPB(r *pluginpb.RollbackRequest) *RollbackRequest {
 		DeploymentID: r.GetDeploymentId(), Project: r.GetProject(), Group: r.GetGroup(), Visibility: r.GetVisibility(),
 		Target: deploymentFromPB(r.GetTarget()), Workload: workloadFromPB(r.GetWorkload()),
 		PullCredentials: credsFromPB(r.GetPullCredentials()), Current: deploymentFromPB(r.GetCurrent()),
-		Environment: r.GetEnvironment(),
+		Environment: r.GetEnvironment(), Domains: r.GetDomains(),
 	}
 	if a := artifactFromPB(r.GetArtifact()); a != nil {
 		out.Artifact = *a

@@ -247,6 +247,9 @@ type DeployRequest struct {
 	PullCredentials *Credentials // read-only, short-lived; nil for public images
 	Workload        Workload
 	Previous        *Deployment // the group's currently active deployment, if any
+	// Domains are the project's verified custom domains (lower-case IDNA
+	// form), served at the app's default group: e.g. Ingress hosts.
+	Domains []string
 	// Environment is the project's environment ("" = "production").
 	// apphost.Target{Project, Environment, Group} names the app's host.
 	Environment string
@@ -418,6 +421,7 @@ type RollbackRequest struct {
 	PullCredentials *Credentials
 	Current         *Deployment // the group's currently active deployment, if any
 	Environment     string      // the project's environment ("" = "production")
+	Domains         []string    // as DeployRequest.Domains
 }
 
 // DeployRequest returns the Deploy equivalent of the rollback: deploy the
@@ -427,6 +431,7 @@ func (r *RollbackRequest) DeployRequest() *DeployRequest {
 		DeploymentID: r.DeploymentID, Project: r.Project, Group: r.Group, Visibility: r.Visibility,
 		Artifact: r.Artifact, PullCredentials: r.PullCredentials, Workload: r.Workload, Previous: r.Current,
 		Environment: r.Environment,
+		Domains: r.Domains,
 	}
 }
 

@@ -42,6 +42,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -88,6 +89,16 @@ type Edge interface {
 	Project(host string) (project string, ok bool)
 }
 
+// TLS terminates HTTPS on the main listener (server/edgetls implements it):
+// certificates by SNI, a handler wrapper (HSTS), and an optional plain-HTTP
+// listener that redirects to HTTPS and answers ACME challenges.
+type TLS interface {
+	TLSConfig() *tls.Config
+	Wrap(http.Handler) http.Handler
+	RedirectListen() string
+	RedirectHandler() http.Handler
+}
+
 // Controller is a background loop; see the package documentation.
 type Controller interface {
 	Run(ctx context.Context) error
@@ -104,6 +115,7 @@ type Deps struct {
 	RootMounts  []Mount // on /
 	Controllers []Controller
 	Edge        Edge // optional: app traffic by Host
+	TLS         TLS  // optional: serve HTTPS on the main listener
 	// Audit records state-changing API calls and serves GET /api/v1/audit.
 	// Nil: the server builds one on Store with the config's retention.
 	// Pass the one the auth package records its events with.
@@ -220,6 +232,9 @@ func (s *Server) routes() http.Handler {
 		// keeps its own (sampled) access log on its hot path.
 		h = byHost(e, s.deps.Metrics, h)
 	}
+	if s.deps.TLS != nil {
+		h = s.deps.TLS.Wrap(h)
+	}
 	return h
 }
 
@@ -276,7 +291,20 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer stopControllers()
 	ctlDone := s.startControllers(ctlCtx)
 
-	go func() { serveErr <- fmt.Errorf("serve: %w", srv.Serve(ln)) }()
+	if t := s.deps.TLS; t != nil {
+		srv.TLSConfig = t.TLSConfig()
+		stopRedirect, err := s.serveRedirect(t)
+		if err != nil {
+			stopControllers()
+			<-ctlDone
+			_ = ln.Close()
+			return err
+		}
+		defer stopRedirect()
+		go func() { serveErr <- fmt.Errorf("serve: %w", srv.ServeTLS(ln, "", "")) }()
+	} else {
+		go func() { serveErr <- fmt.Errorf("serve: %w", srv.Serve(ln)) }()
+	}
 	s.log.Info("rise server listening", "addr", ln.Addr().String(), "version", s.deps.Version)
 
 	var err error
@@ -340,4 +368,22 @@ func byHost(e Edge, m *metrics.Metrics, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// serveRedirect serves t's plain-HTTP listener (when configured) until the
+// returned function is called.
+func (s *Server) serveRedirect(t TLS) (func(), error) {
+	addr := t.RedirectListen()
+	if addr == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("tls: listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: t.RedirectHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute,
+		ErrorLog: s.log.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}
+	go func() { _ = srv.Serve(ln) }()
+	s.log.Info("redirecting HTTP to HTTPS", "addr", ln.Addr().String())
+	return func() { _ = srv.Close() }, nil
 }

@@ -145,6 +145,8 @@ func (s *Server) finish(body hcl.Body) hcl.Diagnostics {
 	}
 	s.Images.check(c, root.block("images", 0))
 	s.Encryption.check(c, root.block("encryption", 0))
+	s.checkTLS(c, root)
+	s.checkDomains(c, root)
 	if s.Edge == nil {
 		s.Edge = &Edge{}
 	}

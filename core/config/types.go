@@ -35,6 +35,8 @@ type Server struct {
 	Metrics  *Metrics   `hcl:"metrics,block"`
 	// Encryption seals project variables at rest (docs/secrets.md).
 	Encryption *Encryption `hcl:"encryption,block"`
+	TLS      *TLS       `hcl:"tls,block"`     // HTTPS on listen (tls.go)
+	Domains  *Domains   `hcl:"domains,block"` // custom domains (tls.go)
 
 	// Filename is where the config was read from. (No hcl tag: gohcl reads
 	// `hcl:"-"` as an attribute named "-".)

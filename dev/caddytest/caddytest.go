@@ -52,6 +52,18 @@ func Binary() (string, error) {
 // test is skipped, or fails under RISE_REQUIRE_REAL=1 (dev/realpart).
 func ReverseProxy(t testing.TB, upstream string) string {
 	t.Helper()
+	return reverseProxy(t, upstream, "", "")
+}
+
+// ReverseProxyTLS is ReverseProxy terminating TLS with the PEM certificate
+// and key in certFile and keyFile (the benchmark's HTTPS reference).
+func ReverseProxyTLS(t testing.TB, upstream, certFile, keyFile string) string {
+	t.Helper()
+	return reverseProxy(t, upstream, certFile, keyFile)
+}
+
+func reverseProxy(t testing.TB, upstream, certFile, keyFile string) string {
+	t.Helper()
 	bin, err := Binary()
 	if err != nil {
 		realpart.Missing(t, "Caddy", err)
@@ -62,16 +74,20 @@ func ReverseProxy(t testing.TB, upstream string) string {
 	}
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "Caddyfile")
+	site, tlsLine := fmt.Sprintf(":%d", port), ""
+	if certFile != "" {
+		site, tlsLine = fmt.Sprintf("https://:%d", port), fmt.Sprintf("\ttls %s %s\n", certFile, keyFile)
+	}
 	body := fmt.Sprintf(`{
 	admin off
 	auto_https off
 	persist_config off
 }
-:%d {
+%s {
 	bind 127.0.0.1
-	reverse_proxy %s
+%s	reverse_proxy %s
 }
-`, port, upstream)
+`, site, tlsLine, upstream)
 	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}

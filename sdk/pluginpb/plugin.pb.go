@@ -2305,7 +2305,11 @@ type DeployRequest struct {
 	Previous        *Deployment            `protobuf:"bytes,9,opt,name=previous,proto3" json:"previous,omitempty"`
 	// The project's environment ("" = "production"); with project and group
 	// it names the app host (Go: sdk/apphost).
-	Environment   string `protobuf:"bytes,10,opt,name=environment,proto3" json:"environment,omitempty"`
+	Environment string `protobuf:"bytes,10,opt,name=environment,proto3" json:"environment,omitempty"`
+	// The project's verified custom domains (lower-case IDNA form): the
+	// runtime serves the app at these hosts too (e.g. as Ingress hosts with
+	// TLS). Empty for runtimes behind rise's edge, which routes them itself.
+	Domains       []string `protobuf:"bytes,15,rep,name=domains,proto3" json:"domains,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2408,6 +2412,13 @@ func (x *DeployRequest) GetEnvironment() string {
 		return x.Environment
 	}
 	return ""
+}
+
+func (x *DeployRequest) GetDomains() []string {
+	if x != nil {
+		return x.Domains
+	}
+	return nil
 }
 
 type DeployResponse struct {
@@ -2904,8 +2915,10 @@ type RollbackRequest struct {
 	Workload        *Workload    `protobuf:"bytes,8,opt,name=workload,proto3" json:"workload,omitempty"`
 	PullCredentials *Credentials `protobuf:"bytes,9,opt,name=pull_credentials,json=pullCredentials,proto3" json:"pull_credentials,omitempty"`
 	// The group's currently active deployment, if any (the one replaced).
-	Current       *Deployment `protobuf:"bytes,10,opt,name=current,proto3" json:"current,omitempty"`
-	Environment   string      `protobuf:"bytes,11,opt,name=environment,proto3" json:"environment,omitempty"`
+	Current     *Deployment `protobuf:"bytes,10,opt,name=current,proto3" json:"current,omitempty"`
+	Environment string      `protobuf:"bytes,11,opt,name=environment,proto3" json:"environment,omitempty"`
+	// The project's verified custom domains, as in DeployRequest.
+	Domains       []string `protobuf:"bytes,15,rep,name=domains,proto3" json:"domains,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3015,6 +3028,13 @@ func (x *RollbackRequest) GetEnvironment() string {
 		return x.Environment
 	}
 	return ""
+}
+
+func (x *RollbackRequest) GetDomains() []string {
+	if x != nil {
+		return x.Domains
+	}
+	return nil
 }
 
 var File_rise_plugin_v1_plugin_proto protoreflect.FileDescriptor
@@ -3200,7 +3220,7 @@ const file_rise_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x128\n" +
 	"\n" +
 	"expires_in\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\texpiresIn\x127\n" +
-	"\tissued_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bissuedAt\"\xbc\x03\n" +
+	"\tissued_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bissuedAt\"\xd6\x03\n" +
 	"\rDeployRequest\x12(\n" +
 	"\x04call\x18\x01 \x01(\v2\x14.rise.plugin.v1.CallR\x04call\x12#\n" +
 	"\rdeployment_id\x18\x02 \x01(\tR\fdeploymentId\x12\x18\n" +
@@ -3214,7 +3234,8 @@ const file_rise_plugin_v1_plugin_proto_rawDesc = "" +
 	"\bworkload\x18\b \x01(\v2\x18.rise.plugin.v1.WorkloadR\bworkload\x126\n" +
 	"\bprevious\x18\t \x01(\v2\x1a.rise.plugin.v1.DeploymentR\bprevious\x12 \n" +
 	"\venvironment\x18\n" +
-	" \x01(\tR\venvironment\"\x84\x01\n" +
+	" \x01(\tR\venvironment\x12\x18\n" +
+	"\adomains\x18\x0f \x03(\tR\adomains\"\x84\x01\n" +
 	"\x0eDeployResponse\x12-\n" +
 	"\x05event\x18\x01 \x01(\v2\x15.rise.plugin.v1.EventH\x00R\x05event\x12<\n" +
 	"\n" +
@@ -3251,7 +3272,7 @@ const file_rise_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x04text\x18\x03 \x01(\tR\x04text\"T\n" +
 	"\x0eDestroyRequest\x12(\n" +
 	"\x04call\x18\x01 \x01(\v2\x14.rise.plugin.v1.CallR\x04call\x12\x18\n" +
-	"\aproject\x18\x02 \x01(\tR\aproject\"\xf0\x03\n" +
+	"\aproject\x18\x02 \x01(\tR\aproject\"\x8a\x04\n" +
 	"\x0fRollbackRequest\x12(\n" +
 	"\x04call\x18\x01 \x01(\v2\x14.rise.plugin.v1.CallR\x04call\x12#\n" +
 	"\rdeployment_id\x18\x02 \x01(\tR\fdeploymentId\x12\x18\n" +
@@ -3266,7 +3287,8 @@ const file_rise_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x10pull_credentials\x18\t \x01(\v2\x1b.rise.plugin.v1.CredentialsR\x0fpullCredentials\x124\n" +
 	"\acurrent\x18\n" +
 	" \x01(\v2\x1a.rise.plugin.v1.DeploymentR\acurrent\x12 \n" +
-	"\venvironment\x18\v \x01(\tR\venvironment*S\n" +
+	"\venvironment\x18\v \x01(\tR\venvironment\x12\x18\n" +
+	"\adomains\x18\x0f \x03(\tR\adomains*S\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fKIND_BUILDER\x10\x01\x12\x11\n" +

@@ -236,9 +236,15 @@ func (s *Service) appTarget(rd, userID string, sessionExpiry time.Time, sid stri
 }
 
 // isAppHost reports whether host (normalized) is <project>.<apps domain>
-// and not rise's own host.
+// or a verified custom domain, and not rise's own host.
 func (s *Service) isAppHost(host string) bool {
-	if s.appsDomain == "" || host == s.publicHost() {
+	if host == s.publicHost() {
+		return false
+	}
+	if s.isCustomDomain(host) {
+		return true
+	}
+	if s.appsDomain == "" {
 		return false
 	}
 	p, ok := strings.CutSuffix(host, "."+AppHost(s.appsDomain))
@@ -251,4 +257,10 @@ func (s *Service) publicHost() string {
 		return ""
 	}
 	return AppHost(u.Host)
+}
+
+// isCustomDomain reports whether host (normalized) is a verified custom
+// domain of a project.
+func (s *Service) isCustomDomain(host string) bool {
+	return s.customs != nil && host != "" && s.customs(host)
 }

@@ -41,7 +41,11 @@ type Options struct {
 	// optionally with a port): browser logins may only return to hosts
 	// under it or to PublicURL.
 	AppsDomain string
-	Log        hclog.Logger
+	// CustomDomains reports whether a host is a verified custom domain of
+	// a project (edge.Table.IsDomain): browser logins may return there too,
+	// through a ticket like app hosts. Nil: none.
+	CustomDomains func(host string) bool
+	Log           hclog.Logger
 	// HTTPClient talks to OIDC providers (not to trusted issuers, which get an
 	// SSRF-guarded client). Default: a client with a 30s timeout.
 	HTTPClient *http.Client
@@ -70,6 +74,7 @@ type Service struct {
 	appsDomain string
 	appScheme  string
 	appsPort   string // the port in AppsDomain, if any
+	customs    func(host string) bool
 	proxies    []netip.Prefix
 	key        *signingKey
 	ttl        time.Duration
@@ -101,6 +106,7 @@ func newService(ctx context.Context, cfg *config.Auth, users userStore, db dbtx,
 		local:      map[string]*config.LocalUser{},
 		appsDomain: strings.TrimPrefix(strings.ToLower(opts.AppsDomain), "."),
 		appScheme:  opts.AppScheme,
+		customs:    opts.CustomDomains,
 	}
 	if h, port, err := net.SplitHostPort(s.appsDomain); err == nil {
 		s.appsDomain, s.appsPort = h, port

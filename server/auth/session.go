@@ -72,7 +72,7 @@ func (s *Service) safeReturn(rd string) (string, bool) {
 		return "", false
 	}
 	host := strings.ToLower(u.Hostname())
-	if s.appsDomain == "" || !(host == s.appsDomain || strings.HasSuffix(host, "."+s.appsDomain)) {
+	if !s.isCustomDomain(host) && (s.appsDomain == "" || !(host == s.appsDomain || strings.HasSuffix(host, "."+s.appsDomain))) {
 		return "", false
 	}
 	switch port := u.Port(); {

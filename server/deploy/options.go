@@ -66,6 +66,9 @@ type Options struct {
 	// controller hands the snapshot's values to the runtime. Nil: no
 	// stored variables (deployments run with their workload env only).
 	Variables Variables
+	// Domains returns a project's verified custom domains (by project id)
+	// for the runtime (sdk.DeployRequest.Domains). Optional.
+	Domains func(ctx context.Context, projectID string) ([]string, error)
 	// CleanupProject removes a deleted project's registry repository (and
 	// anything else outside the runtime). Optional.
 	CleanupProject func(ctx context.Context, project string) error

@@ -182,6 +182,11 @@ func (c call) deployRuntime(ctx context.Context, d *row) (_ *sdk.Deployment, err
 	} else if prev != nil && prev.UUID != d.UUID {
 		req.Previous = prev.handle()
 	}
+	if c.o.Domains != nil {
+		if req.Domains, err = c.o.Domains(ctx, d.ProjectID); err != nil {
+			return nil, fmt.Errorf("custom domains: %w", err)
+		}
+	}
 	if c.o.PullCredentials != nil {
 		creds, err := c.o.PullCredentials(ctx, d.Project)
 		if err != nil {

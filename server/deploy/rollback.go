@@ -34,7 +34,7 @@ func (c call) rollbackRuntime(ctx context.Context, d *row, req *sdk.DeployReques
 	h, err := rb.Rollback(ctx, &sdk.RollbackRequest{
 		DeploymentID: d.ID, Project: d.Project, Environment: d.Environment, Group: d.Group, Visibility: d.Visibility,
 		Target: th, Artifact: req.Artifact, Workload: req.Workload, PullCredentials: req.PullCredentials,
-		Current: req.Previous,
+		Current: req.Previous, Domains: req.Domains,
 	}, ui)
 	if errors.Is(err, sdk.ErrUnsupported) || errors.Is(err, sdk.ErrNotFound) {
 		c.log.Debug("runtime does not roll back in place; deploying the target's image", "project", d.Project,

@@ -30,6 +30,8 @@ import (
 //	edge_public_p99_vs_caddy ratio=<edge p99 ÷ Caddy p99> budget=1.0
 //	edge_private_vs_caddy, edge_private_p99_vs_caddy: the same, private app
 //	edge_public_p50_vs_direct ratio=<edge p50 ÷ direct p50> budget=2.0
+//	edge_https_vs_caddy, edge_https_p99_vs_caddy: the public app over HTTPS,
+//	  the edge terminating TLS (server/edgetls) vs Caddy terminating TLS
 //
 // Gate: RISE_BENCH_EDGE=1 runs it (Caddy is built on first use, ~2 min
 // cold); RISE_BENCH_EDGE_ENFORCE=1 fails over budget;
@@ -74,6 +76,12 @@ func TestEdgeVsCaddy(t *testing.T) {
 	if session == nil {
 		t.Fatal("no app session")
 	}
+	// HTTPS: the edge terminating TLS with rise's TLS manager (a static
+	// certificate, as with a wildcard for the apps domain) and Caddy
+	// terminating TLS with the same certificate, in front of the same app.
+	certFile, keyFile := selfSignedCert(t)
+	edgeTLS := serveEdgeTLS(t, p, certFile, keyFile)
+	caddyTLS := caddytest.ReverseProxyTLS(t, appAddr, certFile, keyFile)
 	// Each target answers the app's body with 200 (checked once by hand).
 	targets := []struct {
 		name, url string
@@ -84,6 +92,8 @@ func TestEdgeVsCaddy(t *testing.T) {
 		{"edge_public", "http://127.0.0.1:" + p.port + "/", []string{"Host: open.localhost:" + p.port}},
 		{"edge_private", "http://127.0.0.1:" + p.port + "/", []string{"Host: hello.localhost:" + p.port,
 			"Cookie: " + edge.SessionCookie + "=" + session.Value}},
+		{"caddy_https", "https://" + caddyTLS + "/", nil},
+		{"edge_https", "https://" + edgeTLS + "/", []string{"Host: open.localhost:" + p.port}},
 	}
 	for _, tg := range targets {
 		req, _ := http.NewRequest(http.MethodGet, tg.url, nil)
@@ -95,7 +105,7 @@ func TestEdgeVsCaddy(t *testing.T) {
 				req.Header.Set(k, v)
 			}
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := insecureClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -154,6 +164,8 @@ func TestEdgeVsCaddy(t *testing.T) {
 		{"edge_private_vs_caddy", ratio("caddy", "edge_private", rps), 1.0},
 		{"edge_private_p99_vs_caddy", ratio("edge_private", "caddy", p99), 1.0},
 		{"edge_public_p50_vs_direct", ratio("edge_public", "direct", p50), 2.0},
+		{"edge_https_vs_caddy", ratio("caddy_https", "edge_https", rps), 1.0},
+		{"edge_https_p99_vs_caddy", ratio("edge_https", "caddy_https", p99), 1.0},
 	}
 	for _, bg := range budgets {
 		fmt.Printf("%s ratio=%.2f budget=%.1f\n", bg.name, bg.ratio, bg.budget)

@@ -63,6 +63,9 @@ type Options struct {
 	// PublicURL is rise's own URL; browsers log in at <PublicURL>/auth/login?rd=<url>.
 	// It is also the issuer of rise's tokens, which never reach apps.
 	PublicURL string
+	// Domains maps a verified custom domain (a Host outside Domain, any
+	// port) to its project (Table.DomainProject); nil: no custom domains.
+	Domains func(host string) (project string, ok bool)
 	// Lookup returns the route of an app host label (sdk/apphost; for
 	// production's default group the label is the project name), or
 	// ErrUnknownProject when the label's project does not exist.
@@ -180,7 +183,13 @@ func (h *Handler) Address(host string) (apphost.Address, bool) {
 	host = strings.TrimSuffix(strings.ToLower(host), ".")
 	l, ok := strings.CutSuffix(host, h.suffix)
 	if !ok || l == "" || strings.Contains(l, ".") || host == h.own {
-		return apphost.Address{}, false
+		if host == h.own {
+			return apphost.Address{}, false
+		}
+		// A verified custom domain serves its project's production
+		// default group.
+		p, ok := h.customDomain(host)
+		return apphost.Address{Project: p}, ok
 	}
 	return apphost.Parse(l)
 }

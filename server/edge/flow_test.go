@@ -42,6 +42,7 @@ type platform struct {
 	auth      *auth.Service
 	st        *store.Store
 	routes    *edge.Table
+	handler   http.Handler // rise's whole handler (the HTTPS benchmark serves it over TLS)
 
 	mu   sync.Mutex
 	now  time.Time // zero: real time
@@ -172,6 +173,7 @@ func newPlatformOn(t *testing.T, dbURL, publicHost, appsHost string, opts ...fun
 	if err != nil {
 		t.Fatal(err)
 	}
+	p.handler = srv.Handler()
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
 	t.Cleanup(func() { _ = hs.Close() })

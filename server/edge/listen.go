@@ -12,7 +12,8 @@ import (
 // RoutesChannel is the LISTEN channel of migration 0008's triggers:
 // payload "p:<project uuid>" when a project's routing or ownership changed
 // (visibility, owner, status, name, deletion, its active deployments or
-// their upstreams), "t:<team uuid>" when a team's members changed.
+// their upstreams), "t:<team uuid>" when a team's members changed, and
+// "d:<project uuid>" when a project's verified domains changed (0011).
 const RoutesChannel = "rise_routes"
 
 // Run keeps the table current until ctx ends: it listens for change
@@ -119,6 +120,8 @@ func (t *Table) apply(ctx context.Context, payload string) error {
 		return t.reloadProject(ctx, id)
 	case kind == "t":
 		return t.reloadTeam(ctx, id)
+	case kind == "d":
+		return t.reloadDomains(ctx, id)
 	}
 	t.log.Debug("edge: ignoring an unknown route notification", "payload", payload)
 	return nil

@@ -37,7 +37,8 @@ type Table struct {
 	metrics *metrics.Metrics
 
 	snap     atomic.Pointer[snapshot]
-	mu       sync.Mutex // serializes writers
+	domains  atomic.Pointer[domainMap] // verified custom domains (domains.go)
+	mu       sync.Mutex                // serializes writers
 	stale    atomic.Bool
 	lastSync atomic.Int64 // unix nanos of the last successful full load
 	// lastRefresh: unix nanos of the last read-through of a missed route.
@@ -188,6 +189,9 @@ func (t *Table) Resync(ctx context.Context) error {
 	s := &snapshot{byName: map[string]*entry{}, byID: map[string]*entry{}, members: map[string]map[string]bool{}}
 	err := pgx.BeginTxFunc(ctx, t.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		if err := loadProjects(ctx, tx, s, "", nil); err != nil {
+			return err
+		}
+		if err := t.loadDomains(ctx, tx, ""); err != nil {
 			return err
 		}
 		return loadMembers(ctx, tx, s, "")

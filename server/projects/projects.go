@@ -56,12 +56,21 @@ func (h *Handler) Routes(r *mux.Router) {
 // URL is where project name's app is served.
 func (o Options) URL(name string) string { return o.Scheme + "://" + name + "." + o.Domain }
 
+// projectURL is the project's verified primary custom domain, else its
+// app host.
+func (o Options) projectURL(p *store.Project) string {
+	if p.PrimaryDomain != "" {
+		return o.Scheme + "://" + p.PrimaryDomain
+	}
+	return o.URL(p.Name)
+}
+
 // ToAPI converts a stored project to its API form.
 func (o Options) ToAPI(p *store.Project) api.Project {
 	return api.Project{
 		Name:             p.Name,
 		Status:           p.Status,
-		URL:              o.URL(p.Name),
+		URL:              o.projectURL(p),
 		Visibility:       p.Visibility,
 		Owner:            p.Owner,
 		CreatedAt:        p.CreatedAt,

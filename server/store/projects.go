@@ -30,6 +30,7 @@ var ErrOwnerDenied = errors.New("owner does not exist or you may not use it")
 type Project struct {
 	ID, Name, Visibility, Status, Owner string // Owner is "user:<name>" or "team:<name>"
 	ActiveDeployment                    string // the default group's serving deployment id, or ""
+	PrimaryDomain                       string // the verified primary custom domain, or ""
 	OwnerUserID, OwnerTeamID            *string
 	CreatedAt, UpdatedAt                time.Time
 }
@@ -49,11 +50,14 @@ type ProjectChange struct {
 // projectCols reads a project with its owner and the default group's active
 // deployment id: the one read of the deployments table outside
 // server/deploy's repository (which owns every other deployment query),
-// joined here so a project listing stays one query.
+// joined here so a project listing stays one query; and its verified
+// primary custom domain (server/domains), the app's URL when set.
 const projectCols = `p.id, p.name, p.visibility, p.status, p.owner_user_id, p.owner_team_id, p.created_at, p.updated_at,
 	CASE WHEN p.owner_user_id IS NOT NULL THEN 'user:' || u.name ELSE 'team:' || t.name END,
 	COALESCE((SELECT d.deployment_id FROM deployments d
-		WHERE d.project_id = p.id AND d.active AND d.deployment_group = 'default' AND d.environment = 'production'), '')`
+		WHERE d.project_id = p.id AND d.active AND d.deployment_group = 'default' AND d.environment = 'production'), ''),
+	COALESCE((SELECT dm.domain FROM domains dm
+		WHERE dm.project_id = p.id AND dm.is_primary AND dm.verified_at IS NOT NULL), '')`
 
 const projectFrom = ` FROM projects p
 	LEFT JOIN users u ON u.id = p.owner_user_id
@@ -62,7 +66,7 @@ const projectFrom = ` FROM projects p
 func scanProject(row pgx.Row, extra ...any) (*Project, error) {
 	var p Project
 	dest := append([]any{&p.ID, &p.Name, &p.Visibility, &p.Status, &p.OwnerUserID, &p.OwnerTeamID,
-		&p.CreatedAt, &p.UpdatedAt, &p.Owner, &p.ActiveDeployment}, extra...)
+		&p.CreatedAt, &p.UpdatedAt, &p.Owner, &p.ActiveDeployment, &p.PrimaryDomain}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, ErrNotFound

@@ -153,6 +153,7 @@ func assemble(ctx context.Context, cfg *config.Server, st *store.Store, log hclo
 	// One audit log for the API middleware and auth's events; it takes
 	// client addresses by auth's rule.
 	var authSvc *auth.Service
+	var routes *edge.Table // set below; auth asks it about custom domains
 	auditLog := audit.New(st, audit.Options{
 		Log:       log,
 		Retention: cfg.AuditRetention(),
@@ -163,6 +164,7 @@ func assemble(ctx context.Context, cfg *config.Server, st *store.Store, log hclo
 		DataDir:        cfg.DataDir,
 		Listen:         cfg.Listen,
 		AppsDomain:     cfg.Domain,
+		CustomDomains:  func(host string) bool { return routes != nil && routes.IsDomain(host) },
 		AppScheme:      cfg.AppScheme,
 		TrustedProxies: cfg.TrustedProxies,
 		Log:            log.Named("auth"),
@@ -180,7 +182,12 @@ func assemble(ctx context.Context, cfg *config.Server, st *store.Store, log hclo
 	if err != nil {
 		return server.Deps{}, err
 	}
+	domainSvc, err := newDomains(cfg, st, log)
+	if err != nil {
+		return server.Deps{}, err
+	}
 	deploySvc, err := deploy.New(deploy.Options{
+		Domains:         domainSvc.Verified,
 		Store:           st,
 		Runtime:         p.Runtime,
 		Log:             log,
@@ -198,7 +205,7 @@ func assemble(ctx context.Context, cfg *config.Server, st *store.Store, log hclo
 	if edgeCfg == nil {
 		edgeCfg = &config.Edge{}
 	}
-	routes, err := edge.NewTable(ctx, edge.TableOptions{Pool: st.Pool(), Resync: edgeCfg.ResyncPeriod(), Metrics: m, Log: log.Named("edge")})
+	routes, err = edge.NewTable(ctx, edge.TableOptions{Pool: st.Pool(), Resync: edgeCfg.ResyncPeriod(), Metrics: m, Log: log.Named("edge")})
 	if err != nil {
 		return server.Deps{}, err
 	}
@@ -207,6 +214,7 @@ func assemble(ctx context.Context, cfg *config.Server, st *store.Store, log hclo
 		Domain:         cfg.Domain,
 		PublicURL:      cfg.PublicURL,
 		Lookup:         routes.Lookup,
+		Domains:        routes.DomainProject,
 		Identity:       authSvc.IdentityFromRequest,
 		IdentityCookie: auth.SessionCookie,
 		CanAccess:      routes.CanAccess,
@@ -219,7 +227,12 @@ func assemble(ctx context.Context, cfg *config.Server, st *store.Store, log hclo
 		return server.Deps{}, fmt.Errorf("edge router: %w", err)
 	}
 
-	mounts := []server.Mount{deploySvc, vars, edgeRouter} // edgeRouter: the ingress auth endpoint
+	tlsMgr, err := newTLS(ctx, cfg, st, edgeRouter, log)
+	if err != nil {
+		return server.Deps{}, err
+	}
+
+	mounts := []server.Mount{deploySvc, vars, edgeRouter, domainSvc} // edgeRouter: the ingress auth endpoint
 	if reg != nil {
 		rd := registry.Deps{Registry: reg, Deployments: deploySvc, Logger: log.Named("registry")}
 		if hasCapability(p.Host, sdk.KindRegistry, p.registryName, sdk.CapToken) {
@@ -227,7 +240,7 @@ func assemble(ctx context.Context, cfg *config.Server, st *store.Store, log hclo
 		}
 		mounts = append(mounts, server.MountFunc(func(api *mux.Router) { registry.Routes(api, rd) }))
 	}
-	return server.Deps{
+	return tlsDeps(server.Deps{
 		Auth:        authSvc,
 		Mounts:      mounts,
 		RootMounts:  []server.Mount{server.MountFunc(authSvc.RootRoutes)},
@@ -235,7 +248,7 @@ func assemble(ctx context.Context, cfg *config.Server, st *store.Store, log hclo
 		Edge:        edgeRouter,
 		Audit:       auditLog,
 		Metrics:     m,
-	}, nil
+	}, tlsMgr), nil
 }
 
 func hasCapability(h *pluginhost.Host, kind sdk.Kind, name, capability string) bool {

@@ -170,7 +170,7 @@ func benchBare(b *testing.B, c *kubetest.Cluster, prefix string, projects int) (
 			if _, err := cs.CoreV1().Namespaces().Apply(ctx, r.namespaceObject(project), opts); err != nil {
 				return err
 			}
-			if _, err := cs.NetworkingV1().Ingresses(ns).Apply(ctx, r.ingressObject(ns, apphost.Target{Project: project, Group: req.Group}, req.Visibility), opts); err != nil {
+			if _, err := cs.NetworkingV1().Ingresses(ns).Apply(ctx, r.ingressObject(ns, apphost.Target{Project: project, Group: req.Group}, req.Visibility, nil), opts); err != nil {
 				return err
 			}
 			if _, err := cs.NetworkingV1().NetworkPolicies(ns).Apply(ctx, r.networkPolicy(ns, project), opts); err != nil {

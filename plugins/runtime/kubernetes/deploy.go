@@ -155,7 +155,7 @@ func (r *Runtime) applyAll(ctx context.Context, c kubernetes.Interface, req *sdk
 		}
 	}
 
-	ing := r.ingressObject(ns, req.Target(), req.Visibility)
+	ing := r.ingressObject(ns, req.Target(), req.Visibility, req.Domains)
 	if err := r.applyCached(ns+"/ingress/"+st.Service, ing, func() error {
 		_, err := c.NetworkingV1().Ingresses(ns).Apply(ctx, ing, opts)
 		return err

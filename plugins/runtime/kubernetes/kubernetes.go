@@ -65,6 +65,10 @@ type Runtime struct {
 	CertManagerIssuer     string            `hcl:"cert_manager_issuer,optional"`
 	CertManagerIssuerKind string            `hcl:"cert_manager_issuer_kind,optional"` // ClusterIssuer (default) or Issuer
 	IngressAnnotations    map[string]string `hcl:"ingress_annotations,optional"`
+	// DomainsTLSSecret names a TLS secret (in each project namespace) for
+	// the projects' custom domains; without it, with cert_manager_issuer,
+	// cert-manager issues <service>-domains-tls for them.
+	DomainsTLSSecret string `hcl:"domains_tls_secret,optional"`
 	// IngressNamespace is where the ingress controller runs; the
 	// NetworkPolicy admits traffic from it (default "ingress-nginx").
 	IngressNamespace     string `hcl:"ingress_namespace,optional"`

@@ -208,8 +208,10 @@ func (r *Runtime) serviceObject(ns string, t apphost.Target, id string, port uin
 				WithTargetPort(intstr.FromInt32(int32(port))).WithProtocol(corev1.ProtocolTCP)))
 }
 
-// ingressObject routes the target's host (sdk/apphost) to its Service.
-func (r *Runtime) ingressObject(ns string, t apphost.Target, visibility string) *netv1ac.IngressApplyConfiguration {
+// ingressObject routes the target's host (sdk/apphost) to its Service, and
+// for production's default group the project's verified custom domains too,
+// each with TLS (see domainsTLS).
+func (r *Runtime) ingressObject(ns string, t apphost.Target, visibility string, domains []string) *netv1ac.IngressApplyConfiguration {
 	project := t.Project
 	host := r.host(t)
 	ann := map[string]string{}
@@ -225,12 +227,21 @@ func (r *Runtime) ingressObject(ns string, t apphost.Target, visibility string) 
 		maps.Copy(ann, r.authAnnotations(project))
 	}
 	pathType := networkingv1.PathTypePrefix
-	spec := netv1ac.IngressSpec().WithRules(netv1ac.IngressRule().WithHost(host).
-		WithHTTP(netv1ac.HTTPIngressRuleValue().WithPaths(netv1ac.HTTPIngressPath().
-			WithPath("/").WithPathType(pathType).
-			WithBackend(netv1ac.IngressBackend().WithService(netv1ac.IngressServiceBackend().
-				WithName(r.serviceName(t)).
-				WithPort(netv1ac.ServiceBackendPort().WithName("http")))))))
+	rule := func(host string) *netv1ac.IngressRuleApplyConfiguration {
+		return netv1ac.IngressRule().WithHost(host).
+			WithHTTP(netv1ac.HTTPIngressRuleValue().WithPaths(netv1ac.HTTPIngressPath().
+				WithPath("/").WithPathType(pathType).
+				WithBackend(netv1ac.IngressBackend().WithService(netv1ac.IngressServiceBackend().
+					WithName(r.serviceName(t)).
+					WithPort(netv1ac.ServiceBackendPort().WithName("http"))))))
+	}
+	if t.Suffix() != "" {
+		domains = nil // custom domains serve the project's default group
+	}
+	spec := netv1ac.IngressSpec().WithRules(rule(host))
+	for _, d := range domains {
+		spec = spec.WithRules(rule(d))
+	}
 	if r.IngressClass != "" {
 		spec = spec.WithIngressClassName(r.IngressClass)
 	}
@@ -239,6 +250,9 @@ func (r *Runtime) ingressObject(ns string, t apphost.Target, visibility string) 
 		spec = spec.WithTLS(netv1ac.IngressTLS().WithHosts(host).WithSecretName(r.TLSSecret))
 	case r.CertManagerIssuer != "":
 		spec = spec.WithTLS(netv1ac.IngressTLS().WithHosts(host).WithSecretName(r.serviceName(t) + "-tls"))
+	}
+	if tls := r.domainsTLS(t, domains); tls != nil {
+		spec = spec.WithTLS(tls)
 	}
 	return netv1ac.Ingress(r.serviceName(t), ns).
 		WithLabels(r.targetLabels(t)).
@@ -392,4 +406,20 @@ func (r *Runtime) egressPolicy(ns, project string) *netv1ac.NetworkPolicyApplyCo
 			WithPodSelector(metav1ac.LabelSelector().WithMatchLabels(own)).
 			WithPolicyTypes(networkingv1.PolicyTypeEgress).
 			WithEgress(rules...))
+}
+
+// domainsTLS is the Ingress TLS entry of a project's custom domains: the
+// secret named by domains_tls_secret (a certificate you manage), or one
+// cert-manager fills through the issuer annotation; nil without either.
+func (r *Runtime) domainsTLS(t apphost.Target, domains []string) *netv1ac.IngressTLSApplyConfiguration {
+	if len(domains) == 0 {
+		return nil
+	}
+	switch {
+	case r.DomainsTLSSecret != "":
+		return netv1ac.IngressTLS().WithHosts(domains...).WithSecretName(r.DomainsTLSSecret)
+	case r.CertManagerIssuer != "":
+		return netv1ac.IngressTLS().WithHosts(domains...).WithSecretName(r.serviceName(t) + "-domains-tls")
+	}
+	return nil
 }
