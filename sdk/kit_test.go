@@ -340,3 +340,54 @@ func TestKitUnknownSkipFails(t *testing.T) {
 		t.Fatalf("an unknown skip name did not fail the suite (%v):\n%s", err, out)
 	}
 }
+
+// With SDKTEST_KIT_SERVE=1 the test binary is a plugin binary serving the
+// kit runtime (for LaunchBinary).
+func TestMain(m *testing.M) {
+	if os.Getenv("SDKTEST_KIT_SERVE") == "1" {
+		os.Exit(sdk.Main(sdk.Plugin{Name: "kit", Version: "test", Components: []sdk.Component{kitComponent()}}, nil))
+	}
+	os.Exit(m.Run())
+}
+
+// TestKitCatchesBrokenBinaries: through LaunchBinary the kit sees what the
+// plugin's SDK logs about calls that ignore their cancellation.
+func TestKitCatchesBrokenBinaries(t *testing.T) {
+	if fault, ok := os.LookupEnv("SDKTEST_KIT_BINARY_FAULT"); ok {
+		conn := sdktest.LaunchBinary(t, os.Args[0], []string{"SDKTEST_KIT_SERVE=1"})
+		sdktest.RuntimeConformanceConn(t, conn, "kit", map[string]any{"fault": fault}, append(kitOptions(),
+			sdktest.Skip("the kit runtime's apps live in its plugin process", sdktest.CheckStateless))...)
+		return
+	}
+	for _, tc := range []struct {
+		fault string
+		check sdktest.Check
+		want  string
+	}{
+		{"", "", ""},
+		{"ignore_cancel", sdktest.CheckCancellation, "after the host cancelled it"},
+		{"logs_follow_forever", sdktest.CheckLogsFollow, "still running"},
+		{"stdout", sdktest.CheckNoStdout, "plugin wrote"},
+	} {
+		t.Run("fault="+tc.fault, func(t *testing.T) {
+			t.Parallel()
+			cmd := exec.Command(os.Args[0], "-test.run=^TestKitCatchesBrokenBinaries$", "-test.v")
+			cmd.Env = append(os.Environ(), "SDKTEST_KIT_BINARY_FAULT="+tc.fault)
+			out, err := cmd.CombinedOutput()
+			if tc.fault == "" {
+				if err != nil {
+					t.Fatalf("the kit failed the good runtime as a binary:\n%s", out)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("the kit passed a binary with fault %s:\n%s", tc.fault, out)
+			}
+			for _, want := range []string{fmt.Sprintf("--- FAIL: TestKitCatchesBrokenBinaries/%s ", tc.check), tc.want} {
+				if !strings.Contains(string(out), want) {
+					t.Errorf("fault %s: the output lacks %q:\n%s", tc.fault, want, out)
+				}
+			}
+		})
+	}
+}
