@@ -107,6 +107,7 @@ func newPlatformOn(t *testing.T, dbURL, publicHost, appsHost string, opts ...fun
 	p.auth, err = auth.New(ctx, &config.Auth{Local: &config.LocalAuth{Users: users}}, st, auth.Options{
 		PublicURL: p.publicURL, DataDir: t.TempDir(), Listen: ln.Addr().String(),
 		AppsDomain: appsHost, Log: log, Now: p.clock,
+		CustomDomains: func(h string) bool { return p.routes != nil && p.routes.IsDomain(h) },
 	})
 	if err != nil {
 		t.Fatalf("auth.New: %v", err)
@@ -149,6 +150,7 @@ func newPlatformOn(t *testing.T, dbURL, publicHost, appsHost string, opts ...fun
 		Domain:         appsHost + ":" + port,
 		PublicURL:      p.publicURL,
 		Lookup:         p.routes.Lookup,
+		Domains:        p.routes.DomainProject,
 		Identity:       p.auth.IdentityFromRequest,
 		IdentityCookie: auth.SessionCookie,
 		CanAccess:      p.routes.CanAccess,
