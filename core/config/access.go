@@ -4,15 +4,16 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/riseplatform/rise/core/api"
 	"github.com/riseplatform/rise/core/names"
 )
 
 // Built-in access classes of a project's apps. Operators add named classes
 // in server.hcl (access { class "internal" { groups = [...] } }).
 const (
-	ClassPublic        = "public"        // anyone
-	ClassAuthenticated = "authenticated" // anyone who can log in (access { authenticated { ... } } may narrow it)
-	ClassPrivate       = "private"       // owners, the owning team, app users, admins
+	ClassPublic        = api.AccessPublic        // anyone
+	ClassAuthenticated = api.AccessAuthenticated // anyone who can log in (access { authenticated { ... } } may narrow it)
+	ClassPrivate       = api.AccessPrivate       // owners, the owning team, app users, admins
 )
 
 // BuiltinClasses are the classes every server has, in order of openness.
