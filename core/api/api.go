@@ -74,9 +74,9 @@ type ProjectList struct {
 
 // Team groups users; a team can own projects.
 type Team struct {
-	Name      string    `json:"name"`
-	Owners    []string  `json:"owners"`  // user names
-	Members   []string  `json:"members"` // user names (owners not repeated)
+	Name    string   `json:"name"`
+	Owners  []string `json:"owners"`  // user names
+	Members []string `json:"members"` // user names (owners not repeated)
 	// ManagedBy is "oidc:<provider>" for a team that follows the identity
 	// provider's group of the same name; its members are not edited by hand.
 	ManagedBy string    `json:"managed_by,omitempty"`

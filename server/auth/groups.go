@@ -123,4 +123,3 @@ func teamsOf(groups []string, prefix string) []string {
 	}
 	return out
 }
-

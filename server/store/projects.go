@@ -31,10 +31,10 @@ type Project struct {
 	ID, Name, Status, Owner string // Owner is "user:<name>" or "team:<name>"
 	// AccessClass is who may use the app (config.ClassPublic, ...);
 	// Visibility is derived from it: "public" or "private" (needs a login).
-	AccessClass, Visibility string
-	ActiveDeployment                    string // the default group's serving deployment id, or ""
-	OwnerUserID, OwnerTeamID            *string
-	CreatedAt, UpdatedAt                time.Time
+	AccessClass, Visibility  string
+	ActiveDeployment         string // the default group's serving deployment id, or ""
+	OwnerUserID, OwnerTeamID *string
+	CreatedAt, UpdatedAt     time.Time
 }
 
 // NewProject is CreateProject's input. Owner is "user:<name>",

@@ -35,7 +35,7 @@ var (
 type Team struct {
 	ID        string
 	Name      string
-	ManagedBy string // "oidc:<provider>" for a team synced from an IdP's groups; "" when kept by hand
+	ManagedBy string   // "oidc:<provider>" for a team synced from an IdP's groups; "" when kept by hand
 	Owners    []string // handles, sorted
 	Members   []string // handles of non-owner members, sorted
 	CreatedAt time.Time

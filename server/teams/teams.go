@@ -9,6 +9,7 @@
 // Teams synced from an identity provider's groups (ManagedBy) refuse hand
 // edits: admins may only add and remove owners. server.hcl teams { create
 // = "admins" } keeps team creation to admins; list_all lists every team.
+//
 //	GET    /users/me      who am I
 //
 // A team the caller is not in answers like a missing one (404).
