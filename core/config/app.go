@@ -131,7 +131,10 @@ func (a *App) check(at locate) hcl.Diagnostics {
 			c.errorf(at(a.projectAt()), "Invalid project", "%v.", err)
 		}
 	}
-	if a.Visibility != "" && a.Visibility != "public" && a.Visibility != "private" {
+	// [project] access_class may name any access class (the server checks
+	// it against its own); visibility is "public" or "private".
+	if a.Visibility != "" && a.Visibility != "public" && a.Visibility != "private" &&
+		(a.accessKey != "access_class" || !names.IsLabel(a.Visibility)) {
 		table, _ := a.ownerAt()
 		key := "visibility"
 		if a.accessKey != "" {
