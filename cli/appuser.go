@@ -44,7 +44,9 @@ func newAppUserAddCmd() *cobra.Command {
 		Use:     "add [PROJECT] user:<name or email>|team:<name>",
 		Aliases: []string{"a", "grant"},
 		Short:   "Let a user, or every member of a team, use the app",
-		Args:    cobra.RangeArgs(1, 2),
+		Example: `  rise project app-user add secret-app user:carol@example.com
+  rise p au add team:finance   # the project in ./rise.hcl`,
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			project, subject, err := appUserArgs(cmd, args)
 			if err != nil {
@@ -70,9 +72,11 @@ func newAppUserAddCmd() *cobra.Command {
 
 func newAppUserListCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:               "list [PROJECT]",
-		Aliases:           []string{"ls", "l"},
-		Short:             "List the app users of a project",
+		Use:     "list [PROJECT]",
+		Aliases: []string{"ls", "l"},
+		Short:   "List the app users of a project",
+		Example: `  rise project app-user list secret-app
+  rise p au ls -o json`,
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeProjects,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -101,7 +105,9 @@ func newAppUserRemoveCmd() *cobra.Command {
 		Use:     "remove [PROJECT] user:<name or email>|team:<name>",
 		Aliases: []string{"rm", "del", "revoke"},
 		Short:   "Stop letting a user or team use the app",
-		Args:    cobra.RangeArgs(1, 2),
+		Example: `  rise project app-user remove secret-app user:carol
+  rise p au rm secret-app team:finance`,
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			project, subject, err := appUserArgs(cmd, args)
 			if err != nil {

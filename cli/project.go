@@ -170,7 +170,9 @@ func newProjectListCmd() *cobra.Command {
 
 func printProjects(env *clictx.Env, ps []api.Project) error {
 	return printList(env, ps, "No projects yet. Create one with `rise project create NAME`.", projectTable(),
-		func(p api.Project) []string { return []string{p.Name, p.Status, p.URL, orDefault(p.Access, p.Visibility), p.Owner} })
+		func(p api.Project) []string {
+			return []string{p.Name, p.Status, p.URL, orDefault(p.Access, p.Visibility), p.Owner}
+		})
 }
 
 func newProjectShowCmd() *cobra.Command {

@@ -140,7 +140,11 @@ func (a *App) check(at locate) hcl.Diagnostics {
 		if a.accessKey != "" {
 			key = a.accessKey
 		}
-		c.errorf(at(table, key), "Invalid visibility", "%q: use \"public\" or \"private\".", a.Visibility)
+		hint := `use "public" or "private"`
+		if key == "access_class" {
+			hint = `use "public", "authenticated", "private" or another access class of the server (a lowercase DNS label)`
+		}
+		c.errorf(at(table, key), "Invalid visibility", "%q: %s.", a.Visibility, hint)
 	}
 	if a.Owner != "" && !ownerRE.MatchString(a.Owner) {
 		c.errorf(at(a.ownerAt()), "Invalid owner", "%q: use \"user:<name>\" or \"team:<name>\".", a.Owner)
