@@ -239,7 +239,7 @@ func TestAccessClassesThroughEdge(t *testing.T) {
 	notFound := func(what string, err error) {
 		t.Helper()
 		var ae *api.Error
-		if !errors.As(err, &ae) || ae.Status != http.StatusNotFound || !strings.EqualFold(ae.Message, "Project '"+project+"' not found.") {
+		if !errors.As(err, &ae) || ae.Status != http.StatusNotFound || !strings.EqualFold(strings.TrimSuffix(ae.Message, "."), "Project '"+project+"' not found") {
 			t.Errorf("app user %s: %v, want 404 Project not found", what, err)
 		}
 	}
