@@ -165,3 +165,26 @@ func (p *TeamsPolicy) check(c *checker, n node) {
 		c.errorf(n.attr("create"), "Invalid create", "create must be \"anyone\" or \"admins\", not %q.", p.Create)
 	}
 }
+
+// GroupsClaimName is the ID token claim this provider's groups are read
+// from: GroupsClaim, else DefaultGroupsClaim when the provider syncs or
+// checks groups, else "" (groups are not read).
+func (p *OIDCProvider) GroupsClaimName() string {
+	if p.GroupsClaim == "" && (p.SyncGroups || len(p.AllowedGroups) > 0) {
+		return DefaultGroupsClaim
+	}
+	return p.GroupsClaim
+}
+
+// RequestScopes are the scopes a login through p asks for: Scopes, else
+// DefaultOIDCScopes plus "groups" when the provider reads groups.
+func (p *OIDCProvider) RequestScopes() []string {
+	if len(p.Scopes) > 0 {
+		return p.Scopes
+	}
+	s := slices.Clone(DefaultOIDCScopes)
+	if p.GroupsClaimName() != "" {
+		s = append(s, "groups")
+	}
+	return s
+}

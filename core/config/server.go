@@ -261,15 +261,8 @@ func (a *Auth) check(c *checker, n node, file string) {
 		if strings.TrimSpace(p.ClientID) == "" {
 			c.errorf(pn.attr("client_id"), "Invalid client_id", "client_id must not be empty.")
 		}
-		if p.GroupsClaim == "" && (p.SyncGroups || len(p.AllowedGroups) > 0) {
-			p.GroupsClaim = DefaultGroupsClaim
-		}
-		if len(p.Scopes) == 0 {
-			p.Scopes = append([]string(nil), DefaultOIDCScopes...)
-			if p.GroupsClaim != "" {
-				p.Scopes = append(p.Scopes, "groups")
-			}
-		}
+		p.Scopes = p.RequestScopes()
+		p.GroupsClaim = p.GroupsClaimName()
 		if p.GroupPrefix != "" && !p.SyncGroups {
 			c.errorf(pn.attr("group_prefix"), "Invalid group_prefix", "group_prefix filters the groups synced to teams; it needs sync_groups = true.")
 		}

@@ -37,7 +37,7 @@ func (e *platformDenied) Error() string {
 // groups reads the provider's groups claim: a list of strings, or one
 // string. nil when the provider reads no groups.
 func (p *provider) groups(idt *oidc.IDToken) ([]string, error) {
-	claim := p.cfg.GroupsClaim
+	claim := p.cfg.GroupsClaimName()
 	if claim == "" {
 		return nil, nil
 	}
@@ -82,7 +82,7 @@ func (s *Service) checkAllowedGroups(r *http.Request, p *provider, email string,
 // applyGroups stores the login's groups with the user and, with
 // sync_groups, makes their teams follow them.
 func (s *Service) applyGroups(r *http.Request, p *provider, u *userInfo, groups []string) error {
-	if p.cfg.GroupsClaim == "" {
+	if p.cfg.GroupsClaimName() == "" {
 		return nil
 	}
 	if err := s.users.setGroups(r.Context(), u.ID, groups); err != nil {

@@ -67,10 +67,7 @@ func (p *provider) get(ctx context.Context) (*oidc.Provider, error) {
 }
 
 func (p *provider) oauth2Config(op *oidc.Provider, redirectURI string) *oauth2.Config {
-	scopes := p.cfg.Scopes
-	if len(scopes) == 0 {
-		scopes = []string{oidc.ScopeOpenID, "email", "profile"}
-	}
+	scopes := p.cfg.RequestScopes()
 	ep := op.Endpoint()
 	return &oauth2.Config{
 		ClientID:     p.cfg.ClientID,
