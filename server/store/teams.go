@@ -173,13 +173,16 @@ func (s *Store) UsableTeams(ctx context.Context, id *identity.Identity) ([]strin
 }
 
 // UpdateTeam applies ch to team name. Team owners and admins may change a
-// team; members get ErrForbidden, everyone else ErrNotFound. The change is
+// team; members get ErrForbidden, everyone else ErrNotFound. A team managed
+// by an identity provider is ErrManagedTeam to its members, except for an
+// admin adding or removing owners. The change is
 // all or nothing: a team left without owners is ErrLastOwner.
 func (s *Store) UpdateTeam(ctx context.Context, id *identity.Identity, name string, ch TeamChange) (*Team, error) {
 	var teamID string
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
 		var err error
-		teamID, _, err = teamAccess(ctx, tx, id, name, true, true)
+		var role string
+		teamID, role, err = teamAccess(ctx, tx, id, name, false, true)
 		if err != nil {
 			return err
 		}
@@ -189,6 +192,9 @@ func (s *Store) UpdateTeam(ctx context.Context, id *identity.Identity, name stri
 		}
 		if managed && (!id.Admin || ch.Rename != "" || len(ch.AddMembers) > 0 || len(ch.RemoveMembers) > 0) {
 			return ErrManagedTeam
+		}
+		if !id.Admin && role != RoleOwner {
+			return ErrForbidden
 		}
 		if managed {
 			return changeManagedOwners(ctx, tx, teamID, ch)
@@ -250,7 +256,7 @@ func (s *Store) UpdateTeam(ctx context.Context, id *identity.Identity, name stri
 // ErrTeamOwnsProjects.
 func (s *Store) DeleteTeam(ctx context.Context, id *identity.Identity, name string) error {
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
-		teamID, _, err := teamAccess(ctx, tx, id, name, true, true)
+		teamID, role, err := teamAccess(ctx, tx, id, name, false, true)
 		if err != nil {
 			return err
 		}
@@ -259,6 +265,9 @@ func (s *Store) DeleteTeam(ctx context.Context, id *identity.Identity, name stri
 				err = ErrManagedTeam
 			}
 			return err
+		}
+		if !id.Admin && role != RoleOwner {
+			return ErrForbidden
 		}
 		var owned bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM projects WHERE owner_team_id = $1)`, teamID).Scan(&owned); err != nil {
