@@ -6,14 +6,31 @@
 -- users, admins) are classes; "authenticated" and the operator's named
 -- classes (server.hcl access { class "internal" { ... } }) are new. The
 -- class is a name; the server validates it against its configuration.
--- visibility stays as a read-only column derived from the class ("public"
--- or "private": does the app need a login?) for readers of the old column.
-ALTER TABLE projects DROP CONSTRAINT projects_visibility;
-ALTER TABLE projects RENAME COLUMN visibility TO access_class;
+-- visibility stays, derived from the class by a trigger ("public", or
+-- "private" for every class that needs a login), so readers of the old
+-- column keep working, and a writer of the old column (visibility =
+-- 'private') still sets the class it means.
+ALTER TABLE projects ADD COLUMN access_class text NOT NULL DEFAULT 'public';
+UPDATE projects SET access_class = visibility;
 ALTER TABLE projects ADD CONSTRAINT projects_access_class_format
     CHECK (access_class ~ '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$');
-ALTER TABLE projects ADD COLUMN visibility text NOT NULL
-    GENERATED ALWAYS AS (CASE WHEN access_class = 'public' THEN 'public' ELSE 'private' END) STORED;
+
+CREATE FUNCTION rise_projects_access_class() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.access_class = 'public' AND NEW.visibility = 'private' THEN
+            NEW.access_class := 'private';
+        END IF;
+    ELSIF NEW.access_class IS NOT DISTINCT FROM OLD.access_class
+        AND NEW.visibility IS DISTINCT FROM OLD.visibility THEN
+        NEW.access_class := NEW.visibility;
+    END IF;
+    NEW.visibility := CASE WHEN NEW.access_class = 'public' THEN 'public' ELSE 'private' END;
+    RETURN NEW;
+END $$;
+
+CREATE TRIGGER projects_access_class BEFORE INSERT OR UPDATE OF access_class, visibility ON projects
+    FOR EACH ROW EXECUTE FUNCTION rise_projects_access_class();
 
 -- Changing the class between non-public classes leaves visibility alone,
 -- so it notifies the edge on its own (0008's trigger covers the rest).

@@ -79,15 +79,25 @@ func TestMigrationKeepsVisibility(t *testing.T) {
 			t.Errorf("%s after migration: %+v %v, want class %s visibility %s", name, p, err, want[0], want[1])
 		}
 	}
-	// visibility is derived: it follows the class and cannot be written.
+	// visibility is derived: it follows the class; a writer of the old
+	// column still sets the class it means.
 	if _, err := s.Pool().Exec(ctx, `UPDATE projects SET access_class = 'authenticated' WHERE name = 'open'`); err != nil {
 		t.Fatal(err)
 	}
 	if p, _ := s.ProjectByName(ctx, "open"); p.Visibility != "private" {
 		t.Errorf("visibility of an authenticated project = %q, want private", p.Visibility)
 	}
-	if _, err := s.Pool().Exec(ctx, `UPDATE projects SET visibility = 'public'`); err == nil {
-		t.Error("visibility was writable")
+	if _, err := s.Pool().Exec(ctx, `UPDATE projects SET visibility = 'public' WHERE name = 'closed'`); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := s.ProjectByName(ctx, "closed"); p.AccessClass != "public" || p.Visibility != "public" {
+		t.Errorf("old writer made it public: %+v", p)
+	}
+	if _, err := s.Pool().Exec(ctx, `INSERT INTO projects (name, visibility, owner_user_id) VALUES ('old-writer', 'private', '00000000-0000-0000-0000-000000000001')`); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := s.ProjectByName(ctx, "old-writer"); p.AccessClass != "private" || p.Visibility != "private" {
+		t.Errorf("old writer's private project: %+v", p)
 	}
 	if _, err := s.Pool().Exec(ctx, `UPDATE projects SET access_class = 'Not A Class' WHERE name = 'open'`); err == nil {
 		t.Error("an access class that is not a DNS label was stored")
@@ -106,7 +116,8 @@ func TestMigrationKeepsVisibility(t *testing.T) {
 	if err != nil || n.Payload != "p:"+p.ID {
 		t.Fatalf("notification after a class change: %v %v, want p:%s", n, err, p.ID)
 	}
-	// Down to 8 and up again: every class that needed a login is private.
+	// Down to 8 and up again: every class that needed a login is private,
+	// and comes back as the private class.
 	s.Close()
 	migrateTo(t, url, 8)
 	var vis string
@@ -114,6 +125,10 @@ func TestMigrationKeepsVisibility(t *testing.T) {
 		t.Fatalf("after down: %q %v", vis, err)
 	}
 	migrateTo(t, url, 12)
+	var class string
+	if err := conn.QueryRow(ctx, `SELECT access_class FROM projects WHERE name = 'open'`).Scan(&class); err != nil || class != "private" {
+		t.Fatalf("after down and up: %q %v", class, err)
+	}
 }
 
 func TestAppUsers(t *testing.T) {
