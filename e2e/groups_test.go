@@ -2,8 +2,8 @@ package e2e
 
 import (
 	"bufio"
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"errors"
 	"html"
 	"io"

@@ -135,7 +135,7 @@ func TestRouteTable(t *testing.T) {
 			{db.adm, "priv", true},
 			{nil, "priv", false},
 			{db.alice, "pub", true}, // owner
-			{db.bob, "pub", true}, // public: anyone may use it
+			{db.bob, "pub", true},   // public: anyone may use it
 			{db.bob, "nothing", false},
 			{&identity.Identity{ServiceAccount: &identity.ServiceAccount{ID: "s", ProjectID: db.priv}}, "priv", true},
 			{&identity.Identity{ServiceAccount: &identity.ServiceAccount{ID: "s", ProjectID: db.pub}}, "priv", false},
