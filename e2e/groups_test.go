@@ -140,7 +140,7 @@ func TestTeamsFollowDexGroups(t *testing.T) {
 		t.Fatalf("second login: %d %q", code, out)
 	}
 	me, err := api.NewClient(srv.URL, savedToken(t, cli)).Me(ctx)
-	if err != nil || !slices.Equal(me.Teams, []string{"ops"}) {
+	if err != nil || !slices.Equal(me.Teams, []string{"ops"}) || !slices.Equal(me.Groups, []string{"staff"}) {
 		t.Fatalf("teams after leaving the groups: %+v %v", me, err)
 	}
 	ops, err := root.Client.GetTeam(ctx, "ops")

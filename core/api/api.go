@@ -113,6 +113,7 @@ type User struct {
 	Name           string   `json:"name"`
 	Admin          bool     `json:"admin"`
 	Teams          []string `json:"teams"`
+	Groups         []string `json:"groups,omitempty"`          // identity-provider groups at the last login (access classes match them)
 	ServiceAccount string   `json:"service_account,omitempty"` // set for CI identities: the project it may deploy
 }
 

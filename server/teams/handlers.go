@@ -163,7 +163,7 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request) {
 		httpx.Err(w, r, err)
 		return
 	}
-	u := api.User{ID: id.UserID, Email: id.Email, Name: id.Name, Admin: id.Admin, Teams: []string{}}
+	u := api.User{ID: id.UserID, Email: id.Email, Name: id.Name, Admin: id.Admin, Teams: []string{}, Groups: id.Groups}
 	if id.IsServiceAccount() {
 		u.ServiceAccount = id.ServiceAccount.Project
 	} else if id.UserID != "" {
