@@ -17,6 +17,10 @@ ALTER TABLE projects ADD CONSTRAINT projects_access_class_format
 
 CREATE FUNCTION rise_projects_access_class() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF NEW.visibility NOT IN ('public', 'private') THEN
+        RAISE EXCEPTION 'visibility must be public or private, not %', NEW.visibility
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'projects_visibility';
+    END IF;
     IF TG_OP = 'INSERT' THEN
         IF NEW.access_class = 'public' AND NEW.visibility = 'private' THEN
             NEW.access_class := 'private';
