@@ -12,6 +12,7 @@ import (
 	"github.com/riseplatform/rise/cli/exitcode"
 	"github.com/riseplatform/rise/cli/output"
 	"github.com/riseplatform/rise/core/api"
+	"github.com/riseplatform/rise/core/names"
 )
 
 func newProjectCmd() *cobra.Command {
@@ -20,11 +21,13 @@ func newProjectCmd() *cobra.Command {
 		Aliases: []string{"p"},
 		Short:   "Create, list, show, update and delete projects",
 		Example: `  rise project create secret-app --visibility private --owner team:devops
+  rise p c handbook --access authenticated
   rise p ls
-  rise p show secret-app -o json`,
+  rise p show secret-app -o json
+  rise p app-user add secret-app user:carol@example.com`,
 	})
 	c.AddCommand(addProjectFlag(newProjectCreateCmd()), newProjectListCmd(), addProjectFlag(newProjectShowCmd()),
-		addProjectFlag(newProjectUpdateCmd()), addProjectFlag(newProjectDeleteCmd()))
+		addProjectFlag(newProjectUpdateCmd()), addProjectFlag(newProjectDeleteCmd()), newAppUserCmd())
 	return c
 }
 
@@ -44,8 +47,37 @@ func checkVisibility(v string) error {
 	case "", api.VisibilityPublic, api.VisibilityPrivate:
 		return nil
 	}
-	return exitcode.Usagef("invalid --visibility %q: use public or private", v)
+	return exitcode.Usagef("invalid --visibility %q: use public or private (or --access for the other access classes)", v)
 }
+
+// accessFlags reads --access and its older name --visibility (public or
+// private); "" when neither is given.
+func accessFlags(access, visibility string) (string, error) {
+	if err := checkVisibility(visibility); err != nil {
+		return "", err
+	}
+	if access != "" && visibility != "" && access != visibility {
+		return "", exitcode.Usagef("--access %q and --visibility %q disagree: pass one (--visibility is the old name of --access)", access, visibility)
+	}
+	if access == "" {
+		return visibility, nil
+	}
+	if !names.IsLabel(access) {
+		return "", exitcode.Usagef("invalid --access %q: use public, authenticated, private or a class of your server", access)
+	}
+	return access, nil
+}
+
+// accessWords describes p's access class: the seed's "private visibility"
+// for public and private, "authenticated access" for the others.
+func accessWords(p *api.Project) string {
+	if p.Access == api.AccessPublic || p.Access == api.AccessPrivate {
+		return p.Access + " visibility"
+	}
+	return p.Access + " access"
+}
+
+var accessCompletion = cobra.FixedCompletions([]string{api.AccessPublic, api.AccessAuthenticated, api.AccessPrivate}, cobra.ShellCompDirectiveNoFileComp)
 
 func checkOwner(o string) error {
 	if o == "" || strings.HasPrefix(o, "user:") || strings.HasPrefix(o, "team:") {
@@ -66,9 +98,11 @@ NAME defaults to -p/--project, else the project in ./rise.hcl, ./rise.toml or ./
   rise p c secret-app --visibility private --owner team:devops`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkVisibility(req.Visibility); err != nil {
+			access, err := accessFlags(req.Access, req.Visibility)
+			if err != nil {
 				return err
 			}
+			req.Access, req.Visibility = access, ""
 			if err := checkOwner(req.Owner); err != nil {
 				return err
 			}
@@ -80,9 +114,9 @@ NAME defaults to -p/--project, else the project in ./rise.hcl, ./rise.toml or ./
 			// Visibility and owner not given as flags come from the app
 			// config of the project being created ([project] access_class
 			// and owner in a reference rise rise.toml).
-			if wd, err := os.Getwd(); err == nil && (r.Visibility == "" || r.Owner == "") {
+			if wd, err := os.Getwd(); err == nil && (r.Access == "" || r.Owner == "") {
 				if app, err := loadApp(nil, wd); err == nil && app != nil && app.Project == name {
-					r.Visibility = orDefault(r.Visibility, app.Visibility)
+					r.Access = orDefault(r.Access, app.Visibility)
 					r.Owner = orDefault(r.Owner, app.Owner)
 				}
 			}
@@ -99,12 +133,14 @@ NAME defaults to -p/--project, else the project in ./rise.hcl, ./rise.toml or ./
 			if env.Printer.JSONMode() {
 				return env.Printer.JSON(p)
 			}
-			env.Printer.Successf("Created project '%s' with %s visibility owned by %s.", p.Name, p.Visibility, p.Owner)
+			env.Printer.Successf("Created project '%s' with %s owned by %s.", p.Name, accessWords(p), p.Owner)
 			return nil
 		},
 	}
-	c.Flags().StringVar(&req.Visibility, "visibility", "", "public (default) or private")
+	c.Flags().StringVar(&req.Access, "access", "", "who may use the app: public (default), authenticated, private, or a class of your server")
+	c.Flags().StringVar(&req.Visibility, "visibility", "", "public or private (the old name of --access)")
 	c.Flags().StringVar(&req.Owner, "owner", "", "owner: user:<name> or team:<name> (default: you)")
+	_ = c.RegisterFlagCompletionFunc("access", accessCompletion)
 	_ = c.RegisterFlagCompletionFunc("visibility", cobra.FixedCompletions([]string{api.VisibilityPublic, api.VisibilityPrivate}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("owner", completeOwners)
 	return c
@@ -135,7 +171,9 @@ func newProjectListCmd() *cobra.Command {
 
 func printProjects(env *clictx.Env, ps []api.Project) error {
 	return printList(env, ps, "No projects yet. Create one with `rise project create NAME`.", projectTable(),
-		func(p api.Project) []string { return []string{p.Name, p.Status, p.URL, p.Visibility, p.Owner} })
+		func(p api.Project) []string {
+			return []string{p.Name, p.Status, p.URL, orDefault(p.Access, p.Visibility), p.Owner}
+		})
 }
 
 func newProjectShowCmd() *cobra.Command {
@@ -167,7 +205,7 @@ func newProjectShowCmd() *cobra.Command {
 			}
 			if err := printFields(env.Printer.Out, []field{
 				{"Project", p.Name}, {"Status", p.Status}, {"URL", p.URL},
-				{"Visibility", p.Visibility}, {"Owner", p.Owner},
+				{"Access", p.Access}, {"Visibility", p.Visibility}, {"Owner", p.Owner},
 				{"Active deployment", orDash(p.ActiveDeployment)},
 				{"Created", fmtTime(p.CreatedAt)}, {"Updated", fmtTime(p.UpdatedAt)},
 			}); err != nil {
@@ -187,22 +225,27 @@ func newProjectShowCmd() *cobra.Command {
 }
 
 func newProjectUpdateCmd() *cobra.Command {
-	var visibility, owner string
+	var access, visibility, owner string
 	c := &cobra.Command{
 		Use:     "update [NAME]",
 		Aliases: []string{"u", "edit"},
-		Short:   "Change a project's visibility or owner",
-		Example: `  rise project update secret-app --visibility public
+		Short:   "Change a project's access class or owner",
+		Example: `  rise project update secret-app --access authenticated
+  rise p u secret-app --visibility public
   rise p u secret-app --owner team:devops`,
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeProjects,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var req api.UpdateProjectRequest
-			if cmd.Flags().Changed("visibility") {
-				if err := checkVisibility(visibility); err != nil || visibility == "" {
-					return exitcode.Usagef("invalid --visibility %q: use public or private", visibility)
+			if cmd.Flags().Changed("access") || cmd.Flags().Changed("visibility") {
+				a, err := accessFlags(access, visibility)
+				if err != nil {
+					return err
 				}
-				req.Visibility = &visibility
+				if a == "" {
+					return exitcode.Usagef("empty --access: use public, authenticated, private or a class of your server")
+				}
+				req.Access = &a
 			}
 			if cmd.Flags().Changed("owner") {
 				if err := checkOwner(owner); err != nil || owner == "" {
@@ -210,8 +253,8 @@ func newProjectUpdateCmd() *cobra.Command {
 				}
 				req.Owner = &owner
 			}
-			if req.Visibility == nil && req.Owner == nil {
-				return exitcode.Usagef("nothing to update: pass --visibility or --owner")
+			if req.Access == nil && req.Owner == nil {
+				return exitcode.Usagef("nothing to update: pass --access (or --visibility) or --owner")
 			}
 			name, err := projectArg(cmd, args)
 			if err != nil {
@@ -229,11 +272,13 @@ func newProjectUpdateCmd() *cobra.Command {
 			if env.Printer.JSONMode() {
 				return env.Printer.JSON(p)
 			}
-			env.Printer.Successf("Updated project '%s': %s visibility, owned by %s.", p.Name, p.Visibility, p.Owner)
+			env.Printer.Successf("Updated project '%s': %s, owned by %s.", p.Name, accessWords(p), p.Owner)
 			return nil
 		},
 	}
-	c.Flags().StringVar(&visibility, "visibility", "", "public or private")
+	c.Flags().StringVar(&access, "access", "", "public, authenticated, private, or a class of your server")
+	c.Flags().StringVar(&visibility, "visibility", "", "public or private (the old name of --access)")
+	_ = c.RegisterFlagCompletionFunc("access", accessCompletion)
 	c.Flags().StringVar(&owner, "owner", "", "new owner: user:<name> or team:<name>")
 	_ = c.RegisterFlagCompletionFunc("visibility", cobra.FixedCompletions([]string{api.VisibilityPublic, api.VisibilityPrivate}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("owner", completeOwners)

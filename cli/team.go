@@ -127,6 +127,7 @@ func newTeamShowCmd() *cobra.Command {
 			}
 			return printFields(env.Printer.Out, []field{
 				{"Team", t.Name}, {"Owners", listOrNone(t.Owners)}, {"Members", listOrNone(t.Members)},
+				{"Managed by", orDefault(t.ManagedBy, "hand (rise)")},
 				{"Created", fmtTime(t.CreatedAt)}, {"Updated", fmtTime(t.UpdatedAt)},
 			})
 		},

@@ -8,7 +8,8 @@
 // hardening (OIDC identities, revocation), 0006 audit (audit log), 0007 the
 // "--" rule for project names, 0008 edge routes (LISTEN rise_routes), 0009
 // variables (sealed project configuration, deployment snapshots), 0010
-// environments.
+// environments, 0011 custom domains and certificates, 0012 access classes,
+// app users and teams synced from the identity provider.
 // Never edit a released migration; add a new one.
 package migrations
 

@@ -431,7 +431,7 @@ func (r *RollbackRequest) DeployRequest() *DeployRequest {
 		DeploymentID: r.DeploymentID, Project: r.Project, Group: r.Group, Visibility: r.Visibility,
 		Artifact: r.Artifact, PullCredentials: r.PullCredentials, Workload: r.Workload, Previous: r.Current,
 		Environment: r.Environment,
-		Domains: r.Domains,
+		Domains:     r.Domains,
 	}
 }
 

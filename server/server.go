@@ -207,8 +207,8 @@ func (s *Server) routes() http.Handler {
 	api.HandleFunc("/health", s.health).Methods(http.MethodGet)
 	api.HandleFunc("/ready", s.ready).Methods(http.MethodGet)
 	api.HandleFunc("/version", s.version).Methods(http.MethodGet)
-	projects.New(s.deps.Store, projects.Options{Domain: s.cfg.Domain, Scheme: s.cfg.AppScheme}).Routes(api)
-	teams.New(s.deps.Store).Routes(api)
+	projects.New(s.deps.Store, projects.Options{Domain: s.cfg.Domain, Scheme: s.cfg.AppScheme, Classes: s.cfg.Access.ClassNames()}).Routes(api)
+	teams.New(s.deps.Store, s.cfg.Teams).Routes(api)
 	s.deps.Audit.Routes(api)
 	if s.deps.Auth != nil {
 		s.deps.Auth.Routes(api)

@@ -14,19 +14,37 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Message }
 
-// Visibility values.
+// Visibility values: "public" apps need no login, "private" ones do.
+// Visibility is derived from the access class.
 const (
 	VisibilityPublic  = "public"
 	VisibilityPrivate = "private"
 )
+
+// Built-in access classes (a project's Access); servers may define more
+// (server.hcl access { class "<name>" { ... } }).
+const (
+	AccessPublic        = "public"        // anyone
+	AccessAuthenticated = "authenticated" // anyone who can log in to rise (the server may narrow it)
+	AccessPrivate       = "private"       // owners, the owning team, app users and admins
+)
+
+// VisibilityOf is the visibility of an access class.
+func VisibilityOf(access string) string {
+	if access == AccessPublic {
+		return VisibilityPublic
+	}
+	return VisibilityPrivate
+}
 
 // Project is an app that can be deployed at https://<name>.<domain>.
 type Project struct {
 	Name             string    `json:"name"`
 	Status           string    `json:"status"` // running, stopped, deploying, failed, deleting
 	URL              string    `json:"url"`
-	Visibility       string    `json:"visibility"`
-	Owner            string    `json:"owner"` // "user:<name>" or "team:<name>"
+	Access           string    `json:"access"`     // access class: public, authenticated, private, or one of the server's
+	Visibility       string    `json:"visibility"` // "public" or "private" (derived from Access)
+	Owner            string    `json:"owner"`      // "user:<name>" or "team:<name>"
 	ActiveDeployment string    `json:"active_deployment,omitempty"`
 	CreatedAt        time.Time `json:"created_at"`
 	UpdatedAt        time.Time `json:"updated_at"`
@@ -35,14 +53,16 @@ type Project struct {
 // CreateProjectRequest is the body of POST /api/v1/projects.
 type CreateProjectRequest struct {
 	Name       string `json:"name"`
-	Visibility string `json:"visibility,omitempty"` // default public
+	Access     string `json:"access,omitempty"`     // access class, default public
+	Visibility string `json:"visibility,omitempty"` // the old name of Access ("public" or "private")
 	Owner      string `json:"owner,omitempty"`      // default: the caller ("user:<name>")
 }
 
 // UpdateProjectRequest is the body of PATCH /api/v1/projects/{name}; nil
 // fields are left alone.
 type UpdateProjectRequest struct {
-	Visibility *string `json:"visibility,omitempty"`
+	Access     *string `json:"access,omitempty"`
+	Visibility *string `json:"visibility,omitempty"` // the old name of Access
 	Owner      *string `json:"owner,omitempty"`
 }
 
@@ -54,9 +74,12 @@ type ProjectList struct {
 
 // Team groups users; a team can own projects.
 type Team struct {
-	Name      string    `json:"name"`
-	Owners    []string  `json:"owners"`  // user names
-	Members   []string  `json:"members"` // user names (owners not repeated)
+	Name    string   `json:"name"`
+	Owners  []string `json:"owners"`  // user names
+	Members []string `json:"members"` // user names (owners not repeated)
+	// ManagedBy is "oidc:<provider>" for a team that follows the identity
+	// provider's group of the same name; its members are not edited by hand.
+	ManagedBy string    `json:"managed_by,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
@@ -90,6 +113,7 @@ type User struct {
 	Name           string   `json:"name"`
 	Admin          bool     `json:"admin"`
 	Teams          []string `json:"teams"`
+	Groups         []string `json:"groups,omitempty"`          // identity-provider groups at the last login (access classes match them)
 	ServiceAccount string   `json:"service_account,omitempty"` // set for CI identities: the project it may deploy
 }
 

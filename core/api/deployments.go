@@ -102,7 +102,7 @@ type CreateDeploymentRequest struct {
 	// --secret-env): sealed like stored secrets, never returned, kept for
 	// rollbacks of this deployment. They override stored variables.
 	SecretEnv map[string]string `json:"secret_env,omitempty"`
-	From   string `json:"from,omitempty"`
+	From      string            `json:"from,omitempty"`
 	// UseSourceEnv (with From) takes the source deployment's variables
 	// instead of the request's.
 	UseSourceEnv   bool   `json:"use_source_env,omitempty"`

@@ -131,13 +131,20 @@ func (a *App) check(at locate) hcl.Diagnostics {
 			c.errorf(at(a.projectAt()), "Invalid project", "%v.", err)
 		}
 	}
-	if a.Visibility != "" && a.Visibility != "public" && a.Visibility != "private" {
+	// [project] access_class may name any access class (the server checks
+	// it against its own); visibility is "public" or "private".
+	if a.Visibility != "" && a.Visibility != "public" && a.Visibility != "private" &&
+		(a.accessKey != "access_class" || !names.IsLabel(a.Visibility)) {
 		table, _ := a.ownerAt()
 		key := "visibility"
 		if a.accessKey != "" {
 			key = a.accessKey
 		}
-		c.errorf(at(table, key), "Invalid visibility", "%q: use \"public\" or \"private\".", a.Visibility)
+		hint := `use "public" or "private"`
+		if key == "access_class" {
+			hint = `use "public", "authenticated", "private" or another access class of the server (a lowercase DNS label)`
+		}
+		c.errorf(at(table, key), "Invalid visibility", "%q: %s.", a.Visibility, hint)
 	}
 	if a.Owner != "" && !ownerRE.MatchString(a.Owner) {
 		c.errorf(at(a.ownerAt()), "Invalid owner", "%q: use \"user:<name>\" or \"team:<name>\".", a.Owner)

@@ -64,7 +64,12 @@ func (s *Server) AuditRetention() time.Duration {
 	return d
 }
 
-// DefaultOIDCScopes are requested when an oidc block sets no scopes.
+// DefaultGroupsClaim is the ID token claim read for groups when an oidc
+// block syncs or checks groups without naming the claim.
+const DefaultGroupsClaim = "groups"
+
+// DefaultOIDCScopes are requested when an oidc block sets no scopes (plus
+// "groups" when the block reads groups).
 var DefaultOIDCScopes = []string{"openid", "email", "profile"}
 
 // TokenLifetime is TokenTTL parsed (LoadServer has validated it); the
@@ -151,6 +156,8 @@ func (s *Server) finish(body hcl.Body) hcl.Diagnostics {
 		s.Edge = &Edge{}
 	}
 	s.Edge.check(c, root.block("edge", 0))
+	s.Access.check(c, root.block("access", 0))
+	s.Teams.check(c, root.block("teams", 0))
 	if m := s.Metrics; m != nil && m.Listen != "" {
 		n := root.block("metrics", 0).attr("listen")
 		if msg := checkListen(m.Listen); msg != "" {
@@ -258,8 +265,10 @@ func (a *Auth) check(c *checker, n node, file string) {
 		if strings.TrimSpace(p.ClientID) == "" {
 			c.errorf(pn.attr("client_id"), "Invalid client_id", "client_id must not be empty.")
 		}
-		if len(p.Scopes) == 0 {
-			p.Scopes = append([]string(nil), DefaultOIDCScopes...)
+		p.Scopes = p.RequestScopes()
+		p.GroupsClaim = p.GroupsClaimName()
+		if p.GroupPrefix != "" && !p.SyncGroups {
+			c.errorf(pn.attr("group_prefix"), "Invalid group_prefix", "group_prefix filters the groups synced to teams; it needs sync_groups = true.")
 		}
 		for _, e := range p.AdminEmails {
 			if msg := checkEmail(e); msg != "" {

@@ -35,8 +35,13 @@ type Server struct {
 	Metrics  *Metrics   `hcl:"metrics,block"`
 	// Encryption seals project variables at rest (docs/secrets.md).
 	Encryption *Encryption `hcl:"encryption,block"`
-	TLS      *TLS       `hcl:"tls,block"`     // HTTPS on listen (tls.go)
-	Domains  *Domains   `hcl:"domains,block"` // custom domains (tls.go)
+	TLS        *TLS        `hcl:"tls,block"`     // HTTPS on listen (tls.go)
+	Domains    *Domains    `hcl:"domains,block"` // custom domains (tls.go)
+	// Access restricts the "authenticated" access class and defines the
+	// operator's own classes (see access.go).
+	Access *Access `hcl:"access,block"`
+	// Teams are the admin controls over teams (see access.go).
+	Teams *TeamsPolicy `hcl:"teams,block"`
 
 	// Filename is where the config was read from. (No hcl tag: gohcl reads
 	// `hcl:"-"` as an attribute named "-".)
@@ -136,6 +141,9 @@ type LocalUser struct {
 	PasswordHash string `hcl:"password_hash"` // bcrypt
 	Name         string `hcl:"name,optional"`
 	Admin        bool   `hcl:"admin,optional"`
+	// Groups stand in for an identity provider's groups (access classes
+	// and allow-lists by group), for development.
+	Groups []string `hcl:"groups,optional"`
 }
 
 // OIDCProvider is an identity provider users log in through (authorization
@@ -151,6 +159,20 @@ type OIDCProvider struct {
 	// TrustEmail treats an ID token without email_verified as verified
 	// (for providers that only issue verified emails but omit the claim).
 	TrustEmail bool `hcl:"trust_email,optional"`
+	// GroupsClaim is the ID token claim holding the user's groups (a list
+	// of strings). Default "groups" when sync_groups or allowed_groups is
+	// set; empty otherwise (groups are not read).
+	GroupsClaim string `hcl:"groups_claim,optional"`
+	// SyncGroups makes the user's team memberships follow the groups
+	// claim at every login (teams created on first sight, marked as
+	// managed by this provider).
+	SyncGroups bool `hcl:"sync_groups,optional"`
+	// GroupPrefix limits syncing to groups starting with it; the prefix is
+	// dropped from the team name ("rise-web" → team "web").
+	GroupPrefix string `hcl:"group_prefix,optional"`
+	// AllowedGroups limits logging in through this provider to users in at
+	// least one of these groups ("platform access denied" otherwise).
+	AllowedGroups []string `hcl:"allowed_groups,optional"`
 }
 
 // TrustedIssuer accepts JWTs minted by another issuer (CI systems).

@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,10 +40,20 @@ type Options struct {
 	ExtraRedirectURIs []string
 	// Email/Password of the static user; defaults below.
 	Email, Password string
+	// Groups of the static user (Dex's "groups" claim).
+	Groups []string
+	// Users are more static users.
+	Users []User
 	// Addr is the listen address (default: a free loopback port).
 	Addr string
 	// Dir holds the rendered config (default: a new temp dir).
 	Dir string
+}
+
+// User is a static user of Dex.
+type User struct {
+	Email, Password string
+	Groups          []string
 }
 
 // Defaults of the static user and client.
@@ -63,6 +74,8 @@ type Dex struct {
 	cmd          *exec.Cmd
 	exited       chan struct{}
 	out          *devnet.Buffer
+	bin, addr    string
+	opts         Options
 }
 
 // Logs returns what Dex printed so far.
@@ -111,24 +124,65 @@ func Start(t testing.TB, o Options) *Dex {
 	if err != nil {
 		t.Fatalf("dextest: %v", err)
 	}
-	t.Cleanup(d.Stop)
+	t.Cleanup(func() { d.Stop() })
 	return d
+}
+
+// SetGroups restarts Dex (same address, client and secret) with email's
+// groups replaced: the identity provider changed someone's groups. Dex
+// keeps its state in memory, so logins in progress and refresh tokens are
+// lost; new logins carry the new groups.
+func (d *Dex) SetGroups(t testing.TB, email string, groups []string) {
+	t.Helper()
+	o := d.opts
+	o.Users = slices.Clone(o.Users)
+	switch {
+	case strings.EqualFold(email, d.Email):
+		o.Groups = groups
+	default:
+		i := slices.IndexFunc(o.Users, func(u User) bool { return strings.EqualFold(u.Email, email) })
+		if i < 0 {
+			t.Fatalf("dextest: no static user %s", email)
+		}
+		o.Users[i].Groups = groups
+	}
+	d.Stop()
+	nd, err := launch(d.bin, o, d.addr, d.ClientSecret)
+	if err != nil {
+		t.Fatalf("dextest: restart: %v", err)
+	}
+	*d = *nd
 }
 
 // Launch starts Dex from bin (see Binary) outside of a test, e.g. for a
 // development server; the caller calls Stop.
 func Launch(bin string, o Options) (*Dex, error) {
+	return launch(bin, o, "", "")
+}
+
+func launch(bin string, o Options, addr, secret string) (*Dex, error) {
 	if o.Email == "" {
 		o.Email = DefaultEmail
 	}
 	if o.Password == "" {
 		o.Password = DefaultPassword
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(o.Password), bcrypt.DefaultCost) // Dex refuses cost < 10
-	if err != nil {
-		return nil, fmt.Errorf("hash password: %w", err)
+	type staticUser struct {
+		Email, PasswordHash, Username, UserID string
+		Groups                                []string
 	}
-	addr := o.Addr
+	var users []staticUser
+	for _, u := range append([]User{{Email: o.Email, Password: o.Password, Groups: o.Groups}}, o.Users...) {
+		hash, err := bcrypt.GenerateFromPassword([]byte(u.Password), bcrypt.DefaultCost) // Dex refuses cost < 10
+		if err != nil {
+			return nil, fmt.Errorf("hash password: %w", err)
+		}
+		name := strings.SplitN(u.Email, "@", 2)[0]
+		users = append(users, staticUser{Email: u.Email, PasswordHash: string(hash), Username: name, UserID: "dextest-" + name, Groups: u.Groups})
+	}
+	if addr == "" {
+		addr = o.Addr
+	}
 	if addr == "" {
 		port, err := devnet.FreePort()
 		if err != nil {
@@ -139,11 +193,17 @@ func Launch(bin string, o Options) (*Dex, error) {
 	d := &Dex{
 		Issuer:       "http://" + addr,
 		ClientID:     ClientID,
-		ClientSecret: "dextest-secret-" + randomHex(8),
+		ClientSecret: secret,
 		Email:        o.Email,
 		Password:     o.Password,
 		Username:     strings.SplitN(o.Email, "@", 2)[0],
 		out:          &devnet.Buffer{},
+		bin:          bin,
+		addr:         addr,
+		opts:         o,
+	}
+	if d.ClientSecret == "" {
+		d.ClientSecret = "dextest-secret-" + randomHex(8)
 	}
 	redirects := []string{}
 	for _, h := range []string{"localhost", "127.0.0.1"} {
@@ -165,7 +225,7 @@ func Launch(bin string, o Options) (*Dex, error) {
 	var cfg bytes.Buffer
 	if err := tmpl.Execute(&cfg, map[string]any{
 		"Issuer": d.Issuer, "Addr": addr, "LogLevel": "warn",
-		"Email": d.Email, "PasswordHash": string(hash), "Username": d.Username, "UserID": "dextest-" + d.Username,
+		"Users":    users,
 		"ClientID": d.ClientID, "ClientSecret": d.ClientSecret, "RedirectURIs": redirects,
 	}); err != nil {
 		return nil, fmt.Errorf("render config: %w", err)

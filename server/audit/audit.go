@@ -42,6 +42,7 @@ const (
 	ActionTokenRejected  = "auth.token_rejected"  // a presented bearer token was refused (expired, bad signature, unknown issuer)
 	ActionTokenRevoked   = "auth.token_revoked"   // a token or session was revoked
 	ActionServiceAccount = "auth.service_account" // a service account's credentials were used for a read
+	ActionTeamsSynced    = "auth.teams_synced"    // a login changed the user's teams to follow the identity provider's groups
 )
 
 // Outcomes. Derived from Status when an Event leaves Outcome empty.

@@ -56,7 +56,7 @@ func newTeamEnv(t *testing.T, opts ...envOpt) *teamEnv {
 	if _, err := e.st.CreateTeam(ctx, te.ownerID, "ops", []string{"carl"}, []string{"max"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.st.CreateProject(ctx, te.ownerID, store.NewProject{Name: "shop", Visibility: "private", Owner: "team:ops"}); err != nil {
+	if _, err := e.st.CreateProject(ctx, te.ownerID, store.NewProject{Name: "shop", AccessClass: "private", Owner: "team:ops"}); err != nil {
 		t.Fatal(err)
 	}
 	return te

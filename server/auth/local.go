@@ -121,7 +121,7 @@ func (s *Service) handleLocalLogin(w http.ResponseWriter, r *http.Request) {
 		httpx.Err(w, r, err)
 		return
 	}
-	resp, err := s.login(r, "local", lu.Email, lu.Name, lu.Admin)
+	resp, err := s.login(r, "local", lu)
 	if err != nil {
 		httpx.Err(w, r, err)
 		return
@@ -130,12 +130,17 @@ func (s *Service) handleLocalLogin(w http.ResponseWriter, r *http.Request) {
 }
 
 // login upserts a local user (by email: local users are the operator's
-// own configuration) and issues a rise token.
-func (s *Service) login(r *http.Request, method, email, name string, admin bool) (*api.TokenResponse, error) {
-	u, err := s.users.upsertUser(r.Context(), email, name, admin)
+// own configuration), records their configured groups and issues a rise
+// token.
+func (s *Service) login(r *http.Request, method string, lu *config.LocalUser) (*api.TokenResponse, error) {
+	u, err := s.users.upsertUser(r.Context(), lu.Email, lu.Name, lu.Admin)
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
+	if err := s.users.setGroups(r.Context(), u.ID, lu.Groups); err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	u.Groups = lu.Groups
 	return s.issueFor(r, method, u)
 }
 

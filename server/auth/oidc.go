@@ -67,10 +67,7 @@ func (p *provider) get(ctx context.Context) (*oidc.Provider, error) {
 }
 
 func (p *provider) oauth2Config(op *oidc.Provider, redirectURI string) *oauth2.Config {
-	scopes := p.cfg.Scopes
-	if len(scopes) == 0 {
-		scopes = []string{oidc.ScopeOpenID, "email", "profile"}
-	}
+	scopes := p.cfg.RequestScopes()
 	ep := op.Endpoint()
 	return &oauth2.Config{
 		ClientID:     p.cfg.ClientID,
@@ -279,8 +276,18 @@ func (s *Service) loginWithIDToken(r *http.Request, method string, p *provider, 
 	if handle == "" {
 		handle = c.Name
 	}
+	groups, err := p.groups(idt)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkAllowedGroups(r, p, c.Email, groups); err != nil {
+		return nil, err
+	}
 	u, err := s.oidcUser(r.Context(), p.cfg.Issuer, idt.Subject, c.Email, handle, p.isAdmin(c.Email))
 	if err != nil {
+		return nil, err
+	}
+	if err := s.applyGroups(r, p, u, groups); err != nil {
 		return nil, err
 	}
 	return s.issueFor(r, method, u)
@@ -289,6 +296,10 @@ func (s *Service) loginWithIDToken(r *http.Request, method string, p *provider, 
 // refuseLogin answers a failed login step: 401 with a generic message and
 // a log line with the reason; non-credential errors go through httpx.Err.
 func (s *Service) refuseLogin(w http.ResponseWriter, r *http.Request, err error) {
+	if denied := (*platformDenied)(nil); errors.As(err, &denied) { // recorded by checkAllowedGroups
+		httpx.Err(w, r, httpx.NewError(http.StatusForbidden, denied.Error()))
+		return
+	}
 	if !errors.Is(err, ErrInvalidCredentials) {
 		httpx.Err(w, r, err)
 		return

@@ -48,10 +48,10 @@ func (s *Service) userAndRevocation(ctx context.Context, userID string, iat time
 	var u userInfo
 	var listed bool
 	var cutoff *time.Time
-	err := s.db.QueryRow(ctx, `SELECT u.id::text, u.email, u.name, u.admin,
+	err := s.db.QueryRow(ctx, `SELECT u.id::text, u.email, u.name, u.admin, u.idp_groups,
 		EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ANY($2)),
 		(SELECT not_before FROM token_cutoffs WHERE user_id = u.id)
-		FROM users u WHERE u.id = $1::uuid`, userID, jtis).Scan(&u.ID, &u.Email, &u.Name, &u.Admin, &listed, &cutoff)
+		FROM users u WHERE u.id = $1::uuid`, userID, jtis).Scan(&u.ID, &u.Email, &u.Name, &u.Admin, &u.Groups, &listed, &cutoff)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, false, errNoUser
 	}

@@ -161,6 +161,10 @@ func (s *Service) handleBrowserCallback(w http.ResponseWriter, r *http.Request) 
 	if err == nil {
 		resp, err = s.exchange(r, pr, q.Get("code"), oauth2.VerifierOption(pr.CodeVerifier))
 	}
+	if denied := (*platformDenied)(nil); errors.As(err, &denied) {
+		http.Error(w, denied.Error(), http.StatusForbidden) // recorded by loginWithIDToken
+		return
+	}
 	if err != nil {
 		s.log.Warn("refused browser login", "remote", s.clientIP(r), "reason", err)
 		s.auditLoginFailed(r, http.StatusUnauthorized, "")
@@ -200,7 +204,7 @@ func (s *Service) handleBrowserLocal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, s.loginCookie(csrfCookie, "/auth/login", "", -1))
-	resp, err := s.login(r, "browser", lu.Email, lu.Name, lu.Admin)
+	resp, err := s.login(r, "browser", lu)
 	if err != nil {
 		s.log.Error("browser login", "error", err)
 		http.Error(w, "internal server error", http.StatusInternalServerError)

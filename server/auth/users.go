@@ -26,10 +26,11 @@ type dbtx interface {
 type userInfo struct {
 	ID, Email, Name string
 	Admin           bool
+	Groups          []string // identity-provider groups at the last login
 }
 
 func (u *userInfo) identity() *identity.Identity {
-	return &identity.Identity{UserID: u.ID, Email: u.Email, Name: u.Name, Admin: u.Admin}
+	return &identity.Identity{UserID: u.ID, Email: u.Email, Name: u.Name, Admin: u.Admin, Groups: u.Groups}
 }
 
 func (u *userInfo) api() api.User {
@@ -53,6 +54,19 @@ type userStore interface {
 	// project returns the id of project name when id has access a to it,
 	// errNoProject otherwise (not-yours looks like not-found).
 	project(ctx context.Context, id *identity.Identity, name string, a store.Access) (string, error)
+	// setGroups records the groups a login brought (groups.go).
+	setGroups(ctx context.Context, userID string, groups []string) error
+	// syncTeams makes the user's memberships in provider's managed teams
+	// follow teams (groups.go).
+	syncTeams(ctx context.Context, userID, provider string, teams []string) (store.TeamSync, error)
+}
+
+func (q storeUsers) setGroups(ctx context.Context, userID string, groups []string) error {
+	return q.st.SetUserGroups(ctx, userID, groups)
+}
+
+func (q storeUsers) syncTeams(ctx context.Context, userID, provider string, teams []string) (store.TeamSync, error) {
+	return q.st.SyncTeams(ctx, userID, provider, teams)
 }
 
 // storeUsers implements userStore with the server's store.

@@ -78,7 +78,9 @@ type Options struct {
 	// IdentityCookie is the cookie Identity reads besides Authorization
 	// (rise's session cookie); it never reaches apps.
 	IdentityCookie string
-	// CanAccess reports whether id may use private project.
+	// CanAccess reports whether id may use a project that needs a login;
+	// false is answered like a missing project, an error wrapping
+	// *DeniedError with 403 (Table.CanAccess, access.go).
 	CanAccess func(ctx context.Context, id *identity.Identity, project string) (bool, error)
 	// Sessions turns login tickets into app-host sessions and checks them
 	// (server/auth.Service implements it). Nil: only Identity is consulted.
@@ -306,6 +308,11 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, project stri
 		return nil, false, false
 	}
 	ok, err = h.o.CanAccess(r.Context(), id, project)
+	if denied, is := isDenied(err); is {
+		h.o.Log.Debug("edge: access class turns the caller away", "project", project, "class", denied.Class, "caller", id.Subject())
+		h.page(w, http.StatusForbidden, denied.Error())
+		return nil, false, false
+	}
 	if err != nil {
 		h.o.Log.Error("edge: access check failed", "project", project, "error", err)
 		h.page(w, http.StatusBadGateway, "rise cannot route this request right now.")

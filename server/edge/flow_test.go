@@ -119,7 +119,7 @@ func newPlatformOn(t *testing.T, dbURL, publicHost, appsHost string, opts ...fun
 	}
 	aliceID := &identity.Identity{UserID: alice.ID, Email: alice.Email, Name: alice.Name}
 	for name, vis := range map[string]string{"hello": "private", "other": "private", "open": "public"} {
-		if _, err := st.CreateProject(ctx, aliceID, store.NewProject{Name: name, Visibility: vis}); err != nil {
+		if _, err := st.CreateProject(ctx, aliceID, store.NewProject{Name: name, AccessClass: vis}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -60,8 +60,10 @@ func (h *Handler) ingressAuth(w http.ResponseWriter, r *http.Request) {
 	ok := false
 	if !unknown && h.o.CanAccess != nil {
 		if ok, err = h.o.CanAccess(r.Context(), id, project); err != nil {
-			httpx.Err(w, r, err)
-			return
+			if _, denied := isDenied(err); !denied {
+				httpx.Err(w, r, err)
+				return
+			}
 		}
 	}
 	if !ok {

@@ -13,8 +13,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/riseplatform/rise/core/config"
 	"github.com/riseplatform/rise/sdk/apphost"
-	"github.com/riseplatform/rise/server/identity"
 	"github.com/riseplatform/rise/server/metrics"
 )
 
@@ -22,8 +22,8 @@ import (
 // (in the default environment).
 const DefaultGroup = apphost.DefaultGroup
 
-// Table is the edge's route table: every project's visibility, owner and
-// active deployments, and every team's members, in memory. Lookups and
+// Table is the edge's route table: every project's access class, owner,
+// app users and active deployments, and every team's members, in memory. Lookups and
 // access checks read an immutable snapshot (swapped atomically), never
 // the database. The snapshot is loaded at start, kept current by the
 // database's change notifications (LISTEN rise_routes, see listen.go) and
@@ -35,6 +35,7 @@ type Table struct {
 	log     hclog.Logger
 	resync  time.Duration
 	metrics *metrics.Metrics
+	policy  accessPolicy // access.go
 
 	snap     atomic.Pointer[snapshot]
 	domains  atomic.Pointer[domainMap] // verified custom domains (domains.go)
@@ -55,6 +56,9 @@ type snapshot struct {
 // entry is one project.
 type entry struct {
 	id, ownerUser, ownerTeam string
+	class                    string          // access class (access.go)
+	appUsers                 map[string]bool // user ids of app users
+	appTeams                 []string        // team ids of app teams
 	deleting                 bool
 	groups                   map[string]*Route // label suffix (apphost.Target.Suffix) → route
 	route                    *Route            // production's default group's (never nil)
@@ -67,7 +71,10 @@ type TableOptions struct {
 	Resync time.Duration
 	// Metrics shows fail static (rise_edge_fail_static); nil shows nothing.
 	Metrics *metrics.Metrics
-	Log     hclog.Logger
+	// Access is server.hcl's access block (nil: the built-in classes
+	// only); CanAccess decides with it.
+	Access *config.Access
+	Log    hclog.Logger
 }
 
 // NewTable loads the route table; Run keeps it current.
@@ -81,7 +88,7 @@ func NewTable(ctx context.Context, o TableOptions) (*Table, error) {
 	if o.Log == nil {
 		o.Log = hclog.NewNullLogger()
 	}
-	t := &Table{pool: o.Pool, log: o.Log, resync: o.Resync, metrics: o.Metrics}
+	t := &Table{pool: o.Pool, log: o.Log, resync: o.Resync, metrics: o.Metrics, policy: newAccessPolicy(o.Access)}
 	if err := t.Resync(ctx); err != nil {
 		return nil, err
 	}
@@ -147,29 +154,6 @@ func (t *Table) lookup(a apphost.Address) (*Route, error) {
 	return &Route{Project: e.route.Project, Private: e.route.Private}, nil
 }
 
-// CanAccess is Options.CanAccess from memory: whoever may read the
-// project may use its private app (the rule of server/store's
-// permissionsFor): admins, the owning user, members of the owning team,
-// and service accounts of the project.
-func (t *Table) CanAccess(_ context.Context, id *identity.Identity, project string) (bool, error) {
-	s := t.snap.Load()
-	e := s.byName[project]
-	switch {
-	case id == nil || e == nil || e.deleting:
-		return false, nil
-	case id.IsServiceAccount():
-		sa := id.ServiceAccount
-		return sa.ProjectID == e.id || (sa.ProjectID == "" && sa.Project == project), nil
-	case id.Admin:
-		return true, nil
-	case id.UserID == "":
-		return false, nil
-	case e.ownerUser != "":
-		return e.ownerUser == id.UserID, nil
-	}
-	return s.members[e.ownerTeam][id.UserID], nil
-}
-
 // Stats describe the table for logs and health checks.
 type Stats struct {
 	Projects int
@@ -192,6 +176,9 @@ func (t *Table) Resync(ctx context.Context) error {
 			return err
 		}
 		if err := t.loadDomains(ctx, tx, ""); err != nil {
+			return err
+		}
+		if err := loadAppUsers(ctx, tx, s, "", nil); err != nil {
 			return err
 		}
 		return loadMembers(ctx, tx, s, "")
@@ -221,6 +208,9 @@ func (t *Table) reloadProject(ctx context.Context, id string) error {
 	if err := loadProjects(ctx, t.pool, s, "p.id = $1::uuid", id); err != nil {
 		return fmt.Errorf("edge: load project %s: %w", id, err)
 	}
+	if err := loadAppUsers(ctx, t.pool, s, "p.id = $1::uuid", id); err != nil {
+		return fmt.Errorf("edge: load project %s: %w", id, err)
+	}
 	t.snap.Store(s)
 	return nil
 }
@@ -236,6 +226,9 @@ func (t *Table) reloadProjectNamed(ctx context.Context, name string) error {
 		delete(s.byID, e.id)
 	}
 	if err := loadProjects(ctx, t.pool, s, "p.name = $1", name); err != nil {
+		return fmt.Errorf("edge: load project %s: %w", name, err)
+	}
+	if err := loadAppUsers(ctx, t.pool, s, "p.name = $1", name); err != nil {
 		return fmt.Errorf("edge: load project %s: %w", name, err)
 	}
 	t.snap.Store(s)
@@ -263,7 +256,7 @@ type querier interface {
 // loadProjects adds projects (all, or those matching where with its one
 // argument) and their active deployments to s.
 func loadProjects(ctx context.Context, q querier, s *snapshot, where string, arg any) error {
-	sql := `SELECT p.id::text, p.name, p.visibility, p.status,
+	sql := `SELECT p.id::text, p.name, p.access_class, p.status,
 			COALESCE(p.owner_user_id::text, ''), COALESCE(p.owner_team_id::text, ''),
 			d.environment, d.deployment_group, d.deployment_id, d.upstreams
 		FROM projects p LEFT JOIN deployments d ON d.project_id = p.id AND d.active`
@@ -276,19 +269,19 @@ func loadProjects(ctx context.Context, q querier, s *snapshot, where string, arg
 	if err != nil {
 		return err
 	}
-	var pid, name, vis, status, ownerUser, ownerTeam string
+	var pid, name, class, status, ownerUser, ownerTeam string
 	var env, group, dep *string
 	var ups []string
-	_, err = pgx.ForEachRow(rows, []any{&pid, &name, &vis, &status, &ownerUser, &ownerTeam, &env, &group, &dep, &ups}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&pid, &name, &class, &status, &ownerUser, &ownerTeam, &env, &group, &dep, &ups}, func() error {
 		e := s.byID[pid]
 		if e == nil {
-			e = &entry{id: pid, ownerUser: ownerUser, ownerTeam: ownerTeam, deleting: status == "deleting",
-				groups: map[string]*Route{}, route: &Route{Project: name, Private: vis == "private"}}
+			e = &entry{id: pid, ownerUser: ownerUser, ownerTeam: ownerTeam, class: class, deleting: status == "deleting",
+				groups: map[string]*Route{}, route: &Route{Project: name, Private: class != config.ClassPublic}}
 			s.byID[pid], s.byName[name] = e, e
 		}
 		if env != nil && group != nil && dep != nil {
 			tg := apphost.Target{Project: name, Environment: *env, Group: *group}
-			r := &Route{Project: name, Environment: tg.Env(), Group: tg.GroupName(), Private: vis == "private",
+			r := &Route{Project: name, Environment: tg.Env(), Group: tg.GroupName(), Private: class != config.ClassPublic,
 				Deployment: *dep, Upstreams: ups}
 			if s := tg.Suffix(); s == "" {
 				e.route = r

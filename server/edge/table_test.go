@@ -135,7 +135,7 @@ func TestRouteTable(t *testing.T) {
 			{db.adm, "priv", true},
 			{nil, "priv", false},
 			{db.alice, "pub", true}, // owner
-			{db.bob, "pub", false},
+			{db.bob, "pub", true},   // public: anyone may use it
 			{db.bob, "nothing", false},
 			{&identity.Identity{ServiceAccount: &identity.ServiceAccount{ID: "s", ProjectID: db.priv}}, "priv", true},
 			{&identity.Identity{ServiceAccount: &identity.ServiceAccount{ID: "s", ProjectID: db.pub}}, "priv", false},
@@ -162,6 +162,25 @@ func TestRouteTable(t *testing.T) {
 	both("priv moves to alice", func(tbl *edge.Table) bool {
 		return canAccess(tbl, db.alice, "priv") && !canAccess(tbl, db.carol, "priv")
 	})
+	// App users, app teams and access classes (migration 0012's notifications).
+	db.exec(t, "INSERT INTO project_app_users (project_id, user_id) VALUES ($1, $2)", db.priv, db.carol.UserID)
+	both("carol is an app user of priv", func(tbl *edge.Table) bool { return canAccess(tbl, db.carol, "priv") })
+	db.exec(t, "DELETE FROM project_app_users WHERE project_id = $1", db.priv)
+	both("carol's grant is withdrawn", func(tbl *edge.Table) bool { return !canAccess(tbl, db.carol, "priv") })
+	db.exec(t, "INSERT INTO project_app_users (project_id, team_id) VALUES ($1, $2)", db.priv, db.ops)
+	both("ops (carol's team) is an app team of priv", func(tbl *edge.Table) bool { return canAccess(tbl, db.carol, "priv") })
+	db.exec(t, "DELETE FROM project_app_users WHERE project_id = $1", db.priv)
+	both("ops's grant is withdrawn", func(tbl *edge.Table) bool { return !canAccess(tbl, db.carol, "priv") })
+	db.exec(t, "UPDATE projects SET access_class = 'authenticated' WHERE id = $1", db.priv)
+	both("priv admits every logged-in user", func(tbl *edge.Table) bool {
+		r, _ := tbl.Lookup(context.Background(), "priv")
+		return r != nil && r.Private && canAccess(tbl, db.bob, "priv") && !canAccess(tbl, nil, "priv")
+	})
+	db.exec(t, "UPDATE projects SET access_class = 'internal' WHERE id = $1", db.priv) // a class this server does not define
+	both("an unknown class admits only insiders", func(tbl *edge.Table) bool {
+		return !canAccess(tbl, db.bob, "priv") && canAccess(tbl, db.alice, "priv")
+	})
+	db.exec(t, "UPDATE projects SET access_class = 'private' WHERE id = $1", db.priv)
 	db.exec(t, "UPDATE projects SET visibility = 'public' WHERE id = $1", db.priv)
 	both("priv turns public", func(tbl *edge.Table) bool {
 		r, _ := tbl.Lookup(context.Background(), "priv")

@@ -183,7 +183,7 @@ func TestACMEWithPebble(t *testing.T) {
 		name string
 		id   *identity.Identity
 	}{{"shop", aliceID}, {"bobs", bobID}} {
-		if _, err := st.CreateProject(ctx, p.id, store.NewProject{Name: p.name, Visibility: "public"}); err != nil {
+		if _, err := st.CreateProject(ctx, p.id, store.NewProject{Name: p.name, AccessClass: "public"}); err != nil {
 			t.Fatal(err)
 		}
 	}

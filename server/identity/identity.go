@@ -11,6 +11,9 @@ type Identity struct {
 	Email  string
 	Name   string // unique handle shown as owner "user:<name>"
 	Admin  bool
+	// Groups are the user's identity-provider groups as of their last
+	// login (access classes match them); nil for local users without groups.
+	Groups []string
 
 	// ServiceAccount is set when the caller is a CI token bound to a
 	// project through a service account. Such a caller may deploy that

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gorilla/mux"
@@ -32,7 +33,8 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		httpx.Err(w, r, err)
 		return
 	}
-	if err := validateVisibility(req.Visibility); err != nil {
+	class, err := h.accessClass(req.Access, req.Visibility)
+	if err != nil {
 		httpx.Err(w, r, err)
 		return
 	}
@@ -40,7 +42,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		httpx.Err(w, r, err)
 		return
 	}
-	p, err := h.st.CreateProject(r.Context(), id, store.NewProject{Name: req.Name, Visibility: req.Visibility, Owner: req.Owner})
+	p, err := h.st.CreateProject(r.Context(), id, store.NewProject{Name: req.Name, AccessClass: class, Owner: req.Owner})
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		err = httpx.Errorf(http.StatusConflict, "Project name '%s' is already taken; choose another name.", req.Name)
@@ -111,11 +113,19 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request) {
 		httpx.Err(w, r, err)
 		return
 	}
-	if req.Visibility != nil {
-		if err := validateVisibility(*req.Visibility); err != nil || *req.Visibility == "" {
-			httpx.Err(w, r, httpx.NewError(http.StatusBadRequest, `visibility must be "public" or "private"`))
+	var class *string
+	if req.Access != nil || req.Visibility != nil {
+		a, v := deref(req.Access), deref(req.Visibility)
+		if a == "" && v == "" {
+			httpx.Err(w, r, httpx.Errorf(http.StatusBadRequest, "access must be one of %s", strings.Join(h.classes(), ", ")))
 			return
 		}
+		c, err := h.accessClass(a, v)
+		if err != nil {
+			httpx.Err(w, r, err)
+			return
+		}
+		class = &c
 	}
 	if req.Owner != nil {
 		if err := validateOwner(*req.Owner); err != nil || *req.Owner == "" {
@@ -123,7 +133,7 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	p, err := h.st.UpdateProject(r.Context(), id, name, store.ProjectChange{Visibility: req.Visibility, Owner: req.Owner})
+	p, err := h.st.UpdateProject(r.Context(), id, name, store.ProjectChange{AccessClass: class, Owner: req.Owner})
 	if errors.Is(err, store.ErrOwnerDenied) {
 		err = h.ownerDenied(r.Context(), id, *req.Owner)
 	} else if err != nil {
@@ -223,12 +233,40 @@ func validateName(name string) error {
 	return nil
 }
 
-func validateVisibility(v string) error {
-	switch v {
+// accessClass validates a request's access class and its old name,
+// visibility ("public" or "private"); "" means the default (public).
+func (h *Handler) accessClass(access, visibility string) (string, error) {
+	switch visibility {
 	case "", api.VisibilityPublic, api.VisibilityPrivate:
-		return nil
+	default:
+		return "", httpx.Errorf(http.StatusBadRequest, `visibility must be "public" or "private", not %q`, visibility)
 	}
-	return httpx.Errorf(http.StatusBadRequest, `visibility must be "public" or "private", not %q`, v)
+	switch {
+	case access == "":
+		return visibility, nil
+	case visibility != "" && visibility != access:
+		return "", httpx.Errorf(http.StatusBadRequest, "access %q and visibility %q disagree; send only access", access, visibility)
+	case !slices.Contains(h.classes(), access):
+		return "", httpx.NewError(http.StatusBadRequest,
+			fmt.Sprintf("access %q is not an access class of this server; classes: %s", access, strings.Join(h.classes(), ", ")),
+			names.Suggest(access, h.classes())...)
+	}
+	return access, nil
+}
+
+// classes are the server's access classes.
+func (h *Handler) classes() []string {
+	if len(h.opts.Classes) == 0 {
+		return []string{api.AccessPublic, api.AccessAuthenticated, api.AccessPrivate}
+	}
+	return h.opts.Classes
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 func validateOwner(o string) error {

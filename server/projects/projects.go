@@ -3,7 +3,10 @@
 //	POST   /projects         create (owner defaults to the caller)
 //	GET    /projects         list the caller's projects (keyset pagination)
 //	GET    /projects/{name}  show
-//	PATCH  /projects/{name}  change visibility or owner
+//	PATCH  /projects/{name}  change the access class or owner
+//	POST   /projects/{name}/app-users            let a user or team use the app
+//	GET    /projects/{name}/app-users            list them
+//	DELETE /projects/{name}/app-users/{subject}  withdraw (subject "user:<name>" or "team:<name>")
 //	DELETE /projects/{name}  start deletion: status "deleting", 202; the
 //	                         project controller cleans up and removes it
 //
@@ -21,10 +24,14 @@ import (
 	"github.com/riseplatform/rise/server/store"
 )
 
-// Options shape project URLs: <Scheme>://<name>.<Domain>.
+// Options shape project URLs (<Scheme>://<name>.<Domain>) and name the
+// server's access classes.
 type Options struct {
 	Domain string // e.g. "rise.dev"
 	Scheme string // "https" or "http"
+	// Classes are the access classes projects may use (config
+	// Access.ClassNames); nil: the built-in public, authenticated, private.
+	Classes []string
 }
 
 // Handler serves the projects API.
@@ -51,6 +58,9 @@ func (h *Handler) Routes(r *mux.Router) {
 	r.HandleFunc("/projects/{name}", h.show).Methods(http.MethodGet)
 	r.HandleFunc("/projects/{name}", h.update).Methods(http.MethodPatch)
 	r.HandleFunc("/projects/{name}", h.delete).Methods(http.MethodDelete)
+	r.HandleFunc("/projects/{name}/app-users", h.addAppUser).Methods(http.MethodPost)
+	r.HandleFunc("/projects/{name}/app-users", h.listAppUsers).Methods(http.MethodGet)
+	r.HandleFunc("/projects/{name}/app-users/{subject}", h.removeAppUser).Methods(http.MethodDelete)
 }
 
 // URL is where project name's app is served.
@@ -71,6 +81,7 @@ func (o Options) ToAPI(p *store.Project) api.Project {
 		Name:             p.Name,
 		Status:           p.Status,
 		URL:              o.projectURL(p),
+		Access:           p.AccessClass,
 		Visibility:       p.Visibility,
 		Owner:            p.Owner,
 		CreatedAt:        p.CreatedAt,

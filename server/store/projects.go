@@ -28,23 +28,27 @@ var ErrOwnerDenied = errors.New("owner does not exist or you may not use it")
 
 // Project is a row of projects with its owner's name.
 type Project struct {
-	ID, Name, Visibility, Status, Owner string // Owner is "user:<name>" or "team:<name>"
-	ActiveDeployment                    string // the default group's serving deployment id, or ""
-	PrimaryDomain                       string // the verified primary custom domain, or ""
-	OwnerUserID, OwnerTeamID            *string
-	CreatedAt, UpdatedAt                time.Time
+	ID, Name, Status, Owner string // Owner is "user:<name>" or "team:<name>"
+	// AccessClass is who may use the app (config.ClassPublic, ...);
+	// Visibility is derived from it: "public" or "private" (needs a login).
+	AccessClass, Visibility  string
+	ActiveDeployment         string // the default group's serving deployment id, or ""
+	PrimaryDomain            string // the verified primary custom domain, or ""
+	OwnerUserID, OwnerTeamID *string
+	CreatedAt, UpdatedAt     time.Time
 }
 
 // NewProject is CreateProject's input. Owner is "user:<name>",
-// "team:<name>", or empty for the caller.
+// "team:<name>", or empty for the caller. AccessClass defaults to public;
+// the caller has checked it against the server's classes.
 type NewProject struct {
-	Name, Visibility, Owner string
+	Name, AccessClass, Owner string
 }
 
 // ProjectChange is an update; nil fields are left alone.
 type ProjectChange struct {
-	Visibility *string
-	Owner      *string
+	AccessClass *string
+	Owner       *string
 }
 
 // projectCols reads a project with its owner and the default group's active
@@ -52,7 +56,7 @@ type ProjectChange struct {
 // server/deploy's repository (which owns every other deployment query),
 // joined here so a project listing stays one query; and its verified
 // primary custom domain (server/domains), the app's URL when set.
-const projectCols = `p.id, p.name, p.visibility, p.status, p.owner_user_id, p.owner_team_id, p.created_at, p.updated_at,
+const projectCols = `p.id, p.name, p.access_class, p.visibility, p.status, p.owner_user_id, p.owner_team_id, p.created_at, p.updated_at,
 	CASE WHEN p.owner_user_id IS NOT NULL THEN 'user:' || u.name ELSE 'team:' || t.name END,
 	COALESCE((SELECT d.deployment_id FROM deployments d
 		WHERE d.project_id = p.id AND d.active AND d.deployment_group = 'default' AND d.environment = 'production'), ''),
@@ -65,7 +69,7 @@ const projectFrom = ` FROM projects p
 
 func scanProject(row pgx.Row, extra ...any) (*Project, error) {
 	var p Project
-	dest := append([]any{&p.ID, &p.Name, &p.Visibility, &p.Status, &p.OwnerUserID, &p.OwnerTeamID,
+	dest := append([]any{&p.ID, &p.Name, &p.AccessClass, &p.Visibility, &p.Status, &p.OwnerUserID, &p.OwnerTeamID,
 		&p.CreatedAt, &p.UpdatedAt, &p.Owner, &p.ActiveDeployment, &p.PrimaryDomain}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -81,8 +85,8 @@ func scanProject(row pgx.Row, extra ...any) (*Project, error) {
 // in the team, and not an admin; ErrConflict when the name is taken;
 // ErrForbidden for service accounts.
 func (s *Store) CreateProject(ctx context.Context, id *identity.Identity, np NewProject) (*Project, error) {
-	if np.Visibility == "" {
-		np.Visibility = "public"
+	if np.AccessClass == "" {
+		np.AccessClass = "public"
 	}
 	var p *Project
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
@@ -91,9 +95,9 @@ func (s *Store) CreateProject(ctx context.Context, id *identity.Identity, np New
 			return err
 		}
 		var projectID string
-		err = tx.QueryRow(ctx, `INSERT INTO projects (name, visibility, owner_user_id, owner_team_id)
+		err = tx.QueryRow(ctx, `INSERT INTO projects (name, access_class, owner_user_id, owner_team_id)
 			VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING RETURNING id`,
-			np.Name, np.Visibility, userID, teamID).Scan(&projectID)
+			np.Name, np.AccessClass, userID, teamID).Scan(&projectID)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrConflict
 		}
@@ -219,7 +223,7 @@ func (s *Store) ListProjects(ctx context.Context, id *identity.Identity, after s
 }
 
 // UpdateProject changes project name. Callers with AccessWrite may change
-// the visibility; moving the project to another owner needs AccessDelete on
+// the access class; moving the project to another owner needs AccessDelete on
 // it (it gives the project away) and the right to own projects through the
 // new owner. Callers who can read but not change it get ErrForbidden.
 func (s *Store) UpdateProject(ctx context.Context, id *identity.Identity, name string, ch ProjectChange) (*Project, error) {
@@ -241,12 +245,12 @@ func (s *Store) UpdateProject(ctx context.Context, id *identity.Identity, name s
 				return err
 			}
 		}
-		visibility := p.Visibility
-		if ch.Visibility != nil {
-			visibility = *ch.Visibility
+		class := p.AccessClass
+		if ch.AccessClass != nil {
+			class = *ch.AccessClass
 		}
-		_, err = tx.Exec(ctx, `UPDATE projects SET visibility = $2, owner_user_id = $3, owner_team_id = $4, updated_at = now()
-			WHERE id = $1`, p.ID, visibility, userID, teamID)
+		_, err = tx.Exec(ctx, `UPDATE projects SET access_class = $2, owner_user_id = $3, owner_team_id = $4, updated_at = now()
+			WHERE id = $1`, p.ID, class, userID, teamID)
 		if err != nil {
 			return fmt.Errorf("update: %w", err)
 		}

@@ -153,7 +153,7 @@ func TestProjectForRule(t *testing.T) {
 	if err != nil || mine.Owner != "user:owner" || mine.Visibility != "public" || mine.Status != "stopped" {
 		t.Fatalf("create mine: %+v %v", mine, err)
 	}
-	teamP, err := s.CreateProject(ctx, member, store.NewProject{Name: "ops", Owner: "team:devops", Visibility: "private"})
+	teamP, err := s.CreateProject(ctx, member, store.NewProject{Name: "ops", Owner: "team:devops", AccessClass: "private"})
 	if err != nil || teamP.Owner != "team:devops" || teamP.OwnerTeamID == nil {
 		t.Fatalf("create ops: %+v %v", teamP, err)
 	}

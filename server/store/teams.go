@@ -25,12 +25,17 @@ var (
 	ErrLastOwner = errors.New("a team needs at least one owner")
 	// ErrTeamOwnsProjects: a team that still owns projects cannot be deleted.
 	ErrTeamOwnsProjects = errors.New("team still owns projects")
+	// ErrManagedTeam: the team follows an identity provider's group; its
+	// members, name and existence are not edited by hand (admins may only
+	// add and remove owners).
+	ErrManagedTeam = errors.New("team is managed by the identity provider")
 )
 
 // Team is a team with its members' handles.
 type Team struct {
 	ID        string
 	Name      string
+	ManagedBy string   // "oidc:<provider>" for a team synced from an IdP's groups; "" when kept by hand
 	Owners    []string // handles, sorted
 	Members   []string // handles of non-owner members, sorted
 	CreatedAt time.Time
@@ -100,22 +105,31 @@ func (s *Store) ListTeams(ctx context.Context, id *identity.Identity, after stri
 	if id == nil || id.IsServiceAccount() {
 		return nil, ErrForbidden
 	}
-	var rows pgx.Rows
-	var err error
 	if id.Admin {
-		rows, err = s.pool.Query(ctx, `SELECT id, name, created_at, updated_at FROM teams
-			WHERE name > $1 ORDER BY name LIMIT $2`, after, limit)
-	} else {
-		rows, err = s.pool.Query(ctx, `SELECT t.id, t.name, t.created_at, t.updated_at FROM teams t
+		return s.ListEveryTeam(ctx, after, limit)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT t.id, t.name, t.managed_by, t.created_at, t.updated_at FROM teams t
 			JOIN team_members tm ON tm.team_id = t.id AND tm.user_id = $3
 			WHERE t.name > $1 ORDER BY t.name LIMIT $2`, after, limit, id.UserID)
-	}
+	return s.collectTeams(ctx, rows, err)
+}
+
+// ListEveryTeam returns up to limit teams named after `after`, whoever
+// is in them: for admins, and for everyone when the server's teams policy
+// lists all teams (config.TeamsPolicy.ListAll).
+func (s *Store) ListEveryTeam(ctx context.Context, after string, limit int) ([]Team, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, name, managed_by, created_at, updated_at FROM teams
+			WHERE name > $1 ORDER BY name LIMIT $2`, after, limit)
+	return s.collectTeams(ctx, rows, err)
+}
+
+func (s *Store) collectTeams(ctx context.Context, rows pgx.Rows, err error) ([]Team, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list teams: %w", err)
 	}
 	teams, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Team, error) {
 		var t Team
-		err := r.Scan(&t.ID, &t.Name, &t.CreatedAt, &t.UpdatedAt)
+		err := r.Scan(&t.ID, &t.Name, &t.ManagedBy, &t.CreatedAt, &t.UpdatedAt)
 		return t, err
 	})
 	if err != nil {
@@ -159,15 +173,31 @@ func (s *Store) UsableTeams(ctx context.Context, id *identity.Identity) ([]strin
 }
 
 // UpdateTeam applies ch to team name. Team owners and admins may change a
-// team; members get ErrForbidden, everyone else ErrNotFound. The change is
+// team; members get ErrForbidden, everyone else ErrNotFound. A team managed
+// by an identity provider is ErrManagedTeam to its members, except for an
+// admin adding or removing owners. The change is
 // all or nothing: a team left without owners is ErrLastOwner.
 func (s *Store) UpdateTeam(ctx context.Context, id *identity.Identity, name string, ch TeamChange) (*Team, error) {
 	var teamID string
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
 		var err error
-		teamID, _, err = teamAccess(ctx, tx, id, name, true, true)
+		var role string
+		teamID, role, err = teamAccess(ctx, tx, id, name, false, true)
 		if err != nil {
 			return err
+		}
+		managed, err := teamManaged(ctx, tx, teamID)
+		if err != nil {
+			return err
+		}
+		if managed && (!id.Admin || ch.Rename != "" || len(ch.AddMembers) > 0 || len(ch.RemoveMembers) > 0) {
+			return ErrManagedTeam
+		}
+		if !id.Admin && role != RoleOwner {
+			return ErrForbidden
+		}
+		if managed {
+			return changeManagedOwners(ctx, tx, teamID, ch)
 		}
 		if ch.Rename != "" && ch.Rename != name {
 			_, err := tx.Exec(ctx, `UPDATE teams SET name = $2 WHERE id = $1`, teamID, ch.Rename)
@@ -226,9 +256,18 @@ func (s *Store) UpdateTeam(ctx context.Context, id *identity.Identity, name stri
 // ErrTeamOwnsProjects.
 func (s *Store) DeleteTeam(ctx context.Context, id *identity.Identity, name string) error {
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
-		teamID, _, err := teamAccess(ctx, tx, id, name, true, true)
+		teamID, role, err := teamAccess(ctx, tx, id, name, false, true)
 		if err != nil {
 			return err
+		}
+		if managed, err := teamManaged(ctx, tx, teamID); err != nil || managed {
+			if err == nil {
+				err = ErrManagedTeam
+			}
+			return err
+		}
+		if !id.Admin && role != RoleOwner {
+			return ErrForbidden
 		}
 		var owned bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM projects WHERE owner_team_id = $1)`, teamID).Scan(&owned); err != nil {
@@ -310,8 +349,8 @@ func setRole(ctx context.Context, tx pgx.Tx, teamID string, userIDs []string, ro
 
 func (s *Store) teamByID(ctx context.Context, q querier, teamID string) (*Team, error) {
 	var t Team
-	err := q.QueryRow(ctx, `SELECT id, name, created_at, updated_at FROM teams WHERE id = $1`, teamID).
-		Scan(&t.ID, &t.Name, &t.CreatedAt, &t.UpdatedAt)
+	err := q.QueryRow(ctx, `SELECT id, name, managed_by, created_at, updated_at FROM teams WHERE id = $1`, teamID).
+		Scan(&t.ID, &t.Name, &t.ManagedBy, &t.CreatedAt, &t.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -364,7 +403,7 @@ func wrapTeamErr(op, name string, err error) error {
 	}
 	var unknown *UnknownUsersError
 	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || errors.Is(err, ErrForbidden) ||
-		errors.Is(err, ErrLastOwner) || errors.Is(err, ErrTeamOwnsProjects) || errors.As(err, &unknown) {
+		errors.Is(err, ErrLastOwner) || errors.Is(err, ErrTeamOwnsProjects) || errors.Is(err, ErrManagedTeam) || errors.As(err, &unknown) {
 		return err
 	}
 	return fmt.Errorf("%s %s: %w", op, name, err)

@@ -27,6 +27,11 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		httpx.Err(w, r, err)
 		return
 	}
+	if h.policy.AdminsOnlyCreate() && !id.Admin {
+		httpx.Err(w, r, httpx.NewError(http.StatusForbidden, "Only admins can create teams on this server.",
+			"Ask an admin to create the team, or use a team from your identity provider."))
+		return
+	}
 	var req api.CreateTeamRequest
 	if err := httpx.Decode(w, r, &req); err != nil {
 		httpx.Err(w, r, err)
@@ -60,7 +65,12 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 		httpx.Err(w, r, err)
 		return
 	}
-	ts, err := h.st.ListTeams(r.Context(), id, after, limit+1)
+	var ts []store.Team
+	if h.policy.ListAllTeams() {
+		ts, err = h.st.ListEveryTeam(r.Context(), after, limit+1)
+	} else {
+		ts, err = h.st.ListTeams(r.Context(), id, after, limit+1)
+	}
 	if err != nil {
 		httpx.Err(w, r, err)
 		return
@@ -153,7 +163,7 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request) {
 		httpx.Err(w, r, err)
 		return
 	}
-	u := api.User{ID: id.UserID, Email: id.Email, Name: id.Name, Admin: id.Admin, Teams: []string{}}
+	u := api.User{ID: id.UserID, Email: id.Email, Name: id.Name, Admin: id.Admin, Teams: []string{}, Groups: id.Groups}
 	if id.IsServiceAccount() {
 		u.ServiceAccount = id.ServiceAccount.Project
 	} else if id.UserID != "" {
@@ -181,6 +191,10 @@ func (h *Handler) teamErr(ctx context.Context, id *identity.Identity, name strin
 		return httpx.Errorf(http.StatusConflict, "Team name '%s' is already taken.", name)
 	case errors.Is(err, store.ErrForbidden):
 		return httpx.Errorf(http.StatusForbidden, "Only owners of team '%s' or admins can change or delete it.", name)
+	case errors.Is(err, store.ErrManagedTeam):
+		return httpx.NewError(http.StatusConflict,
+			fmt.Sprintf("Team '%s' is managed by the identity provider: its members follow the group of the same name and cannot be changed by hand.", name),
+			"Change the group in the identity provider; admins may add and remove owners.")
 	case errors.Is(err, store.ErrLastOwner):
 		return httpx.Errorf(http.StatusConflict, "Team '%s' must keep at least one owner; add another owner first.", name)
 	case errors.Is(err, store.ErrTeamOwnsProjects):

@@ -5,6 +5,11 @@
 //	GET    /teams/{name}  show (members and admins)
 //	PATCH  /teams/{name}  rename, add/remove owners and members (team owners, admins)
 //	DELETE /teams/{name}  delete (team owners, admins); refused while it owns projects
+//
+// Teams synced from an identity provider's groups (ManagedBy) refuse hand
+// edits: admins may only add and remove owners. server.hcl teams { create
+// = "admins" } keeps team creation to admins; list_all lists every team.
+//
 //	GET    /users/me      who am I
 //
 // A team the caller is not in answers like a missing one (404).
@@ -16,16 +21,21 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/riseplatform/rise/core/api"
+	"github.com/riseplatform/rise/core/config"
 	"github.com/riseplatform/rise/server/store"
 )
 
 // Handler serves the teams and users API.
 type Handler struct {
-	st *store.Store
+	st     *store.Store
+	policy *config.TeamsPolicy
 }
 
-// New returns the teams and users API handler.
-func New(st *store.Store) *Handler { return &Handler{st: st} }
+// New returns the teams and users API handler; policy (server.hcl teams
+// { ... }, may be nil) says who may create teams and who lists them all.
+func New(st *store.Store, policy *config.TeamsPolicy) *Handler {
+	return &Handler{st: st, policy: policy}
+}
 
 // Routes mounts the API on the /api/v1 router.
 func (h *Handler) Routes(r *mux.Router) {
@@ -38,5 +48,5 @@ func (h *Handler) Routes(r *mux.Router) {
 }
 
 func toAPI(t *store.Team) api.Team {
-	return api.Team{Name: t.Name, Owners: t.Owners, Members: t.Members, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
+	return api.Team{Name: t.Name, Owners: t.Owners, Members: t.Members, ManagedBy: t.ManagedBy, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 }

@@ -205,7 +205,7 @@ func assemble(ctx context.Context, cfg *config.Server, st *store.Store, log hclo
 	if edgeCfg == nil {
 		edgeCfg = &config.Edge{}
 	}
-	routes, err = edge.NewTable(ctx, edge.TableOptions{Pool: st.Pool(), Resync: edgeCfg.ResyncPeriod(), Metrics: m, Log: log.Named("edge")})
+	routes, err = edge.NewTable(ctx, edge.TableOptions{Pool: st.Pool(), Resync: edgeCfg.ResyncPeriod(), Metrics: m, Access: cfg.Access, Log: log.Named("edge")})
 	if err != nil {
 		return server.Deps{}, err
 	}
