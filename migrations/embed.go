@@ -6,7 +6,8 @@
 // Numbering: 0001 core (users, teams, projects), 0002 auth, 0003 deployments,
 // 0004 app tickets (single-use private-app login tickets), 0005 auth
 // hardening (OIDC identities, revocation), 0006 audit (audit log), 0007 the
-// "--" rule for project names, 0008 edge routes (LISTEN rise_routes).
+// "--" rule for project names, 0008 edge routes (LISTEN rise_routes), 0013
+// deployment timeline (deployment_events, for the dashboard and event stream).
 // Never edit a released migration; add a new one.
 package migrations
 
