@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -12,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/jackc/pgx/v5"
@@ -83,36 +83,48 @@ runtime "docker" {
 	aliceAPI := api.NewClient(srv.URL, tok.Token)
 
 	alice := browsertest.New(t)
-	run := func(b context.Context, what string, actions ...chromedp.Action) {
+	fatal := func(what string, err error) {
+		t.Helper()
+		t.Fatalf("%s: %v\nserver log (tail):\n%s", what, err, tail(srv.logs.String(), 30))
+	}
+	run := func(b context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		c, cancel := context.WithTimeout(b, 90*time.Second)
 		defer cancel()
-		if err := chromedp.Run(c, actions...); err != nil {
-			t.Fatalf("%s: %v\nserver log (tail):\n%s", what, err, tail(srv.logs.String(), 30))
+		if err := chromedp.Do(c, actions...); err != nil {
+			fatal(what, err)
 		}
 	}
 	shot := func(b context.Context, name string) { browsertest.Screenshot(t, b, name) }
 	text := func(b context.Context, sel string) string {
 		t.Helper()
-		var s string
-		run(b, "read "+sel, chromedp.Text(sel, &s, chromedp.ByQuery))
+		s, err := chromedp.Run(b, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			fatal("read "+sel, err)
+		}
 		return s
 	}
 	eval := func(b context.Context, js string, out any) {
 		t.Helper()
-		run(b, "evaluate "+js, chromedp.Evaluate(js, out, func(p *runtime.EvaluateParams) *runtime.EvaluateParams {
-			return p.WithAwaitPromise(true)
-		}))
+		raw, err := chromedp.Run(b, chromedp.Evaluate[json.RawMessage](js, chromedp.EvalAwaitPromise))
+		if err != nil {
+			fatal("evaluate "+js, err)
+		}
+		if out != nil {
+			if err := json.Unmarshal(raw, out); err != nil {
+				fatal("decode the result of "+js, err)
+			}
+		}
 	}
 	browserLogin := func(b context.Context, email string) {
 		t.Helper()
 		run(b, "log in as "+email,
 			chromedp.Navigate(srv.URL+"/projects"),
-			chromedp.WaitVisible(`input[name=email]`, chromedp.ByQuery), // the login form of /auth/login
-			chromedp.SendKeys(`input[name=email]`, email, chromedp.ByQuery),
-			chromedp.SendKeys(`input[name=password]`, password, chromedp.ByQuery),
-			chromedp.Submit(`input[name=password]`, chromedp.ByQuery),
-			chromedp.WaitVisible(`#projects-count`, chromedp.ByQuery), // back on /projects
+			chromedp.WaitVisible(chromedp.CSS(`input[name=email]`)), // the login form of /auth/login
+			chromedp.SendKeys(chromedp.CSS(`input[name=email]`), email),
+			chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password),
+			chromedp.Submit(chromedp.CSS(`input[name=password]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#projects-count`)), // back on /projects
 		)
 	}
 
@@ -133,12 +145,12 @@ runtime "docker" {
 	// Create a private project in the dashboard.
 	run(alice, "create project",
 		chromedp.Navigate(srv.URL+"/projects/new"),
-		chromedp.WaitVisible(`#name`, chromedp.ByQuery),
-		chromedp.SendKeys(`#name`, project, chromedp.ByQuery),
-		chromedp.Click(`input[name=visibility][value=private]`, chromedp.ByQuery),
+		chromedp.WaitVisible(chromedp.CSS(`#name`)),
+		chromedp.SendKeys(chromedp.CSS(`#name`), project),
+		chromedp.Click(chromedp.CSS(`input[name=visibility][value=private]`)),
 	)
 	shot(alice, "new-project")
-	run(alice, "submit project", chromedp.Submit(`#name`, chromedp.ByQuery), chromedp.WaitVisible(`#deployments`, chromedp.ByQuery))
+	run(alice, "submit project", chromedp.Submit(chromedp.CSS(`#name`)), chromedp.WaitVisible(chromedp.CSS(`#deployments`)))
 	if h := text(alice, "h1"); h != project {
 		t.Fatalf("after create: heading %q, want %q", h, project)
 	}
@@ -149,7 +161,7 @@ runtime "docker" {
 
 	// Deploy through the API while the project page is open; the page
 	// shows the deployment and its state reaching Healthy without a reload.
-	run(alice, "mark page", chromedp.Evaluate(`window.__sameDocument = true`, nil))
+	eval(alice, `window.__sameDocument = true`, nil)
 	wl := &api.Workload{Port: 8080, HealthPath: "/", Command: []string{"/bin/sh", "-c",
 		`mkdir -p /www && echo hello > /www/index.html && echo app-started && (i=0; while true; i=$((i+1)); do echo "tick $i"; sleep 1; done) & exec /bin/busybox httpd -f -p 8080 -h /www`}}
 	d1, err := aliceAPI.CreateDeployment(ctx, project, &api.CreateDeploymentRequest{Image: ref, Workload: wl})
@@ -159,7 +171,7 @@ runtime "docker" {
 	healthy := func(id string) string {
 		return `#deployments tr[data-deployment="` + id + `"] .state[data-state=Healthy]`
 	}
-	run(alice, "live Healthy on the project page", chromedp.WaitVisible(healthy(d1.ID), chromedp.ByQuery))
+	run(alice, "live Healthy on the project page", chromedp.WaitVisible(chromedp.CSS(healthy(d1.ID))))
 	var same bool
 	eval(alice, `window.__sameDocument === true`, &same)
 	if !same {
@@ -172,38 +184,42 @@ runtime "docker" {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run(alice, "second deployment Healthy", chromedp.WaitVisible(healthy(d2.ID), chromedp.ByQuery))
+	run(alice, "second deployment Healthy", chromedp.WaitVisible(chromedp.CSS(healthy(d2.ID))))
 
 	// Live logs: the deployment page follows new lines and searches them.
 	run(alice, "open d2",
 		chromedp.Navigate(srv.URL+"/projects/"+project+"/deployments/"+d2.ID),
-		chromedp.WaitVisible(`#logs`, chromedp.ByQuery),
+		chromedp.WaitVisible(chromedp.CSS(`#logs`)),
 	)
 	var lines int
 	eval(alice, `document.querySelectorAll('#logs li').length`, &lines)
-	run(alice, "live log lines arrive", chromedp.Evaluate(`window.__sameDocument = true`, nil),
-		chromedp.Poll(fmt.Sprintf(`document.querySelectorAll('#logs li').length >= %d`, lines+3), nil, chromedp.WithPollingTimeout(60*time.Second)))
+	if _, err := chromedp.Run(alice, chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.querySelectorAll('#logs li').length >= %d`, lines+3),
+		chromedp.WithPollingTimeout(60*time.Second))); err != nil {
+		fatal("live log lines arrive", err)
+	}
 	if !strings.Contains(text(alice, "#logs"), "app-started") {
 		t.Errorf("logs do not show app-started:\n%s", text(alice, "#logs"))
 	}
-	run(alice, "search logs", chromedp.SendKeys(`#log-search`, "app-started", chromedp.ByQuery))
+	run(alice, "search logs", chromedp.SendKeys(chromedp.CSS(`#log-search`), "app-started"))
 	var visible []string
 	eval(alice, `[...document.querySelectorAll('#logs li')].filter(li => !li.hidden).map(li => li.querySelector('span').textContent)`, &visible)
 	if len(visible) != 1 || visible[0] != "app-started" {
 		t.Errorf("search app-started shows %q", visible)
 	}
-	run(alice, "clear search", chromedp.SetValue(`#log-search`, "", chromedp.ByQuery))
+	run(alice, "clear search", chromedp.SetValue(chromedp.CSS(`#log-search`), ""))
 	shot(alice, "deployment")
 
 	// Roll back to d1 from its page: a new deployment, Healthy live.
 	run(alice, "roll back",
 		chromedp.Navigate(srv.URL+"/projects/"+project+"/deployments/"+d1.ID),
-		chromedp.WaitVisible(`form[action$="/rollback"] button`, chromedp.ByQuery),
-		chromedp.Click(`form[action$="/rollback"] button`, chromedp.ByQuery),
-		chromedp.WaitVisible(`dl.facts .state[data-state=Healthy]`, chromedp.ByQuery),
+		chromedp.WaitVisible(chromedp.CSS(`form[action$="/rollback"] button`)),
+		chromedp.Click(chromedp.CSS(`form[action$="/rollback"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`dl.facts .state[data-state=Healthy]`)),
 	)
-	var loc string
-	run(alice, "location", chromedp.Location(&loc))
+	loc, err := chromedp.Run(alice, chromedp.Location())
+	if err != nil {
+		fatal("location", err)
+	}
 	rbID := loc[strings.LastIndex(loc, "/")+1:]
 	rb, err := aliceAPI.GetDeployment(ctx, project, rbID)
 	if err != nil || rb.RollbackOf != d1.ID {
@@ -215,8 +231,8 @@ runtime "docker" {
 
 	// Stop it from its page; the state reaches Stopped.
 	run(alice, "stop",
-		chromedp.Click(`form[action$="/stop"] button`, chromedp.ByQuery),
-		chromedp.WaitVisible(`dl.facts .state[data-state=Stopped]`, chromedp.ByQuery),
+		chromedp.Click(chromedp.CSS(`form[action$="/stop"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`dl.facts .state[data-state=Stopped]`)),
 	)
 	shot(alice, "deployment-stopped")
 
@@ -243,10 +259,10 @@ runtime "docker" {
 	}
 	run(alice, "add bob to team web",
 		chromedp.Navigate(srv.URL+"/teams/web"),
-		chromedp.WaitVisible(`input[name=user]`, chromedp.ByQuery),
-		chromedp.SendKeys(`input[name=user]`, "bob@rise.dev", chromedp.ByQuery),
-		chromedp.Submit(`input[name=user]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`.people`, chromedp.ByQuery),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=user]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=user]`), "bob@rise.dev"),
+		chromedp.Submit(chromedp.CSS(`input[name=user]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.people`)),
 	)
 	if team, err := aliceAPI.GetTeam(ctx, "web"); err != nil || strings.Join(team.Members, ",") != "bob" {
 		t.Errorf("team web after adding bob: %+v %v", team, err)
@@ -288,11 +304,11 @@ runtime "docker" {
 		eval(b, `performance.getEntriesByType('navigation')[0].responseStatus`, &s)
 		return s
 	}
-	run(bob, "bob opens alice's project", chromedp.Navigate(srv.URL+"/projects/"+project), chromedp.WaitVisible("h1", chromedp.ByQuery))
+	run(bob, "bob opens alice's project", chromedp.Navigate(srv.URL+"/projects/"+project), chromedp.WaitVisible(chromedp.CSS("h1")))
 	theirs, theirsStatus := text(bob, "main"), status(bob)
 	shot(bob, "not-found")
 	nosuch := "nosuch-" + strings.ToLower(randHex(3))
-	run(bob, "bob opens a missing project", chromedp.Navigate(srv.URL+"/projects/"+nosuch), chromedp.WaitVisible("h1", chromedp.ByQuery))
+	run(bob, "bob opens a missing project", chromedp.Navigate(srv.URL+"/projects/"+nosuch), chromedp.WaitVisible(chromedp.CSS("h1")))
 	missing, missingStatus := text(bob, "main"), status(bob)
 	if theirsStatus != http.StatusNotFound || missingStatus != http.StatusNotFound || !strings.HasPrefix(theirs, "Not found") {
 		t.Errorf("bob on alice's project: %d %q; on a missing one: %d", theirsStatus, theirs, missingStatus)
@@ -300,7 +316,7 @@ runtime "docker" {
 	if strings.ReplaceAll(theirs, project, "P") != strings.ReplaceAll(missing, nosuch, "P") {
 		t.Errorf("alice's project and a missing one look different to bob:\n%q\n%q", theirs, missing)
 	}
-	run(bob, "bob opens alice's deployment", chromedp.Navigate(srv.URL+"/projects/"+project+"/deployments/"+d1.ID), chromedp.WaitVisible("h1", chromedp.ByQuery))
+	run(bob, "bob opens alice's deployment", chromedp.Navigate(srv.URL+"/projects/"+project+"/deployments/"+d1.ID), chromedp.WaitVisible(chromedp.CSS("h1")))
 	if s := status(bob); s != http.StatusNotFound {
 		t.Errorf("bob on alice's deployment page: %d", s)
 	}
@@ -314,7 +330,7 @@ runtime "docker" {
 	addProjects(t, srv.DBURL, "alice", 1000)
 	measure := func(path string) (transfer int, paint float64) {
 		t.Helper()
-		run(alice, "load "+path, chromedp.Navigate(srv.URL+path), chromedp.WaitReady("body", chromedp.ByQuery))
+		run(alice, "load "+path, chromedp.Navigate(srv.URL+path), chromedp.WaitReady(chromedp.CSS("body")))
 		var m struct {
 			Transfer int     `json:"transfer"`
 			Paint    float64 `json:"paint"`
@@ -360,7 +376,7 @@ runtime "docker" {
 		t.Errorf("first contentful paint %.0f ms with 1,000 projects: over the 2 s regression bound (target 200 ms)", best)
 	}
 	shot(alice, "projects")
-	run(alice, "filter", chromedp.SendKeys(`input[name=q]`, "load-00", chromedp.ByQuery))
+	run(alice, "filter", chromedp.SendKeys(chromedp.CSS(`input[name=q]`), "load-00"))
 	var shown int
 	eval(alice, `[...document.querySelectorAll('#projects tbody tr')].filter(tr => !tr.hidden).length`, &shown)
 	if shown != 99 {
@@ -368,12 +384,12 @@ runtime "docker" {
 	}
 	shot(alice, "projects-filtered")
 
-	run(alice, "me", chromedp.Navigate(srv.URL+"/me"), chromedp.WaitVisible(`form[action="/me/revoke"]`, chromedp.ByQuery))
+	run(alice, "me", chromedp.Navigate(srv.URL+"/me"), chromedp.WaitVisible(chromedp.CSS(`form[action="/me/revoke"]`)))
 	shot(alice, "me")
 	// Log out: the session ends; the dashboard asks for a login again.
 	run(alice, "log out",
-		chromedp.Click(`form.logout button`, chromedp.ByQuery),
-		chromedp.WaitVisible(`input[name=email]`, chromedp.ByQuery),
+		chromedp.Click(chromedp.CSS(`form.logout button`)),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=email]`)),
 	)
 	if os.Getenv("RISE_DASHBOARD_DOCS") != "" { // refresh docs/images from this run
 		copyDocImages(t, browsertest.ArtifactDir(t))

@@ -4,7 +4,7 @@
 // directory; browser and profile are removed at test cleanup.
 //
 //	ctx := browsertest.New(t)              // a tab; the test skips (or fails under RISE_REQUIRE_REAL=1) without Chromium
-//	err := chromedp.Run(ctx, chromedp.Navigate(url))
+//	err := chromedp.Do(ctx, chromedp.Navigate(url))
 //	browsertest.Screenshot(t, ctx, "projects") // into browsertest.ArtifactDir(t)
 package browsertest
 
@@ -77,7 +77,7 @@ func New(t testing.TB) context.Context {
 		cancelAlloc() // waits for the browser process to exit
 		_ = os.RemoveAll(profile)
 	})
-	if err := chromedp.Run(ctx); err != nil { // start the browser now
+	if err := chromedp.Do(ctx); err != nil { // start the browser now
 		if errors.Is(err, exec.ErrNotFound) || strings.Contains(err.Error(), "executable file not found") {
 			realpart.Missing(t, "Chromium", err)
 		}
@@ -119,8 +119,8 @@ func ArtifactDir(t testing.TB) string {
 // and returns its path.
 func Screenshot(t testing.TB, ctx context.Context, name string) string {
 	t.Helper()
-	var png []byte
-	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)); err != nil {
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
 	p := filepath.Join(ArtifactDir(t), name+".png")
