@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,7 +14,9 @@ import (
 	"github.com/riseplatform/rise/core/api"
 	"github.com/riseplatform/rise/core/config"
 	"github.com/riseplatform/rise/dev/pgtest"
+	"github.com/riseplatform/rise/sdk"
 	"github.com/riseplatform/rise/server"
+	"github.com/riseplatform/rise/server/deploy"
 	"github.com/riseplatform/rise/server/identity"
 	"github.com/riseplatform/rise/server/servertest"
 	"github.com/riseplatform/rise/server/ui"
@@ -28,6 +31,14 @@ func env(t *testing.T) *servertest.Env {
 	var e *servertest.Env
 	e = servertest.New(t, func(_ *config.Server, d *server.Deps) {
 		auth := d.Auth
+		// The deployments API (its controller does not run: no runtime).
+		deployments, err := deploy.New(deploy.Options{Store: d.Store, Runtime: func(context.Context) (sdk.Runtime, error) {
+			return nil, errors.New("no runtime in this test")
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Mounts = append(d.Mounts, deployments)
 		dash, err := ui.New(ui.Options{
 			PublicURL:     "http://rise.test",
 			SessionCookie: "rise_session",
