@@ -85,7 +85,7 @@ runtime "docker" {
 	alice := browsertest.New(t)
 	fatal := func(what string, err error) {
 		t.Helper()
-		t.Fatalf("%s: %v\nserver log (tail):\n%s", what, err, tail(srv.logs.String(), 30))
+		t.Fatalf("%s: %v\nserver log (tail):\n%s", what, err, tail(srv.logs.String(), 60))
 	}
 	run := func(b context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
@@ -163,7 +163,7 @@ runtime "docker" {
 	// shows the deployment and its state reaching Healthy without a reload.
 	eval(alice, `window.__sameDocument = true`, nil)
 	wl := &api.Workload{Port: 8080, HealthPath: "/", Command: []string{"/bin/sh", "-c",
-		`mkdir -p /www && echo hello > /www/index.html && echo app-started && (i=0; while true; i=$((i+1)); do echo "tick $i"; sleep 1; done) & exec /bin/busybox httpd -f -p 8080 -h /www`}}
+		`mkdir -p /www; echo hello > /www/index.html; echo app-started; (i=0; while true; do i=$((i+1)); echo "tick $i"; sleep 1; done) & exec /bin/busybox httpd -f -p 8080 -h /www`}}
 	d1, err := aliceAPI.CreateDeployment(ctx, project, &api.CreateDeploymentRequest{Image: ref, Workload: wl})
 	if err != nil {
 		t.Fatal(err)
@@ -171,7 +171,18 @@ runtime "docker" {
 	healthy := func(id string) string {
 		return `#deployments tr[data-deployment="` + id + `"] .state[data-state=Healthy]`
 	}
-	run(alice, "live Healthy on the project page", chromedp.WaitVisible(chromedp.CSS(healthy(d1.ID))))
+	waitHealthy := func(b context.Context, id string) {
+		t.Helper()
+		c, cancel := context.WithTimeout(b, 90*time.Second)
+		defer cancel()
+		if err := chromedp.Do(c, chromedp.WaitVisible(chromedp.CSS(healthy(id)))); err != nil {
+			d, derr := aliceAPI.GetDeployment(ctx, project, id)
+			html, _ := chromedp.Run(b, chromedp.Evaluate[string](`document.querySelector('main').outerHTML + '\n' +
+				performance.getEntriesByType('resource').map(r => r.name + ' ' + r.responseStatus).join('\n')`))
+			fatal(fmt.Sprintf("deployment %s Healthy on the page (API: %+v %v)\n%s", id, d, derr, html), err)
+		}
+	}
+	waitHealthy(alice, d1.ID)
 	var same bool
 	eval(alice, `window.__sameDocument === true`, &same)
 	if !same {
@@ -184,7 +195,7 @@ runtime "docker" {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run(alice, "second deployment Healthy", chromedp.WaitVisible(chromedp.CSS(healthy(d2.ID))))
+	waitHealthy(alice, d2.ID)
 
 	// Live logs: the deployment page follows new lines and searches them.
 	run(alice, "open d2",
