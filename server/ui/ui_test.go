@@ -28,8 +28,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // rise_session holding a servertest token.
 func env(t *testing.T) *servertest.Env {
 	t.Helper()
-	var e *servertest.Env
-	e = servertest.New(t, func(_ *config.Server, d *server.Deps) {
+	return servertest.New(t, func(_ *config.Server, d *server.Deps) {
 		auth := d.Auth
 		// The deployments API (its controller does not run: no runtime).
 		deployments, err := deploy.New(deploy.Options{Store: d.Store, Runtime: func(context.Context) (sdk.Runtime, error) {
@@ -61,7 +60,6 @@ func env(t *testing.T) *servertest.Env {
 		}
 		d.RootMounts = append(d.RootMounts, dash)
 	})
-	return e
 }
 
 // browser is an HTTP client with c's session cookie that does not follow
