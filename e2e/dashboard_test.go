@@ -217,7 +217,7 @@ runtime "docker" {
 	if len(visible) != 1 || visible[0] != "app-started" {
 		t.Errorf("search app-started shows %q", visible)
 	}
-	run(alice, "clear search", chromedp.SetValue(chromedp.CSS(`#log-search`), ""))
+	eval(alice, `(() => { const s = document.querySelector('#log-search'); s.value = ''; s.dispatchEvent(new Event('input')); return true; })()`, nil)
 	shot(alice, "deployment")
 
 	// Roll back to d1 from its page: a new deployment, Healthy live.
