@@ -188,7 +188,7 @@ runtime "docker" {
 	if !same {
 		t.Error("the project page reloaded; the state should arrive through the event stream")
 	}
-	shot(alice, "project")
+	shot(alice, "project-live")
 
 	// A second deployment (v2), then roll back to the first in the dashboard.
 	d2, err := aliceAPI.CreateDeployment(ctx, project, &api.CreateDeploymentRequest{Image: ref, Workload: wl})
@@ -196,6 +196,8 @@ runtime "docker" {
 		t.Fatal(err)
 	}
 	waitHealthy(alice, d2.ID)
+	run(alice, "reload the project page", chromedp.Navigate(srv.URL+"/projects/"+project), chromedp.WaitVisible(chromedp.CSS(healthy(d2.ID))))
+	shot(alice, "project")
 
 	// Live logs: the deployment page follows new lines and searches them.
 	run(alice, "open d2",
@@ -264,7 +266,10 @@ runtime "docker" {
 		}
 	}
 
-	// Team membership through the dashboard.
+	// Team membership through the dashboard (bob exists once he logged in).
+	if _, err := api.NewClient(srv.URL, "").Login(ctx, api.LoginRequest{Email: "bob@rise.dev", Password: password}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := aliceAPI.CreateTeam(ctx, api.CreateTeamRequest{Name: "web"}); err != nil {
 		t.Fatal(err)
 	}
