@@ -350,13 +350,17 @@ runtime "docker" {
 		var m struct {
 			Transfer int     `json:"transfer"`
 			Paint    float64 `json:"paint"`
+			Server   float64 `json:"server"`
 		}
 		eval(alice, `new Promise(done => setTimeout(() => {
 			const nav = performance.getEntriesByType('navigation')[0];
 			const res = performance.getEntriesByType('resource').reduce((n, r) => n + r.transferSize, 0);
 			const fcp = performance.getEntriesByType('paint').find(p => p.name === 'first-contentful-paint');
-			done({transfer: nav.transferSize + res, paint: fcp ? fcp.startTime : -1});
+			done({transfer: nav.transferSize + res, paint: fcp ? fcp.startTime : -1, server: nav.responseStart - nav.requestStart});
 		}, 100))`, &m)
+		if path == "/projects" {
+			t.Logf("/projects: first byte after %.0f ms, first contentful paint at %.0f ms", m.Server, m.Paint)
+		}
 		return m.Transfer, m.Paint
 	}
 	pages := []string{"/projects", "/projects/" + project, "/projects/" + project + "/deployments/" + d2.ID, "/teams", "/teams/web", "/me", "/projects/new"}

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/riseplatform/rise/core/api"
+	"github.com/riseplatform/rise/server/internal/web"
 )
 
 // Filter is the projects page's filter (query ?q=&visibility=&status=&owner=).
@@ -37,7 +39,7 @@ var projectStatuses = []string{"running", "deploying", "stopped", "failed", "del
 func (u *UI) projects(w http.ResponseWriter, r *http.Request, s *session) {
 	q := r.URL.Query()
 	f := Filter{Q: strings.TrimSpace(q.Get("q")), Visibility: q.Get("visibility"), Status: q.Get("status"), Owner: strings.TrimSpace(q.Get("owner"))}
-	all, err := u.client(r).AllProjects(r.Context())
+	all, err := allProjects(r.Context(), u.client(r))
 	if err != nil {
 		u.fail(w, r, s, err)
 		return
@@ -49,6 +51,27 @@ func (u *UI) projects(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 	}
 	u.render(w, r, s, http.StatusOK, "projects", view{Title: "Projects", Nav: "projects", Data: data})
+}
+
+// allProjects lists the caller's projects (GET /api/v1/projects) in the
+// largest pages the API serves.
+func allProjects(ctx context.Context, c *api.Client) ([]api.Project, error) {
+	var all []api.Project
+	for cursor := ""; ; {
+		path := "/projects?limit=" + strconv.Itoa(web.MaxLimit)
+		if cursor != "" {
+			path += "&cursor=" + url.QueryEscape(cursor)
+		}
+		var l api.ProjectList
+		if err := c.Do(ctx, http.MethodGet, path, nil, &l); err != nil {
+			return nil, err
+		}
+		all = append(all, l.Projects...)
+		if l.NextCursor == "" || l.NextCursor == cursor {
+			return all, nil
+		}
+		cursor = l.NextCursor
+	}
 }
 
 type newProjectPage struct {
@@ -248,7 +271,7 @@ func (u *UI) team(w http.ResponseWriter, r *http.Request, s *session) {
 		u.fail(w, r, s, err)
 		return
 	}
-	all, err := c.AllProjects(r.Context())
+	all, err := allProjects(r.Context(), c)
 	if err != nil {
 		u.fail(w, r, s, err)
 		return
