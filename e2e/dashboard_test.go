@@ -395,14 +395,14 @@ runtime "docker" {
 	} else if best > 2000 {
 		t.Errorf("first contentful paint %.0f ms with 1,000 projects: over the 2 s regression bound (target 200 ms)", best)
 	}
-	shot(alice, "projects")
+	browsertest.ViewportScreenshot(t, alice, "projects")
 	run(alice, "filter", chromedp.SendKeys(chromedp.CSS(`input[name=q]`), "load-00"))
 	var shown int
 	eval(alice, `[...document.querySelectorAll('#projects tbody tr')].filter(tr => !tr.hidden).length`, &shown)
 	if shown != 99 {
 		t.Errorf("filter load-00 shows %d projects, want 99", shown)
 	}
-	shot(alice, "projects-filtered")
+	browsertest.ViewportScreenshot(t, alice, "projects-filtered")
 
 	run(alice, "me", chromedp.Navigate(srv.URL+"/me"), chromedp.WaitVisible(chromedp.CSS(`form[action="/me/revoke"]`)))
 	shot(alice, "me")

@@ -119,7 +119,18 @@ func ArtifactDir(t testing.TB) string {
 // and returns its path.
 func Screenshot(t testing.TB, ctx context.Context, name string) string {
 	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	return save(t, ctx, name, chromedp.FullScreenshot(100))
+}
+
+// ViewportScreenshot is Screenshot of what the window shows (for long pages).
+func ViewportScreenshot(t testing.TB, ctx context.Context, name string) string {
+	t.Helper()
+	return save(t, ctx, name, chromedp.CaptureScreenshot())
+}
+
+func save(t testing.TB, ctx context.Context, name string, shot chromedp.Action[[]byte]) string {
+	t.Helper()
+	png, err := chromedp.Run(ctx, shot)
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
