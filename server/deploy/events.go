@@ -97,6 +97,7 @@ func (s *Service) authenticated(r *http.Request) (*http.Request, error) {
 	if id == nil {
 		return r, nil
 	}
+	server.RecordCaller(r, id)
 	return r.WithContext(identity.With(r.Context(), id)), nil
 }
 

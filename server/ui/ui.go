@@ -49,6 +49,7 @@ import (
 	"github.com/klauspost/compress/gzhttp"
 
 	"github.com/riseplatform/rise/core/api"
+	"github.com/riseplatform/rise/server"
 	"github.com/riseplatform/rise/server/httpx"
 	"github.com/riseplatform/rise/server/identity"
 )
@@ -193,6 +194,7 @@ func (u *UI) authenticated(h func(http.ResponseWriter, *http.Request, *session))
 			http.Redirect(w, r, u.o.LoginPath+"?rd="+url.QueryEscape(u.origin+r.URL.RequestURI()), http.StatusFound)
 			return
 		}
+		server.RecordCaller(r, id)
 		c, _ := r.Cookie(u.o.SessionCookie)
 		s := &session{ID: id, CSRF: csrfToken(c)}
 		h(w, r.WithContext(identity.With(r.Context(), id)), s)
