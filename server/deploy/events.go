@@ -47,6 +47,7 @@ const (
 	eventsBatch     = 500
 	logTail         = 200
 	eventsKeepalive = 15 * time.Second
+	eventsLookback  = 64
 	// eventsRecheck is how often a stream re-checks that its caller may
 	// still read the project (removed from the team, project deleted).
 	eventsRecheck = 30 * time.Second
@@ -54,8 +55,13 @@ const (
 
 // cursor is where an event stream resumes.
 type cursor struct {
-	seq     int64 // last state event sent; -1: none yet
+	seq     int64 // highest state event sent; -1: none yet
 	logTime int64 // Unix ns of the last log line sent; 0: none yet
+
+	// Within one stream: the seqs sent recently, and the seq the stream
+	// started after (nil sent: nothing queried yet).
+	sent  map[int64]bool
+	floor int64
 }
 
 func (c cursor) String() string {
@@ -244,29 +250,52 @@ func (s *Service) events(w http.ResponseWriter, r *http.Request) {
 }
 
 // sendTimeline sends the state events after cur (all of them, in batches).
+// Sequence numbers are taken at insert but become visible at commit, so a
+// concurrent transaction may commit a lower seq after a higher one was
+// sent: once live, each pass looks eventsLookback seqs back (never before
+// where the stream started) and skips what it sent already.
 func (s *Service) sendTimeline(ctx context.Context, st *sseWriter, projectID, depUUID string, cur *cursor) error {
 	after, limit := cur.seq, eventsBatch
-	if after < 0 {
+	switch {
+	case cur.sent == nil && cur.seq < 0:
 		limit = eventsBacklog
+	case cur.sent == nil:
+		cur.floor = cur.seq
+	default:
+		after = max(cur.seq-eventsLookback, cur.floor)
+	}
+	first := cur.sent == nil
+	if first {
+		cur.sent = map[int64]bool{}
 	}
 	for {
 		evs, err := s.repo.Timeline(ctx, projectID, depUUID, after, limit)
 		if err != nil {
 			return err
 		}
+		if first && cur.seq < 0 && len(evs) > 0 {
+			cur.floor = evs[0].Seq - 1 // the backlog's start
+		}
 		for _, e := range evs {
-			cur.seq = e.Seq
+			after = e.Seq
+			if cur.sent[e.Seq] {
+				continue
+			}
+			cur.sent[e.Seq] = true
+			cur.seq = max(cur.seq, e.Seq)
 			if err := st.event(api.EventState, cur.String(), e.DeploymentEvent); err != nil {
 				return err
 			}
 		}
-		if cur.seq < 0 {
-			cur.seq = 0
-		}
-		if len(evs) < eventsBatch {
+		cur.seq = max(cur.seq, 0)
+		if len(evs) < limit || limit == eventsBacklog {
+			for seq := range cur.sent {
+				if seq <= cur.seq-eventsLookback {
+					delete(cur.sent, seq)
+				}
+			}
 			return nil
 		}
-		after, limit = cur.seq, eventsBatch
 	}
 }
 
