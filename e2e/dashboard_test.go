@@ -278,8 +278,11 @@ runtime "docker" {
 		chromedp.WaitVisible(chromedp.CSS(`input[name=user]`)),
 		chromedp.SendKeys(chromedp.CSS(`input[name=user]`), "bob@rise.dev"),
 		chromedp.Submit(chromedp.CSS(`input[name=user]`)),
-		chromedp.WaitVisible(chromedp.CSS(`.people`)),
 	)
+	if _, err := chromedp.Run(alice, chromedp.Poll[chromedp.Void](`(document.querySelector('.people') || {textContent: ''}).textContent.includes('bob')`,
+		chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		fatal("bob on the team page", err)
+	}
 	if team, err := aliceAPI.GetTeam(ctx, "web"); err != nil || strings.Join(team.Members, ",") != "bob" {
 		t.Errorf("team web after adding bob: %+v %v", team, err)
 	}
