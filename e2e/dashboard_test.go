@@ -98,7 +98,9 @@ runtime "docker" {
 	shot := func(b context.Context, name string) { browsertest.Screenshot(t, b, name) }
 	text := func(b context.Context, sel string) string {
 		t.Helper()
-		s, err := chromedp.Run(b, chromedp.Text(chromedp.CSS(sel)))
+		c, cancel := context.WithTimeout(b, 90*time.Second)
+		defer cancel()
+		s, err := chromedp.Run(c, chromedp.Text(chromedp.CSS(sel)))
 		if err != nil {
 			fatal("read "+sel, err)
 		}
@@ -106,7 +108,9 @@ runtime "docker" {
 	}
 	eval := func(b context.Context, js string, out any) {
 		t.Helper()
-		raw, err := chromedp.Run(b, chromedp.Evaluate[json.RawMessage](js, chromedp.EvalAwaitPromise))
+		c, cancel := context.WithTimeout(b, 90*time.Second)
+		defer cancel()
+		raw, err := chromedp.Run(c, chromedp.Evaluate[json.RawMessage](js, chromedp.EvalAwaitPromise))
 		if err != nil {
 			fatal("evaluate "+js, err)
 		}
