@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -130,7 +131,9 @@ func ViewportScreenshot(t testing.TB, ctx context.Context, name string) string {
 
 func save(t testing.TB, ctx context.Context, name string, shot chromedp.Action[[]byte]) string {
 	t.Helper()
-	png, err := chromedp.Run(ctx, shot)
+	c, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	png, err := chromedp.Run(c, shot)
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
