@@ -21,6 +21,7 @@ declare -A PKGS=(
 if [ "${RISE_DEPS:-test}" != dev ]; then
   PKGS[podman]=podman
   PKGS[runc]=runc
+  PKGS[chromium]=chromium # the dashboard's browser tests (dev/browsertest)
 fi
 missing=()
 for bin in "${!PKGS[@]}"; do

@@ -80,4 +80,6 @@ Apps are served at http://<project>.localhost:$PORT. Log in as $EMAIL, password 
   bin/rise login --url $PUBLIC_URL --email $EMAIL --password '$PASSWORD'   # or without --email: the browser login through Dex
   bin/rise p c hello
   cd examples/hello && ../../bin/rise deploy
+
+The dashboard: $PUBLIC_URL/projects (same user and password, through Dex).
 EOF

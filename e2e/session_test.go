@@ -205,8 +205,9 @@ runtime "docker" {
 
 // sessionServer is `rise server` from the built binary.
 type sessionServer struct {
-	URL  string
-	logs *devnet.Buffer
+	URL   string
+	DBURL string
+	logs  *devnet.Buffer
 }
 
 // startSessionServer runs `rise server` on port with a fresh database, the
@@ -217,6 +218,7 @@ func startSessionServer(t *testing.T, port int, blocks string) *sessionServer {
 	bin := riseBinary(t)
 	dir := t.TempDir()
 	public := "http://127.0.0.1:" + strconv.Itoa(port)
+	dbURL := pgtest.URL(t)
 	cfg := filepath.Join(dir, "server.hcl")
 	writeFile(t, cfg, fmt.Sprintf(`listen     = "127.0.0.1:%d"
 public_url = %q
@@ -224,9 +226,9 @@ domain     = "localhost:%d"
 app_scheme = "http"
 data_dir   = %q
 database { url = %q }
-%s`, port, public, port, filepath.Join(dir, "data"), pgtest.URL(t), blocks))
+%s`, port, public, port, filepath.Join(dir, "data"), dbURL, blocks))
 
-	s := &sessionServer{URL: public, logs: &devnet.Buffer{}}
+	s := &sessionServer{URL: public, DBURL: dbURL, logs: &devnet.Buffer{}}
 	cmd := exec.Command(bin, "server", "--config", cfg)
 	cmd.Dir = dir
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}

@@ -9,7 +9,8 @@
 // "--" rule for project names, 0008 edge routes (LISTEN rise_routes), 0009
 // variables (sealed project configuration, deployment snapshots), 0010
 // environments, 0011 custom domains and certificates, 0012 access classes,
-// app users and teams synced from the identity provider.
+// app users and teams synced from the identity provider, 0013 deployment
+// timeline (deployment_events, for the dashboard and event stream).
 // Never edit a released migration; add a new one.
 package migrations
 

@@ -129,3 +129,12 @@ func notFound(root *mux.Router) http.HandlerFunc {
 		httpx.Err(w, r, httpx.Errorf(http.StatusNotFound, "no such API route: %s %s", r.Method, r.URL.Path))
 	}
 }
+
+// RecordCaller names id as the caller of r in r's request log line, for
+// handlers that authenticate a request themselves (the dashboard and the
+// event stream, by the browser session cookie).
+func RecordCaller(r *http.Request, id *identity.Identity) {
+	if info := reqInfoFrom(r.Context()); info != nil {
+		info.subject = id.Subject()
+	}
+}

@@ -89,7 +89,8 @@ func TestUpDown(t *testing.T) {
 	public := "http://127.0.0.1:" + strconv.Itoa(ports["RISE_DEV_PORT"])
 	password := strings.TrimSpace(readFile(filepath.Join(state, "admin-password")))
 	login := "bin/rise login --url " + public + " --email admin@example.com --password '" + password + "'"
-	for _, want := range []string{"rise is running at " + public, login, "bin/rise p c hello", "cd examples/hello && ../../bin/rise deploy"} {
+	for _, want := range []string{"rise is running at " + public, login, "bin/rise p c hello", "cd examples/hello && ../../bin/rise deploy",
+		"The dashboard: " + public + "/projects"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("up.sh output lacks %q:\n%s", want, out)
 		}

@@ -32,7 +32,9 @@ func (s *Service) Routes(r *mux.Router) {
 	p.HandleFunc("/{id}/redeploy", s.redeploy).Methods(http.MethodPost)
 	p.HandleFunc("/{id}/stop", s.stop).Methods(http.MethodPost)
 	p.HandleFunc("/{id}/logs", s.logs).Methods(http.MethodGet)
+	p.HandleFunc("/{id}/timeline", s.timeline).Methods(http.MethodGet)
 	s.environmentRoutes(r)
+	r.HandleFunc("/projects/{project}/events", s.events).Methods(http.MethodGet) // events.go
 }
 
 // project authorizes the caller for access a on the request's project.

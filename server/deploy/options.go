@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/riseplatform/rise/sdk"
+	"github.com/riseplatform/rise/server/identity"
 	"github.com/riseplatform/rise/server/metrics"
 	"github.com/riseplatform/rise/server/store"
 	"github.com/riseplatform/rise/server/variables"
@@ -72,6 +74,11 @@ type Options struct {
 	// CleanupProject removes a deleted project's registry repository (and
 	// anything else outside the runtime). Optional.
 	CleanupProject func(ctx context.Context, project string) error
+	// BrowserIdentity authenticates a request by the browser session
+	// cookie (server/auth's IdentityFromRequest): the event stream accepts
+	// it, since EventSource cannot send an Authorization header. Nil: the
+	// stream takes bearer tokens only.
+	BrowserIdentity func(*http.Request) (*identity.Identity, error)
 
 	// BuildTimeout fails deployments with no build/push progress for this
 	// long (default 30m). DeployTimeout fails deployments that do not turn

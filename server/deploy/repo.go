@@ -727,3 +727,49 @@ func (d *row) handle() *sdk.Deployment {
 	return &sdk.Deployment{ID: d.ID, Project: d.Project, URLs: d.URLs, Upstreams: d.Upstreams,
 		State: d.RuntimeState, StateVersion: uint32(d.RuntimeStateVersion)}
 }
+
+// timelineEntry is a deployment_events row (migration 0013) with its
+// deployment's public id and group.
+type timelineEntry struct {
+	Seq            int64
+	DeploymentUUID string
+	api.DeploymentEvent
+}
+
+// Timeline returns a project's timeline entries (one deployment's when
+// deploymentUUID is set) with seq > after, oldest first, at most limit. A
+// negative after means the latest limit entries.
+func (r *repo) Timeline(ctx context.Context, projectID, deploymentUUID string, after int64, limit int) ([]timelineEntry, error) {
+	args := []any{projectID, limit}
+	sql := `SELECT e.seq, e.deployment, d.deployment_id, d.deployment_group, e.state, e.message, e.at
+		FROM deployment_events e JOIN deployments d ON d.id = e.deployment WHERE e.project_id = $1`
+	if deploymentUUID != "" {
+		args = append(args, deploymentUUID)
+		sql += ` AND e.deployment = $` + strconv.Itoa(len(args))
+	}
+	if after >= 0 {
+		args = append(args, after)
+		sql += ` AND e.seq > $` + strconv.Itoa(len(args)) + ` ORDER BY e.seq LIMIT $2`
+	} else {
+		sql = `SELECT * FROM (` + sql + ` ORDER BY e.seq DESC LIMIT $2) t ORDER BY seq`
+	}
+	rows, err := r.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query deployment timeline: %w", err)
+	}
+	defer rows.Close()
+	var out []timelineEntry
+	for rows.Next() {
+		var e timelineEntry
+		var state string
+		if err := rows.Scan(&e.Seq, &e.DeploymentUUID, &e.Deployment, &e.Group, &state, &e.Message, &e.Time); err != nil {
+			return nil, fmt.Errorf("read deployment timeline: %w", err)
+		}
+		e.DeploymentEvent.Seq, e.State = e.Seq, deploy.State(state)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("query deployment timeline: %w", err)
+	}
+	return out, nil
+}

@@ -29,6 +29,7 @@ import (
 	"github.com/riseplatform/rise/server/metrics"
 	"github.com/riseplatform/rise/server/registry"
 	"github.com/riseplatform/rise/server/store"
+	"github.com/riseplatform/rise/server/ui"
 )
 
 // DefaultRuntime is used when server.hcl has no runtime block.
@@ -197,6 +198,7 @@ func assemble(ctx context.Context, cfg *config.Server, st *store.Store, log hclo
 		PullCredentials: pullCredentials(reg),
 		CleanupProject:  cleanup(reg),
 		Variables:       vars,
+		BrowserIdentity: authSvc.IdentityFromRequest, // the event stream, for the dashboard
 	})
 	if err != nil {
 		return server.Deps{}, fmt.Errorf("deployments: %w", err)
@@ -240,10 +242,19 @@ func assemble(ctx context.Context, cfg *config.Server, st *store.Store, log hclo
 		}
 		mounts = append(mounts, server.MountFunc(func(api *mux.Router) { registry.Routes(api, rd) }))
 	}
+	dashboard, err := ui.New(ui.Options{
+		PublicURL:     authSvc.Issuer(),
+		Identity:      authSvc.IdentityFromRequest,
+		SessionCookie: auth.SessionCookie,
+		Log:           log,
+	})
+	if err != nil {
+		return server.Deps{}, fmt.Errorf("dashboard: %w", err)
+	}
 	return tlsDeps(server.Deps{
 		Auth:        authSvc,
 		Mounts:      mounts,
-		RootMounts:  []server.Mount{server.MountFunc(authSvc.RootRoutes)},
+		RootMounts:  []server.Mount{server.MountFunc(authSvc.RootRoutes), dashboard},
 		Controllers: []server.Controller{deploySvc, routes},
 		Edge:        edgeRouter,
 		Audit:       auditLog,

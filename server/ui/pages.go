@@ -1,0 +1,295 @@
+package ui
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/riseplatform/rise/core/api"
+	"github.com/riseplatform/rise/server/internal/web"
+)
+
+// Filter is the projects page's filter (query ?q=&visibility=&status=&owner=).
+type Filter struct {
+	Q, Visibility, Status, Owner string
+}
+
+func (f Filter) match(p *api.Project) bool {
+	return (f.Q == "" || strings.Contains(p.Name, strings.ToLower(f.Q))) &&
+		(f.Visibility == "" || p.Visibility == f.Visibility) &&
+		(f.Status == "" || p.Status == f.Status) &&
+		(f.Owner == "" || p.Owner == f.Owner || strings.TrimPrefix(strings.TrimPrefix(p.Owner, "user:"), "team:") == f.Owner)
+}
+
+type projectsPage struct {
+	Filter   Filter
+	Projects []api.Project
+	Total    int
+	Statuses []string
+}
+
+// projectStatuses are the values of api.Project.Status, for the filter.
+var projectStatuses = []string{"running", "deploying", "stopped", "failed", "deleting"}
+
+func (u *UI) projects(w http.ResponseWriter, r *http.Request, s *session) {
+	q := r.URL.Query()
+	f := Filter{Q: strings.TrimSpace(q.Get("q")), Visibility: q.Get("visibility"), Status: q.Get("status"), Owner: strings.TrimSpace(q.Get("owner"))}
+	all, err := allProjects(r.Context(), u.client(r))
+	if err != nil {
+		u.fail(w, r, s, err)
+		return
+	}
+	data := projectsPage{Filter: f, Total: len(all), Statuses: projectStatuses}
+	for i := range all {
+		if f.match(&all[i]) {
+			data.Projects = append(data.Projects, all[i])
+		}
+	}
+	u.render(w, r, s, http.StatusOK, "projects", view{Title: "Projects", Nav: "projects", Data: data})
+}
+
+// allProjects lists the caller's projects (GET /api/v1/projects) in the
+// largest pages the API serves.
+func allProjects(ctx context.Context, c *api.Client) ([]api.Project, error) {
+	var all []api.Project
+	for cursor := ""; ; {
+		path := "/projects?limit=" + strconv.Itoa(web.MaxLimit)
+		if cursor != "" {
+			path += "&cursor=" + url.QueryEscape(cursor)
+		}
+		var l api.ProjectList
+		if err := c.Do(ctx, http.MethodGet, path, nil, &l); err != nil {
+			return nil, err
+		}
+		all = append(all, l.Projects...)
+		if l.NextCursor == "" || l.NextCursor == cursor {
+			return all, nil
+		}
+		cursor = l.NextCursor
+	}
+}
+
+type newProjectPage struct {
+	Teams []string
+	Me    string
+}
+
+func (u *UI) newProject(w http.ResponseWriter, r *http.Request, s *session) {
+	me, err := u.client(r).Me(r.Context())
+	if err != nil {
+		u.fail(w, r, s, err)
+		return
+	}
+	u.render(w, r, s, http.StatusOK, "new_project", view{Title: "New project", Nav: "projects", Data: newProjectPage{Teams: me.Teams, Me: me.Name}})
+}
+
+// projectPage is the project page: the project and its sections.
+type projectPage struct {
+	Project  api.Project
+	Sections []renderedSection
+}
+
+// groupRow is a deployment group with its serving deployment.
+type groupRow struct {
+	Name   string
+	Active *api.Deployment
+}
+
+// builtinData is what the built-in sections' templates get.
+type builtinData struct {
+	Project     api.Project
+	CSRF        string
+	Data        any
+	Deployments []api.Deployment
+}
+
+func (u *UI) project(w http.ResponseWriter, r *http.Request, s *session) {
+	name := mux.Vars(r)["project"]
+	c := u.client(r)
+	ctx := r.Context()
+	p, err := c.GetProject(ctx, name)
+	if err != nil {
+		u.fail(w, r, s, err)
+		return
+	}
+	ds, err := c.ListDeployments(ctx, name, "", 20, "")
+	if err != nil {
+		u.fail(w, r, s, err)
+		return
+	}
+	var groups []groupRow
+	for i := range ds.Deployments {
+		d := &ds.Deployments[i]
+		if !slices.ContainsFunc(groups, func(g groupRow) bool { return g.Name == d.Group }) {
+			groups = append(groups, groupRow{Name: d.Group})
+		}
+		if d.Active {
+			for j := range groups {
+				if groups[j].Name == d.Group && groups[j].Active == nil {
+					groups[j].Active = d
+				}
+			}
+		}
+	}
+	data := projectPage{Project: *p}
+	add := func(id, title string, d any) bool {
+		rs, err := u.pages.section(id, title, builtinData{Project: *p, CSRF: s.CSRF, Data: d, Deployments: ds.Deployments})
+		if err != nil {
+			u.fail(w, r, s, err)
+			return false
+		}
+		data.Sections = append(data.Sections, rs)
+		return true
+	}
+	if !add("groups", "Groups", groups) || !add("deployments", "Deployments", ds) || !add("deploy", "Deploy an image", nil) {
+		return
+	}
+	if sas, err := c.ListServiceAccounts(ctx, name); err == nil {
+		if !add("service-accounts", "Service accounts", sas.ServiceAccounts) {
+			return
+		}
+	} else if st := apiStatus(err); st != http.StatusForbidden && st != http.StatusNotFound {
+		u.fail(w, r, s, err)
+		return
+	}
+	for _, sec := range u.pages.order {
+		d, err := sec.Load(ctx, c, p)
+		if st := apiStatus(err); err != nil && (st == http.StatusForbidden || st == http.StatusNotFound) {
+			continue
+		} else if err != nil {
+			u.fail(w, r, s, err)
+			return
+		}
+		if d == nil {
+			continue
+		}
+		if !add(sec.ID, sec.Title, d) {
+			return
+		}
+	}
+	if !add("danger", "Delete project", nil) {
+		return
+	}
+	u.render(w, r, s, http.StatusOK, "project", view{Title: p.Name, Nav: "projects", Data: data,
+		Events: "/api/v1/projects/" + url.PathEscape(p.Name) + "/events"})
+}
+
+type deploymentPage struct {
+	Project    string
+	D          *api.Deployment
+	Timeline   []api.DeploymentEvent
+	Logs       []api.LogLine
+	LogsNote   string // why there are no logs
+	LogsTotal  int
+	Search     string
+	CanStop    bool
+	CanRevert  bool
+	LastEvent  int64
+	LastLogAt  int64
+	LogLimited bool
+}
+
+// logTail is how many log lines the deployment page shows (and searches)
+// without JavaScript.
+const logTail = 500
+
+func (u *UI) deployment(w http.ResponseWriter, r *http.Request, s *session) {
+	vars := mux.Vars(r)
+	project, id := vars["project"], vars["id"]
+	c := u.client(r)
+	ctx := r.Context()
+	d, err := c.GetDeployment(ctx, project, id)
+	if err != nil {
+		u.fail(w, r, s, err)
+		return
+	}
+	tl, err := c.DeploymentTimeline(ctx, project, id)
+	if err != nil {
+		u.fail(w, r, s, err)
+		return
+	}
+	data := deploymentPage{Project: project, D: d, Timeline: tl.Events, Search: r.URL.Query().Get("q"),
+		CanStop: !d.Terminal(), CanRevert: !d.Active && d.ImageDigest != ""}
+	if n := len(tl.Events); n > 0 {
+		data.LastEvent = tl.Events[n-1].Seq
+	}
+	err = c.DeploymentLogs(ctx, project, id, api.LogOptions{Tail: logTail}, func(l api.LogLine) error {
+		data.LogsTotal++
+		data.LastLogAt = l.Time.UnixNano()
+		if data.Search == "" || strings.Contains(strings.ToLower(l.Text), strings.ToLower(data.Search)) {
+			data.Logs = append(data.Logs, l)
+		}
+		return nil
+	})
+	switch st := apiStatus(err); {
+	case err == nil:
+		data.LogLimited = data.LogsTotal >= logTail
+	case st == http.StatusConflict || st == http.StatusGone || st == http.StatusNotImplemented:
+		var ae *api.Error
+		if asAPIError(err, &ae) {
+			data.LogsNote = ae.Message
+		}
+	default:
+		u.fail(w, r, s, err)
+		return
+	}
+	events := "/api/v1/projects/" + url.PathEscape(project) + "/events?deployment=" + url.QueryEscape(id) + "&logs=true&after=" +
+		url.QueryEscape(strconv.FormatInt(data.LastEvent, 10))
+	if data.LastLogAt > 0 {
+		events += url.QueryEscape(":" + strconv.FormatInt(data.LastLogAt, 10))
+	}
+	u.render(w, r, s, http.StatusOK, "deployment", view{Title: "Deployment " + d.ID + " of " + project, Nav: "projects", Data: data, Events: events})
+}
+
+type teamsPage struct{ Teams []api.Team }
+
+func (u *UI) teams(w http.ResponseWriter, r *http.Request, s *session) {
+	ts, err := u.client(r).AllTeams(r.Context())
+	if err != nil {
+		u.fail(w, r, s, err)
+		return
+	}
+	u.render(w, r, s, http.StatusOK, "teams", view{Title: "Teams", Nav: "teams", Data: teamsPage{Teams: ts}})
+}
+
+type teamPage struct {
+	Team     *api.Team
+	Projects []api.Project
+	CSRF     string
+}
+
+func (u *UI) team(w http.ResponseWriter, r *http.Request, s *session) {
+	name := mux.Vars(r)["team"]
+	c := u.client(r)
+	t, err := c.GetTeam(r.Context(), name)
+	if err != nil {
+		u.fail(w, r, s, err)
+		return
+	}
+	all, err := allProjects(r.Context(), c)
+	if err != nil {
+		u.fail(w, r, s, err)
+		return
+	}
+	data := teamPage{Team: t, CSRF: s.CSRF}
+	for _, p := range all {
+		if p.Owner == "team:"+t.Name {
+			data.Projects = append(data.Projects, p)
+		}
+	}
+	u.render(w, r, s, http.StatusOK, "team", view{Title: "Team " + t.Name, Nav: "teams", Data: data})
+}
+
+func (u *UI) me(w http.ResponseWriter, r *http.Request, s *session) {
+	me, err := u.client(r).Me(r.Context())
+	if err != nil {
+		u.fail(w, r, s, err)
+		return
+	}
+	u.render(w, r, s, http.StatusOK, "me", view{Title: me.Name, Nav: "me", Data: me})
+}
