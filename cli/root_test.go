@@ -234,3 +234,21 @@ func TestUnknownCommandSuggestion(t *testing.T) {
 		t.Errorf("got %d %q, want %q", r.code, r.err, want)
 	}
 }
+
+// TestAliasesAreUnambiguous: no alias of a command shadows a sibling's name
+// or another sibling's alias (cobra would silently pick one: `rise env`
+// once meant both the variables and the environments command).
+func TestAliasesAreUnambiguous(t *testing.T) {
+	root := newRoot(&globals{}, &clictx.Env{}, Stdio{})
+	for _, c := range allCommands(root) {
+		seen := map[string]string{}
+		for _, s := range c.Commands() {
+			for _, n := range append([]string{s.Name()}, s.Aliases...) {
+				if other, ok := seen[n]; ok && other != s.Name() {
+					t.Errorf("%s: %q names both %q and %q", c.CommandPath(), n, other, s.Name())
+				}
+				seen[n] = s.Name()
+			}
+		}
+	}
+}
