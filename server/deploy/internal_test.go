@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/riseplatform/rise/dev/pgtest"
-	"github.com/riseplatform/rise/migrations"
 	"github.com/riseplatform/rise/server/store"
 )
 
@@ -135,34 +134,3 @@ func TestInsertIDCollisions(t *testing.T) {
 	}
 }
 
-func TestMigrationDownUp(t *testing.T) {
-	ctx := context.Background()
-	url := pgtest.URL(t)
-	st, err := store.Open(ctx, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	down, err := migrations.FS.ReadFile("0003_deployments.down.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	up, err := migrations.FS.ReadFile("0003_deployments.up.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Later migrations that reference deployments go first and come back last.
-	varsDown, err := migrations.FS.ReadFile("0009_variables.down.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	varsUp, err := migrations.FS.ReadFile("0009_variables.up.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, sql := range []string{string(varsDown), string(down), string(up), string(down), string(up), string(varsUp)} {
-		if _, err := st.Pool().Exec(ctx, sql); err != nil {
-			t.Fatalf("migration 0003 does not round-trip: %v", err)
-		}
-	}
-}
