@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -94,12 +93,6 @@ type projectPage struct {
 	Sections []renderedSection
 }
 
-// groupRow is a deployment group with its serving deployment.
-type groupRow struct {
-	Name   string
-	Active *api.Deployment
-}
-
 // builtinData is what the built-in sections' templates get.
 type builtinData struct {
 	Project     api.Project
@@ -122,19 +115,15 @@ func (u *UI) project(w http.ResponseWriter, r *http.Request, s *session) {
 		u.fail(w, r, s, err)
 		return
 	}
-	var groups []groupRow
-	for i := range ds.Deployments {
-		d := &ds.Deployments[i]
-		if !slices.ContainsFunc(groups, func(g groupRow) bool { return g.Name == d.Group }) {
-			groups = append(groups, groupRow{Name: d.Group})
-		}
-		if d.Active {
-			for j := range groups {
-				if groups[j].Name == d.Group && groups[j].Active == nil {
-					groups[j].Active = d
-				}
-			}
-		}
+	envs, err := c.ListEnvironments(ctx, name)
+	if err != nil {
+		u.fail(w, r, s, err)
+		return
+	}
+	groups, err := c.ListDeploymentGroups(ctx, name)
+	if err != nil {
+		u.fail(w, r, s, err)
+		return
 	}
 	data := projectPage{Project: *p}
 	add := func(id, title string, d any) bool {
@@ -146,7 +135,7 @@ func (u *UI) project(w http.ResponseWriter, r *http.Request, s *session) {
 		data.Sections = append(data.Sections, rs)
 		return true
 	}
-	if !add("groups", "Groups", groups) || !add("deployments", "Deployments", ds) || !add("deploy", "Deploy an image", nil) {
+	if !add("environments", "Environments", envs.Environments) || !add("groups", "Deployment groups", groups.Groups) || !add("deployments", "Deployments", ds) || !add("deploy", "Deploy an image", nil) {
 		return
 	}
 	if sas, err := c.ListServiceAccounts(ctx, name); err == nil {

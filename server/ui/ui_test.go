@@ -2,6 +2,8 @@ package ui_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net/http"
@@ -17,9 +19,12 @@ import (
 	"github.com/riseplatform/rise/sdk"
 	"github.com/riseplatform/rise/server"
 	"github.com/riseplatform/rise/server/deploy"
+	"github.com/riseplatform/rise/server/domains"
 	"github.com/riseplatform/rise/server/identity"
+	"github.com/riseplatform/rise/server/keyring"
 	"github.com/riseplatform/rise/server/servertest"
 	"github.com/riseplatform/rise/server/ui"
+	"github.com/riseplatform/rise/server/variables"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -38,9 +43,27 @@ func env(t *testing.T) *servertest.Env {
 			t.Fatal(err)
 		}
 		d.Mounts = append(d.Mounts, deployments)
+		// Stored variables (a local key) and custom domains.
+		key := make([]byte, 32)
+		_, _ = rand.Read(key)
+		kr, err := keyring.FromConfig(context.Background(), &config.Encryption{Provider: "local", Key: base64.StdEncoding.EncodeToString(key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		vars, err := variables.New(variables.Options{Store: d.Store, Keyring: kr, Audit: d.Audit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		doms, err := domains.New(domains.Options{Store: d.Store, Rules: domains.Rules{AppsDomain: "apps.rise.test", OwnHost: "rise.test"},
+			Checker: domains.NewChecker("", "rise.test", nil)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Mounts = append(d.Mounts, vars, doms)
 		dash, err := ui.New(ui.Options{
 			PublicURL:     "http://rise.test",
 			SessionCookie: "rise_session",
+			Sections:      ui.FeatureSections(),
 			Identity: func(r *http.Request) (*identity.Identity, error) {
 				c, err := r.Cookie("rise_session")
 				if err != nil {

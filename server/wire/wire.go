@@ -246,6 +246,7 @@ func assemble(ctx context.Context, cfg *config.Server, st *store.Store, log hclo
 		PublicURL:     authSvc.Issuer(),
 		Identity:      authSvc.IdentityFromRequest,
 		SessionCookie: auth.SessionCookie,
+		Sections:      ui.FeatureSections(),
 		Log:           log,
 	})
 	if err != nil {
