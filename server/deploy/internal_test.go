@@ -133,4 +133,3 @@ func TestInsertIDCollisions(t *testing.T) {
 		t.Fatal("an active Pending deployment was accepted")
 	}
 }
-
