@@ -102,7 +102,7 @@ func TestFlagAliases(t *testing.T) {
 		{"project delete", [][]string{{"p", "rm", "shop", "--yes"}, {"p", "rm", "-p", "shop", "--yes"}}},
 		{"service-account list", [][]string{{"sa", "ls", "shop"}, {"sa", "ls", "-p", "shop"}}},
 		{"environment create", [][]string{{"envs", "c", "shop", "staging", "--replicas", "2"}, {"environment", "create", "staging", "-p", "shop", "--replicas", "2"}}},
-		{"environment list", [][]string{{"envs", "ls", "shop"}, {"env", "l", "-p", "shop"}}},
+		{"environment list", [][]string{{"envs", "ls", "shop"}, {"environment", "l", "-p", "shop"}}},
 		{"deployment stop group", [][]string{{"d", "stop", "shop", "--group", "mr/27", "-E", "staging"}, {"d", "stop", "-p", "shop", "--group", "mr/27", "--environment", "staging"}}},
 		{"deploy from", [][]string{{"deploy", "shop", "--from", "staging", "-E", "production", "--detach"},
 			{"d", "c", "-p", "shop", "--from", "staging", "--environment", "production", "--detach"}}},

@@ -16,7 +16,7 @@ import (
 func newEnvironmentCmd() *cobra.Command {
 	c := group(&cobra.Command{
 		Use:     "environment",
-		Aliases: []string{"envs", "env"},
+		Aliases: []string{"envs"}, // not "env": that is the variables command
 		Short:   "Create, list, show, update and delete a project's environments",
 		Example: `  rise environment create shop staging --replicas 1
   rise envs ls shop
