@@ -263,7 +263,7 @@ func newEnvironmentDeleteCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:               "delete [PROJECT] NAME",
 		Aliases:           []string{"del", "rm"},
-		Short:             "Delete an environment that runs nothing (and its deployment history)",
+		Short:             "Delete an environment that runs nothing (and its deployment history and own variables)",
 		Example:           `  rise environment delete shop staging --yes`,
 		Args:              cobra.RangeArgs(1, 2),
 		ValidArgsFunction: completeProjects,

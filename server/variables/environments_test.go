@@ -97,7 +97,10 @@ func TestEnvironmentVariables(t *testing.T) {
 	for _, scope := range []string{"staging", "production", "nope"} {
 		for what, call := range map[string]func() error{
 			"list": func() error { _, err := other.Client.ListEnvVariables(ctx, "shop", scope, false); return err },
-			"get":  func() error { _, err := other.Client.GetEnvVariable(ctx, "shop", scope, "LOG_LEVEL", false); return err },
+			"get": func() error {
+				_, err := other.Client.GetEnvVariable(ctx, "shop", scope, "LOG_LEVEL", false)
+				return err
+			},
 			"set": func() error {
 				_, err := other.Client.SetEnvVariables(ctx, "shop", scope, &api.SetVariablesRequest{Variables: []api.VariableInput{{Name: "LOG_LEVEL", Value: "x"}}})
 				return err
