@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/riseplatform/rise/core/api"
 )
@@ -236,6 +237,60 @@ func TestEnvironmentVariables(t *testing.T) {
 		t.Fatalf("audit of the staging unset: %d %v", audited, err)
 	}
 	scanDatabase(t, e.Store, projDB, stagingDB)
+}
+
+// TestSetRacesEnvironmentDelete: a set that passed the environment check
+// while the environment is being deleted waits for the delete and then
+// stores nothing (its values cannot outlive the environment and reappear
+// in a new one of the same name).
+func TestSetRacesEnvironmentDelete(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, ring(t, newKey(t)))
+	oc := e.User(t, "owner@example.com", false).Client
+	if _, err := oc.CreateProject(ctx, api.CreateProjectRequest{Name: "shop"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := oc.CreateEnvironment(ctx, "shop", api.EnvironmentRequest{Name: "staging"}); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := e.Store.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, err := tx.Exec(ctx, `DELETE FROM environments WHERE name = 'staging'`); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := oc.SetEnvVariables(ctx, "shop", "staging", &api.SetVariablesRequest{Variables: []api.VariableInput{{Name: "A", Value: "b"}}})
+		done <- err
+	}()
+	// Wait until the set blocks on the environment row, then commit.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var waiting int
+		if err := e.Store.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE wait_event_type = 'Lock' AND query LIKE '%FROM environments%FOR SHARE%'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the set never waited for the environment")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	err = <-done
+	wantStatus(t, err, http.StatusNotFound, "set into an environment deleted meanwhile")
+	var left int
+	if err := e.Store.Pool().QueryRow(ctx, `SELECT count(*) FROM variables`).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("variables stored for a deleted environment: %d %v", left, err)
+	}
 }
 
 func shownValue(v api.Variable) string {

@@ -256,6 +256,11 @@ func (s *Service) set(w http.ResponseWriter, r *http.Request) {
 		vs = append(vs, &version{ProjectID: p.ID, Environment: scope, Name: in.Name, Kind: kind, Sealed: sealed, CreatedBy: id.Subject()})
 	}
 	if err := s.repo.Set(r.Context(), p.ID, scope, vs, names.MaxVariables); err != nil {
+		if errors.Is(err, errNoEnvironment) { // deleted since s.scope
+			if _, lerr := s.envs.Lookup(r.Context(), p.ID, p.Name, scope); lerr != nil {
+				err = lerr
+			}
+		}
 		if errors.Is(err, errTooMany) {
 			err = httpx.NewError(http.StatusBadRequest, fmt.Sprintf("Project '%s'%s would have more than %d variables; unset the ones it no longer needs ('rise env unset NAME').", p.Name, in(scope), names.MaxVariables))
 		}

@@ -113,6 +113,9 @@ func (r *repo) EffectiveOne(ctx context.Context, projectID, env, name string) (*
 // errTooMany: the project would have more than max variables.
 var errTooMany = errors.New("too many variables")
 
+// errNoEnvironment: the scope's environment is gone.
+var errNoEnvironment = errors.New("environment not found")
+
 // Set makes vs the current versions of their names in scope, in one
 // transaction, refusing (errTooMany) when the scope would then have more
 // than max.
@@ -121,6 +124,18 @@ func (r *repo) Set(ctx context.Context, projectID, scope string, vs []*version, 
 		// Serialize changes of one project's variables (the count check).
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM projects WHERE id = $1 FOR UPDATE`, projectID); err != nil {
 			return fmt.Errorf("lock project: %w", err)
+		}
+		// An environment's values need the environment until commit: one
+		// deleted meanwhile (which deletes its values) takes none.
+		if scope != "" {
+			var one int
+			err := tx.QueryRow(ctx, `SELECT 1 FROM environments WHERE project_id = $1 AND name = $2 FOR SHARE`, projectID, scope).Scan(&one)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return errNoEnvironment
+			}
+			if err != nil {
+				return fmt.Errorf("lock environment %s: %w", scope, err)
+			}
 		}
 		names := make([]string, len(vs))
 		for i, v := range vs {
