@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -22,23 +23,50 @@ func newEnvCmd() *cobra.Command {
 		Long: `A project's variables are stored encrypted by the server and given to every new
 deployment (a change takes effect with the next deploy, or at once with
 'rise env set --deploy'). Kinds: plain; --secret (masked; owners may read it
-with --reveal); --protected (write-only: never shown again).`,
+with --reveal); --protected (write-only: never shown again).
+
+Variables are project-wide, or with -E ENV an environment's own: a
+deployment in ENV gets the project-wide ones overlaid by ENV's (same name:
+ENV's wins).`,
 		Example: `  rise env set LOG_LEVEL=debug
   printf %s "$DATABASE_URL" | rise env set DATABASE_URL=- --secret
   rise env list
   rise env import .env`,
 	})
-	c.AddCommand(addProjectFlag(newEnvSetCmd()), addProjectFlag(newEnvGetCmd()), addProjectFlag(newEnvListCmd()),
-		addProjectFlag(newEnvUnsetCmd()), addProjectFlag(newEnvImportCmd()), addProjectFlag(newEnvExportCmd()))
+	for _, sub := range []*cobra.Command{newEnvSetCmd(), newEnvGetCmd(), newEnvListCmd(), newEnvUnsetCmd(), newEnvImportCmd(), newEnvExportCmd()} {
+		c.AddCommand(addScopeFlag(addProjectFlag(sub)))
+	}
 	return c
+}
+
+// addScopeFlag adds -E/--environment (the name and shorthand of
+// 'rise deploy -E'): the command acts on that environment's own variables
+// (reads show what the environment sees: its own over the project's).
+func addScopeFlag(c *cobra.Command) *cobra.Command {
+	c.Flags().StringP("environment", "E", "", "environment whose own variables to use (default: the project-wide ones)")
+	return c
+}
+
+// scopeFlag is the command's -E value ("" = project-wide).
+func scopeFlag(cmd *cobra.Command) string {
+	e, _ := cmd.Flags().GetString("environment")
+	return e
+}
+
+// where is "project 'p'" or "environment 'E' of project 'p'".
+func where(project, scope string) string {
+	if scope == "" {
+		return fmt.Sprintf("project '%s'", project)
+	}
+	return fmt.Sprintf("environment '%s' of project '%s'", scope, project)
 }
 
 // setChunk bounds one request's values (the server takes 1 MiB bodies).
 const setChunk = 256 << 10
 
-// setVariables sets vars in requests of bounded size and returns what the
-// server stored.
-func setVariables(ctx context.Context, c *api.Client, project string, vars []api.VariableInput) ([]api.Variable, error) {
+// setVariables sets vars of scope in requests of bounded size and returns
+// what the server stored.
+func setVariables(ctx context.Context, c *api.Client, project, scope string, vars []api.VariableInput) ([]api.Variable, error) {
 	var out []api.Variable
 	for len(vars) > 0 {
 		n, size := 0, 0
@@ -46,7 +74,7 @@ func setVariables(ctx context.Context, c *api.Client, project string, vars []api
 			size += len(vars[n].Value) + len(vars[n].Name)
 			n++
 		}
-		l, err := c.SetVariables(ctx, project, &api.SetVariablesRequest{Variables: vars[:n]})
+		l, err := c.SetEnvVariables(ctx, project, scope, &api.SetVariablesRequest{Variables: vars[:n]})
 		if err != nil {
 			return out, err
 		}
@@ -77,6 +105,7 @@ func newEnvSetCmd() *cobra.Command {
 secrets stay out of shell history. Deployments already running keep their
 values; --deploy redeploys the active deployment with the new ones.`,
 		Example: `  rise env set LOG_LEVEL=info FEATURE_X=on
+  rise env set -E staging LOG_LEVEL=debug
   rise env set API_KEY=- --secret < api-key.txt
   rise env set STRIPE_KEY=- --protected --deploy`,
 		Args: cobra.MinimumNArgs(1),
@@ -122,13 +151,14 @@ values; --deploy redeploys the active deployment with the new ones.`,
 			if err != nil {
 				return err
 			}
-			set, err := setVariables(cmd.Context(), client, project, vars)
+			scope := scopeFlag(cmd)
+			set, err := setVariables(cmd.Context(), client, project, scope, vars)
 			if err != nil {
 				return err
 			}
 			var d *api.Deployment
 			if deploy {
-				if d, err = redeployActive(cmd.Context(), client, project); err != nil {
+				if d, err = redeployActive(cmd.Context(), client, project, scope); err != nil {
 					return err
 				}
 			}
@@ -138,7 +168,7 @@ values; --deploy redeploys the active deployment with the new ones.`,
 					Deployment *api.Deployment `json:"deployment,omitempty"`
 				}{set, d})
 			}
-			env.Printer.Successf("Set %s in project '%s'.", describeSet(set), project)
+			env.Printer.Successf("Set %s in %s.", describeSet(set), where(project, scope))
 			if d != nil {
 				env.Printer.Infof("Redeploying as deployment %s. Follow it with `rise deployment show %s %s --follow`.", d.ID, project, d.ID)
 			} else {
@@ -153,16 +183,29 @@ values; --deploy redeploys the active deployment with the new ones.`,
 	return c
 }
 
-// redeployActive redeploys the project's active (default group) deployment.
-func redeployActive(ctx context.Context, c *api.Client, project string) (*api.Deployment, error) {
-	p, err := c.GetProject(ctx, project)
-	if err != nil {
-		return nil, err
+// redeployActive redeploys the active (default group) deployment of the
+// project, or of its environment scope.
+func redeployActive(ctx context.Context, c *api.Client, project, scope string) (*api.Deployment, error) {
+	var active string
+	if scope == "" {
+		p, err := c.GetProject(ctx, project)
+		if err != nil {
+			return nil, err
+		}
+		active = p.ActiveDeployment
+	} else {
+		e, err := c.GetEnvironment(ctx, project, scope)
+		if err != nil {
+			return nil, err
+		}
+		if e.Deployment != nil {
+			active = e.Deployment.ID
+		}
 	}
-	if p.ActiveDeployment == "" {
-		return nil, fmt.Errorf("project '%s' has no active deployment to redeploy; the values apply to the next `rise deploy`", project)
+	if active == "" {
+		return nil, fmt.Errorf("%s has no active deployment to redeploy; the values apply to the next `rise deploy`", where(project, scope))
 	}
-	return c.Redeploy(ctx, project, p.ActiveDeployment)
+	return c.Redeploy(ctx, project, active)
 }
 
 func newEnvGetCmd() *cobra.Command {
@@ -171,6 +214,7 @@ func newEnvGetCmd() *cobra.Command {
 		Use:   "get NAME",
 		Short: "Print a variable's value (secrets only with --reveal, owners only)",
 		Example: `  rise env get LOG_LEVEL
+  rise env get LOG_LEVEL -E staging
   rise env get API_KEY --reveal`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -183,7 +227,7 @@ func newEnvGetCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			v, err := client.GetVariable(cmd.Context(), project, args[0], reveal)
+			v, err := client.GetEnvVariable(cmd.Context(), project, scopeFlag(cmd), args[0], reveal)
 			if err != nil {
 				return err
 			}
@@ -219,8 +263,9 @@ func newEnvListCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"ls", "l"},
-		Short:   "List the project's variables (secrets masked)",
+		Short:   "List the project's variables, or with -E what an environment sees (secrets masked)",
 		Example: `  rise env list
+  rise env list -E staging
   rise env ls -p my-app -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -233,27 +278,36 @@ func newEnvListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			l, err := client.ListVariables(cmd.Context(), project, false)
+			scope := scopeFlag(cmd)
+			l, err := client.ListEnvVariables(cmd.Context(), project, scope, false)
 			if err != nil {
 				return err
 			}
-			return printVariables(env, project, l.Variables)
+			return printVariables(env, project, scope, l.Variables)
 		},
 	}
 }
 
-func printVariables(env *clictx.Env, project string, vs []api.Variable) error {
-	t := output.NewTable(
-		output.Column{Header: "NAME", Min: 16},
-		output.Column{Header: "KIND", Min: 10},
-		output.Column{Header: "VALUE", Min: 12},
-		output.Column{Header: "UPDATED", Min: 24},
-		output.Column{Header: "BY"},
-	)
-	return printList(env, vs, fmt.Sprintf("Project '%s' has no variables. Set one with `rise env set NAME=VALUE`.", project), t,
-		func(v api.Variable) []string {
-			return []string{v.Name, string(v.Kind), oneLine(shown(v)), fmtTime(v.UpdatedAt), orDash(v.UpdatedBy)}
-		})
+// printVariables prints vs; with an environment scope, a SCOPE column says
+// whose value each is (project or the environment's own).
+func printVariables(env *clictx.Env, project, scope string, vs []api.Variable) error {
+	cols := []output.Column{{Header: "NAME", Min: 16}}
+	if scope != "" {
+		cols = append(cols, output.Column{Header: "SCOPE", Min: 10})
+	}
+	cols = append(cols, output.Column{Header: "KIND", Min: 10}, output.Column{Header: "VALUE", Min: 12},
+		output.Column{Header: "UPDATED", Min: 24}, output.Column{Header: "BY"})
+	empty := fmt.Sprintf("Project '%s' has no variables. Set one with `rise env set NAME=VALUE`.", project)
+	if scope != "" {
+		empty = fmt.Sprintf("Environment '%s' of project '%s' sees no variables. Set one with `rise env set -E %s NAME=VALUE`.", scope, project, scope)
+	}
+	return printList(env, vs, empty, output.NewTable(cols...), func(v api.Variable) []string {
+		row := []string{v.Name}
+		if scope != "" {
+			row = append(row, cmp.Or(v.Environment, "project"))
+		}
+		return append(row, string(v.Kind), oneLine(shown(v)), fmtTime(v.UpdatedAt), orDash(v.UpdatedBy))
+	})
 }
 
 // oneLine keeps a table row on one line.
@@ -271,8 +325,11 @@ func newEnvUnsetCmd() *cobra.Command {
 		Use:     "unset NAME [NAME...]",
 		Aliases: []string{"rm"},
 		Short:   "Remove variables (running deployments keep them)",
-		Example: `  rise env unset FEATURE_X`,
-		Args:    cobra.MinimumNArgs(1),
+		Long: `Remove variables of the project, or with -E an environment's own values
+(the project-wide value of the name, if any, then applies to it).`,
+		Example: `  rise env unset FEATURE_X
+  rise env unset -E staging LOG_LEVEL`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			project, err := projectArg(cmd, nil)
 			if err != nil {
@@ -283,15 +340,16 @@ func newEnvUnsetCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			scope := scopeFlag(cmd)
 			for _, name := range args {
-				if err := client.UnsetVariable(cmd.Context(), project, name); err != nil {
+				if err := client.UnsetEnvVariable(cmd.Context(), project, scope, name); err != nil {
 					return err
 				}
 			}
 			if env.Printer.JSONMode() {
 				return env.Printer.JSON(map[string][]string{"unset": args})
 			}
-			env.Printer.Successf("Unset %s in project '%s'.", strings.Join(args, ", "), project)
+			env.Printer.Successf("Unset %s in %s.", strings.Join(args, ", "), where(project, scope))
 			return nil
 		},
 	}
@@ -302,6 +360,7 @@ func newEnvImportCmd() *cobra.Command {
 		Use:   "import FILE",
 		Short: "Set variables from a dotenv file (K=secret:V marks a secret, K=protected:V a protected one)",
 		Example: `  rise env import .env
+  rise env import -E staging staging.env
   rise env import - < production.env`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -321,14 +380,15 @@ func newEnvImportCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			set, err := setVariables(cmd.Context(), client, project, vars)
+			scope := scopeFlag(cmd)
+			set, err := setVariables(cmd.Context(), client, project, scope, vars)
 			if err != nil {
 				return err
 			}
 			if env.Printer.JSONMode() {
 				return env.Printer.JSON(api.VariableList{Variables: set})
 			}
-			env.Printer.Successf("Imported %d variables into project '%s': %s.", len(set), project, describeSet(set))
+			env.Printer.Successf("Imported %d variables into %s: %s.", len(set), where(project, scope), describeSet(set))
 			return nil
 		},
 	}
@@ -338,8 +398,9 @@ func newEnvExportCmd() *cobra.Command {
 	var reveal bool
 	c := &cobra.Command{
 		Use:   "export",
-		Short: "Print the variables as a dotenv file (secrets only with --reveal; protected never)",
+		Short: "Print the variables (with -E: what the environment sees) as a dotenv file (secrets only with --reveal; protected never)",
 		Example: `  rise env export > .env
+  rise env export -E staging > staging.env
   rise env export --reveal -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -352,7 +413,7 @@ func newEnvExportCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			l, err := client.ListVariables(cmd.Context(), project, reveal)
+			l, err := client.ListEnvVariables(cmd.Context(), project, scopeFlag(cmd), reveal)
 			if err != nil {
 				return err
 			}

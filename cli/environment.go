@@ -16,7 +16,7 @@ import (
 func newEnvironmentCmd() *cobra.Command {
 	c := group(&cobra.Command{
 		Use:     "environment",
-		Aliases: []string{"envs"},
+		Aliases: []string{"envs"}, // not "env": that is the variables command
 		Short:   "Create, list, show, update and delete a project's environments",
 		Example: `  rise environment create shop staging --replicas 1
   rise envs ls shop
@@ -263,7 +263,7 @@ func newEnvironmentDeleteCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:               "delete [PROJECT] NAME",
 		Aliases:           []string{"del", "rm"},
-		Short:             "Delete an environment that runs nothing (and its deployment history)",
+		Short:             "Delete an environment that runs nothing (and its deployment history and own variables)",
 		Example:           `  rise environment delete shop staging --yes`,
 		Args:              cobra.RangeArgs(1, 2),
 		ValidArgsFunction: completeProjects,

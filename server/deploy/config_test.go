@@ -23,6 +23,9 @@ func (fakeVars) Snapshot(context.Context, pgx.Tx, variables.Snapshot) error {
 	return errors.New("not in this test")
 }
 func (f fakeVars) Resolve(context.Context, string) ([]variables.Value, error) { return f, nil }
+func (fakeVars) DeleteEnvironment(context.Context, pgx.Tx, string, string) error {
+	return errors.New("not in this test")
+}
 
 // captureRuntime records the last DeployRequest.
 type captureRuntime struct {

@@ -9,10 +9,10 @@ import (
 	"strings"
 
 	"github.com/gorilla/mux"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/riseplatform/rise/core/api"
 	"github.com/riseplatform/rise/core/deploy"
-	"github.com/riseplatform/rise/core/names"
 	"github.com/riseplatform/rise/sdk/apphost"
 	"github.com/riseplatform/rise/server/environments"
 	"github.com/riseplatform/rise/server/httpx"
@@ -36,19 +36,7 @@ func (s *Service) environmentRoutes(r *mux.Router) {
 // environment reads environment name of p, answering 404 with the
 // project's environments when it is missing.
 func (s *Service) environment(ctx context.Context, p *store.Project, name string) (*environments.Environment, error) {
-	e, err := s.envs.Get(ctx, p.ID, name)
-	if errors.Is(err, environments.ErrNotFound) {
-		all, lerr := s.envs.Names(ctx, p.ID)
-		if lerr != nil {
-			return nil, lerr
-		}
-		sugg := []string{fmt.Sprintf("Run 'rise environment list %s' to see its environments, or 'rise environment create %s %s' to create it.", p.Name, p.Name, name)}
-		if m := names.Suggest(name, all); len(m) > 0 {
-			sugg = append([]string{fmt.Sprintf("Did you mean '%s'?", m[0])}, sugg...)
-		}
-		return nil, httpx.NewError(http.StatusNotFound, fmt.Sprintf("Environment '%s' of project '%s' not found.", name, p.Name), sugg...)
-	}
-	return e, err
+	return s.envs.Lookup(ctx, p.ID, p.Name, name)
 }
 
 // mayDeployTo checks that id may deploy to (or stop deployments of)
@@ -328,12 +316,26 @@ func (s *Service) deleteEnvironment(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("Stop them first: rise deployment list %s -E %s", p.Name, e.Name)))
 		return
 	}
-	if err := s.envs.Delete(r.Context(), p.ID, e.Name); err != nil {
+	if err := s.deleteEnv(r.Context(), p, e.Name); err != nil {
 		httpx.Err(w, r, err)
 		return
 	}
 	s.o.Log.Info("environment deleted", "project", p.Name, "environment", e.Name, "by", id.Subject())
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// deleteEnv deletes environment name of p, its deployments' history and
+// its own variables in one transaction.
+func (s *Service) deleteEnv(ctx context.Context, p *store.Project, name string) error {
+	return s.repo.tx(ctx, func(tx pgx.Tx) error {
+		if err := environments.New(tx).Delete(ctx, p.ID, name); err != nil {
+			return err
+		}
+		if s.o.Variables == nil {
+			return nil
+		}
+		return s.o.Variables.DeleteEnvironment(ctx, tx, p.ID, name)
+	})
 }
 
 func (s *Service) listGroups(w http.ResponseWriter, r *http.Request) {

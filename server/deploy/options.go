@@ -114,6 +114,9 @@ type Variables interface {
 	// Resolve returns the values a deployment (row id) was created with,
 	// in precedence order (later ones win).
 	Resolve(ctx context.Context, deployment string) ([]variables.Value, error)
+	// DeleteEnvironment removes, in the transaction deleting environment
+	// env of a project, the environment's own variables.
+	DeleteEnvironment(ctx context.Context, tx pgx.Tx, projectID, env string) error
 }
 
 func (o *Options) defaults() error {

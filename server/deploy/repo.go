@@ -367,7 +367,7 @@ func (r *repo) Create(ctx context.Context, n newRow, now time.Time) (*row, error
 		}
 		if r.vars != nil {
 			sn := n.Config
-			sn.ProjectID, sn.Deployment = n.ProjectID, uuid
+			sn.ProjectID, sn.Deployment, sn.Environment = n.ProjectID, uuid, orDefault(n.Environment, api.DefaultEnvironment)
 			if err := r.vars.Snapshot(ctx, tx, sn); err != nil {
 				return err
 			}

@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -30,7 +32,8 @@ func randomValue(label string) string {
 // TestVariablesReachTheApp deploys on the real Docker Engine: the app sees
 // its stored variables, secrets, --secret-env values and rise's RISE_*
 // variables; a change takes effect with a redeploy; a rollback restores
-// the values the earlier deployment had.
+// the values the earlier deployment had; a staging deployment gets
+// staging's own values over the project's.
 func TestVariablesReachTheApp(t *testing.T) {
 	ctx := context.Background()
 	key := make([]byte, 32)
@@ -109,6 +112,32 @@ func TestVariablesReachTheApp(t *testing.T) {
 	}
 	e.wait(p, rb.ID, api.StateHealthy)
 	want(appEnv(), "API_KEY="+v1, "DB_PASSWORD="+v1, "MODE=plain-"+v1)
+
+	// A staging deployment runs with staging's own MODE over the
+	// project's variables; production keeps the project's.
+	if _, err := c.CreateEnvironment(ctx, p, api.EnvironmentRequest{Name: "staging"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SetEnvVariables(ctx, p, "staging", &api.SetVariablesRequest{Variables: []api.VariableInput{
+		{Name: "MODE", Value: "staging-" + v2}}}); err != nil {
+		t.Fatal(err)
+	}
+	sd, err := c.CreateDeployment(ctx, p, &api.CreateDeploymentRequest{Image: e.image, Workload: envApp(), Environment: "staging"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.wait(p, sd.ID, api.StateHealthy)
+	e.getHost(t, p+"--staging", http.StatusOK, "")
+	req, _ := http.NewRequest(http.MethodGet, e.edge.URL+"/", nil)
+	req.Host = p + "--staging." + appsDomain
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	want(string(body), "MODE=staging-"+v2, "API_KEY="+v2, "DB_PASSWORD="+v2, "RISE_DEPLOYMENT_ID="+sd.ID)
+	want(appEnv(), "MODE=plain-"+v1, "API_KEY="+v1)
 
 	// No deployment row or response carries a value.
 	l, err := c.ListDeployments(ctx, p, "", 0, "")

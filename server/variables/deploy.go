@@ -2,6 +2,7 @@ package variables
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -13,24 +14,28 @@ import (
 	"github.com/riseplatform/rise/server/keyring"
 )
 
-// aad binds a sealed value to its project and name: a value copied to
-// another row does not open.
-func aad(projectID, name string) []byte {
-	return []byte("rise variable v1\x00" + projectID + "\x00" + name)
+// aad binds a sealed value to its project, scope ("" = project-wide) and
+// name: a value copied to another row does not open.
+func aad(projectID, scope, name string) []byte {
+	b := "rise variable v1\x00" + projectID + "\x00" + name
+	if scope != "" {
+		b += "\x00" + scope
+	}
+	return []byte(b)
 }
 
-func (s *Service) seal(ctx context.Context, projectID, name, value string) (keyring.Sealed, error) {
+func (s *Service) seal(ctx context.Context, projectID, scope, name, value string) (keyring.Sealed, error) {
 	if s.o.Keyring == nil {
 		return keyring.Sealed{}, errNoKey
 	}
-	return s.o.Keyring.Seal(ctx, []byte(value), aad(projectID, name))
+	return s.o.Keyring.Seal(ctx, []byte(value), aad(projectID, scope, name))
 }
 
 func (s *Service) open(ctx context.Context, v *version) (string, error) {
 	if s.o.Keyring == nil {
 		return "", errNoKey
 	}
-	b, err := s.o.Keyring.Open(ctx, v.Sealed, aad(v.ProjectID, v.Name))
+	b, err := s.o.Keyring.Open(ctx, v.Sealed, aad(v.ProjectID, v.Environment, v.Name))
 	if err != nil {
 		return "", fmt.Errorf("variable %s: %w", v.Name, err)
 	}
@@ -41,9 +46,13 @@ func (s *Service) open(ctx context.Context, v *version) (string, error) {
 type Snapshot struct {
 	ProjectID  string
 	Deployment string // the new deployment's row id
+	// Environment the deployment runs in: it gets the project-wide
+	// variables overlaid by the environment's own.
+	Environment string
 	// From: a rollback copies exactly the versions of this deployment (row
-	// id). Otherwise the project's current variables are used, plus the
-	// deployment-only values of Carry (a redeploy's source), plus Secrets.
+	// id). Otherwise the current variables Environment sees are used, plus
+	// the deployment-only values of Carry (a redeploy's source), plus
+	// Secrets.
 	From, Carry string
 	// Secrets are deployment-only values (rise deploy --secret-env).
 	Secrets   map[string]string
@@ -73,7 +82,10 @@ func (s *Service) Snapshot(ctx context.Context, tx pgx.Tx, sn Snapshot) error {
 	if sn.From != "" {
 		return snapshotFrom(ctx, tx, sn.Deployment, sn.From, false)
 	}
-	if err := snapshotCurrent(ctx, tx, sn.ProjectID, sn.Deployment); err != nil {
+	if sn.Environment == "" {
+		return errors.New("snapshot variables: no environment given")
+	}
+	if err := snapshotCurrent(ctx, tx, sn.ProjectID, sn.Environment, sn.Deployment); err != nil {
 		return err
 	}
 	if sn.Carry != "" {
@@ -82,7 +94,7 @@ func (s *Service) Snapshot(ctx context.Context, tx pgx.Tx, sn Snapshot) error {
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(sn.Secrets)) {
-		sealed, err := s.seal(ctx, sn.ProjectID, k, sn.Secrets[k])
+		sealed, err := s.seal(ctx, sn.ProjectID, "", k, sn.Secrets[k])
 		if err != nil {
 			return err
 		}
@@ -92,6 +104,12 @@ func (s *Service) Snapshot(ctx context.Context, tx pgx.Tx, sn Snapshot) error {
 		}
 	}
 	return nil
+}
+
+// DeleteEnvironment removes, in tx (which deletes environment env of the
+// project), the environment's own variables.
+func (s *Service) DeleteEnvironment(ctx context.Context, tx pgx.Tx, projectID, env string) error {
+	return deleteScope(ctx, tx, projectID, env)
 }
 
 // Value is one variable a deployment runs with.

@@ -62,6 +62,27 @@ func (s *Service) project(r *http.Request, n need) (*store.Project, *identity.Id
 	return p, id, nil
 }
 
+// scope reads ?environment=: "" (absent) is the project-wide scope, else
+// an environment of p, which must exist (404 like the environments API).
+func (s *Service) scope(r *http.Request, p *store.Project) (string, error) {
+	name := r.URL.Query().Get("environment")
+	if name == "" {
+		return "", nil
+	}
+	if _, err := s.envs.Lookup(r.Context(), p.ID, p.Name, name); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+// in is " (environment E)" for messages about scope.
+func in(scope string) string {
+	if scope == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (environment '%s')", scope)
+}
+
 // reveal reads ?reveal=true.
 func reveal(r *http.Request) (bool, error) {
 	switch v := r.URL.Query().Get("reveal"); v {
@@ -77,7 +98,7 @@ func reveal(r *http.Request) (bool, error) {
 // toAPI converts v, opening its value when it is plain, or a secret and
 // revealing. Protected values never leave.
 func (s *Service) toAPI(r *http.Request, v *version, revealing bool) (api.Variable, error) {
-	out := api.Variable{Name: v.Name, Kind: v.Kind, UpdatedAt: v.CreatedAt, UpdatedBy: v.CreatedBy}
+	out := api.Variable{Name: v.Name, Environment: v.Environment, Kind: v.Kind, UpdatedAt: v.CreatedAt, UpdatedBy: v.CreatedBy}
 	if v.Kind == api.KindPlain || (v.Kind == api.KindSecret && revealing) {
 		val, err := s.open(r.Context(), v)
 		if err != nil {
@@ -99,7 +120,12 @@ func (s *Service) list(w http.ResponseWriter, r *http.Request) {
 		httpx.Err(w, r, err)
 		return
 	}
-	vs, err := s.repo.Current(r.Context(), p.ID)
+	scope, err := s.scope(r, p)
+	if err != nil {
+		httpx.Err(w, r, err)
+		return
+	}
+	vs, err := s.repo.Effective(r.Context(), p.ID, scope)
 	if err != nil {
 		httpx.Err(w, r, err)
 		return
@@ -118,7 +144,7 @@ func (s *Service) list(w http.ResponseWriter, r *http.Request) {
 		out.Variables = append(out.Variables, a)
 	}
 	if len(revealed) > 0 {
-		s.audit(r, p, ActionReveal, revealed, "")
+		s.audit(r, p, scope, ActionReveal, revealed, "")
 	}
 	httpx.JSON(w, http.StatusOK, out)
 }
@@ -134,14 +160,19 @@ func (s *Service) get(w http.ResponseWriter, r *http.Request) {
 		httpx.Err(w, r, err)
 		return
 	}
+	scope, err := s.scope(r, p)
+	if err != nil {
+		httpx.Err(w, r, err)
+		return
+	}
 	name := mux.Vars(r)["name"]
-	v, err := s.repo.CurrentOne(r.Context(), p.ID, name)
+	v, err := s.repo.EffectiveOne(r.Context(), p.ID, scope, name)
 	if err != nil {
 		httpx.Err(w, r, err)
 		return
 	}
 	if v == nil {
-		httpx.Err(w, r, s.notSet(p.Name, name))
+		httpx.Err(w, r, s.notSet(p.Name, scope, name))
 		return
 	}
 	if rev && v.Kind == api.KindProtected {
@@ -154,17 +185,26 @@ func (s *Service) get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rev && v.Kind == api.KindSecret {
-		s.audit(r, p, ActionReveal, []string{name}, "")
+		s.audit(r, p, v.Environment, ActionReveal, []string{name}, "")
 	}
 	httpx.JSON(w, http.StatusOK, a)
 }
 
-func (s *Service) notSet(project, name string) error {
-	return httpx.NewError(http.StatusNotFound, fmt.Sprintf("Variable '%s' is not set in project '%s' (see 'rise env list -p %s').", name, project, project))
+func (s *Service) notSet(project, scope, name string) error {
+	list := "rise env list -p " + project
+	if scope != "" {
+		list += " -E " + scope
+	}
+	return httpx.NewError(http.StatusNotFound, fmt.Sprintf("Variable '%s' is not set in project '%s'%s (see '%s').", name, project, in(scope), list))
 }
 
 func (s *Service) set(w http.ResponseWriter, r *http.Request) {
 	p, id, err := s.project(r, needWrite)
+	if err != nil {
+		httpx.Err(w, r, err)
+		return
+	}
+	scope, err := s.scope(r, p)
 	if err != nil {
 		httpx.Err(w, r, err)
 		return
@@ -208,16 +248,21 @@ func (s *Service) set(w http.ResponseWriter, r *http.Request) {
 			httpx.Err(w, r, httpx.Errorf(http.StatusBadRequest, "Invalid kind %q for %s: want plain, secret or protected.", kind, in.Name))
 			return
 		}
-		sealed, err := s.seal(r.Context(), p.ID, in.Name, in.Value)
+		sealed, err := s.seal(r.Context(), p.ID, scope, in.Name, in.Value)
 		if err != nil {
 			httpx.Err(w, r, fmt.Errorf("seal %s: %w", in.Name, err))
 			return
 		}
-		vs = append(vs, &version{ProjectID: p.ID, Name: in.Name, Kind: kind, Sealed: sealed, CreatedBy: id.Subject()})
+		vs = append(vs, &version{ProjectID: p.ID, Environment: scope, Name: in.Name, Kind: kind, Sealed: sealed, CreatedBy: id.Subject()})
 	}
-	if err := s.repo.Set(r.Context(), p.ID, vs, names.MaxVariables); err != nil {
+	if err := s.repo.Set(r.Context(), p.ID, scope, vs, names.MaxVariables); err != nil {
+		if errors.Is(err, errNoEnvironment) { // deleted since s.scope
+			if _, lerr := s.envs.Lookup(r.Context(), p.ID, p.Name, scope); lerr != nil {
+				err = lerr
+			}
+		}
 		if errors.Is(err, errTooMany) {
-			err = httpx.NewError(http.StatusBadRequest, fmt.Sprintf("Project '%s' would have more than %d variables; unset the ones it no longer needs ('rise env unset NAME').", p.Name, names.MaxVariables))
+			err = httpx.NewError(http.StatusBadRequest, fmt.Sprintf("Project '%s'%s would have more than %d variables; unset the ones it no longer needs ('rise env unset NAME').", p.Name, in(scope), names.MaxVariables))
 		}
 		httpx.Err(w, r, err)
 		return
@@ -225,12 +270,12 @@ func (s *Service) set(w http.ResponseWriter, r *http.Request) {
 	out := api.VariableList{Variables: []api.Variable{}}
 	byKind := map[api.VariableKind][]string{}
 	for _, v := range vs {
-		out.Variables = append(out.Variables, api.Variable{Name: v.Name, Kind: v.Kind, UpdatedAt: v.CreatedAt, UpdatedBy: v.CreatedBy})
+		out.Variables = append(out.Variables, api.Variable{Name: v.Name, Environment: v.Environment, Kind: v.Kind, UpdatedAt: v.CreatedAt, UpdatedBy: v.CreatedBy})
 		byKind[v.Kind] = append(byKind[v.Kind], v.Name)
 	}
 	for _, k := range []api.VariableKind{api.KindPlain, api.KindSecret, api.KindProtected} {
 		if len(byKind[k]) > 0 {
-			s.audit(r, p, ActionSet, byKind[k], k)
+			s.audit(r, p, scope, ActionSet, byKind[k], k)
 		}
 	}
 	httpx.JSON(w, http.StatusOK, out)
@@ -242,26 +287,34 @@ func (s *Service) unset(w http.ResponseWriter, r *http.Request) {
 		httpx.Err(w, r, err)
 		return
 	}
+	scope, err := s.scope(r, p)
+	if err != nil {
+		httpx.Err(w, r, err)
+		return
+	}
 	name := mux.Vars(r)["name"]
-	found, err := s.repo.Unset(r.Context(), p.ID, name)
+	found, err := s.repo.Unset(r.Context(), p.ID, scope, name)
 	if err != nil {
 		httpx.Err(w, r, err)
 		return
 	}
 	if !found {
-		httpx.Err(w, r, s.notSet(p.Name, name))
+		httpx.Err(w, r, s.notSet(p.Name, scope, name))
 		return
 	}
-	s.audit(r, p, ActionUnset, []string{name}, "")
+	s.audit(r, p, scope, ActionUnset, []string{name}, "")
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// audit records who did action to which names (never values).
-func (s *Service) audit(r *http.Request, p *store.Project, action string, names []string, kind api.VariableKind) {
+// audit records who did action to which names of scope (never values).
+func (s *Service) audit(r *http.Request, p *store.Project, scope, action string, names []string, kind api.VariableKind) {
 	if s.o.Audit == nil {
 		return
 	}
 	d := map[string]any{"names": slices.Clone(names)}
+	if scope != "" {
+		d["environment"] = scope
+	}
 	if kind != "" {
 		d["kind"] = string(kind)
 	}

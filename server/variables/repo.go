@@ -22,6 +22,7 @@ type repo struct {
 type version struct {
 	ID             int64
 	ProjectID      string
+	Environment    string // "" = project-wide
 	Name           string
 	Kind           api.VariableKind
 	DeploymentOnly bool
@@ -30,12 +31,12 @@ type version struct {
 	CreatedAt      time.Time
 }
 
-const versionCols = `id, project_id, name, kind, deployment_only, sealed, wrapped_key, key_id, created_by, created_at`
+const versionCols = `id, project_id, COALESCE(environment, ''), name, kind, deployment_only, sealed, wrapped_key, key_id, created_by, created_at`
 
 func scanVersion(r pgx.Row) (*version, error) {
 	var v version
 	var kind string
-	err := r.Scan(&v.ID, &v.ProjectID, &v.Name, &kind, &v.DeploymentOnly, &v.Sealed.Data, &v.Sealed.WrappedKey,
+	err := r.Scan(&v.ID, &v.ProjectID, &v.Environment, &v.Name, &kind, &v.DeploymentOnly, &v.Sealed.Data, &v.Sealed.WrappedKey,
 		&v.Sealed.KeyID, &v.CreatedBy, &v.CreatedAt)
 	if err != nil {
 		return nil, err
@@ -63,19 +64,43 @@ func collect(rows pgx.Rows, err error) ([]*version, error) {
 	return out, nil
 }
 
-// projectWide is the scope of every variable today (environment IS NULL).
-const projectWide = `environment IS NULL`
+// Scopes. A variable row belongs to one scope: project-wide (environment
+// NULL) or one environment's own. A scope is given as a string, "" for
+// project-wide (no environment can be named "": 0009's check). These are
+// the only SQL fragments that know how scopes are stored.
+//
+// inScope selects the rows of exactly scope $n.
+func inScope(n int) string { return fmt.Sprintf(`COALESCE(environment, '') = $%d`, n) }
 
-// Current lists a project's current variables by name.
-func (r *repo) Current(ctx context.Context, projectID string) ([]*version, error) {
-	return collect(r.pool.Query(ctx, `SELECT `+versionCols+` FROM variables
-		WHERE project_id = $1 AND current AND `+projectWide+` ORDER BY name`, projectID))
+// visibleIn selects the rows environment $n sees: project-wide ones and
+// its own ("" sees the project-wide ones only). Picking one row per name
+// with DISTINCT ON (name) ... ORDER BY layered gives the environment's own
+// value where it has one: the layering.
+func visibleIn(n int) string { return fmt.Sprintf(`(environment IS NULL OR environment = $%d)`, n) }
+
+// layered orders visible rows by name, an environment's own first.
+const layered = `name, environment IS NULL`
+
+// scopeValue is the environment column's value for scope ("" = NULL).
+func scopeValue(scope string) *string {
+	if scope == "" {
+		return nil
+	}
+	return &scope
 }
 
-// CurrentOne returns a project's current variable name (nil when unset).
-func (r *repo) CurrentOne(ctx context.Context, projectID, name string) (*version, error) {
+// Effective lists the current variables environment env sees (its own
+// over the project-wide ones; env "" sees the project-wide ones) by name.
+func (r *repo) Effective(ctx context.Context, projectID, env string) ([]*version, error) {
+	return collect(r.pool.Query(ctx, `SELECT DISTINCT ON (name) `+versionCols+` FROM variables
+		WHERE project_id = $1 AND current AND `+visibleIn(2)+` ORDER BY `+layered, projectID, env))
+}
+
+// EffectiveOne returns the value of name environment env sees (nil when
+// unset in it and project-wide).
+func (r *repo) EffectiveOne(ctx context.Context, projectID, env, name string) (*version, error) {
 	v, err := scanVersion(r.pool.QueryRow(ctx, `SELECT `+versionCols+` FROM variables
-		WHERE project_id = $1 AND current AND `+projectWide+` AND name = $2`, projectID, name))
+		WHERE project_id = $1 AND current AND `+visibleIn(2)+` AND name = $3 ORDER BY `+layered+` LIMIT 1`, projectID, env, name))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
@@ -88,33 +113,49 @@ func (r *repo) CurrentOne(ctx context.Context, projectID, name string) (*version
 // errTooMany: the project would have more than max variables.
 var errTooMany = errors.New("too many variables")
 
-// Set makes vs the current versions of their names, in one transaction,
-// refusing (errTooMany) when the project would then have more than max.
-func (r *repo) Set(ctx context.Context, projectID string, vs []*version, max int) error {
+// errNoEnvironment: the scope's environment is gone.
+var errNoEnvironment = errors.New("environment not found")
+
+// Set makes vs the current versions of their names in scope, in one
+// transaction, refusing (errTooMany) when the scope would then have more
+// than max.
+func (r *repo) Set(ctx context.Context, projectID, scope string, vs []*version, max int) error {
 	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		// Serialize changes of one project's variables (the count check).
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM projects WHERE id = $1 FOR UPDATE`, projectID); err != nil {
 			return fmt.Errorf("lock project: %w", err)
+		}
+		// An environment's values need the environment until commit: one
+		// deleted meanwhile (which deletes its values) takes none.
+		if scope != "" {
+			var one int
+			err := tx.QueryRow(ctx, `SELECT 1 FROM environments WHERE project_id = $1 AND name = $2 FOR SHARE`, projectID, scope).Scan(&one)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return errNoEnvironment
+			}
+			if err != nil {
+				return fmt.Errorf("lock environment %s: %w", scope, err)
+			}
 		}
 		names := make([]string, len(vs))
 		for i, v := range vs {
 			names[i] = v.Name
 		}
 		if _, err := tx.Exec(ctx, `UPDATE variables SET current = false
-			WHERE project_id = $1 AND current AND `+projectWide+` AND name = ANY($2)`, projectID, names); err != nil {
+			WHERE project_id = $1 AND current AND `+inScope(3)+` AND name = ANY($2)`, projectID, names, scope); err != nil {
 			return fmt.Errorf("replace variables: %w", err)
 		}
 		for _, v := range vs {
-			if err := tx.QueryRow(ctx, `INSERT INTO variables (project_id, name, kind, current, sealed, wrapped_key, key_id, created_by)
-				VALUES ($1, $2, $3, true, $4, $5, $6, $7) RETURNING id, created_at`,
-				projectID, v.Name, string(v.Kind), v.Sealed.Data, v.Sealed.WrappedKey, v.Sealed.KeyID, v.CreatedBy,
+			if err := tx.QueryRow(ctx, `INSERT INTO variables (project_id, environment, name, kind, current, sealed, wrapped_key, key_id, created_by)
+				VALUES ($1, $2, $3, $4, true, $5, $6, $7, $8) RETURNING id, created_at`,
+				projectID, scopeValue(scope), v.Name, string(v.Kind), v.Sealed.Data, v.Sealed.WrappedKey, v.Sealed.KeyID, v.CreatedBy,
 			).Scan(&v.ID, &v.CreatedAt); err != nil {
 				return fmt.Errorf("insert variable %s: %w", v.Name, err)
 			}
 		}
 		var n int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM variables WHERE project_id = $1 AND current AND `+projectWide,
-			projectID).Scan(&n); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM variables WHERE project_id = $1 AND current AND `+inScope(2),
+			projectID, scope).Scan(&n); err != nil {
 			return fmt.Errorf("count variables: %w", err)
 		}
 		if n > max {
@@ -124,12 +165,13 @@ func (r *repo) Set(ctx context.Context, projectID string, vs []*version, max int
 	})
 }
 
-// Unset removes name's current version; false when it was not set.
-func (r *repo) Unset(ctx context.Context, projectID, name string) (bool, error) {
+// Unset removes name's current version in scope; false when it was not
+// set there.
+func (r *repo) Unset(ctx context.Context, projectID, scope, name string) (bool, error) {
 	var found bool
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE variables SET current = false
-			WHERE project_id = $1 AND current AND `+projectWide+` AND name = $2`, projectID, name)
+			WHERE project_id = $1 AND current AND `+inScope(3)+` AND name = $2`, projectID, name, scope)
 		if err != nil {
 			return fmt.Errorf("unset variable %s: %w", name, err)
 		}
@@ -150,10 +192,32 @@ func prune(ctx context.Context, tx pgx.Tx, projectID string, names []string) err
 	return nil
 }
 
-// snapshotCurrent links deployment to the project's current variables.
-func snapshotCurrent(ctx context.Context, tx pgx.Tx, projectID, deployment string) error {
+// deleteScope removes environment env's own variables (the environment is
+// being deleted, in tx): versions no deployment uses go, the others (a
+// deployment promoted with its source's variables) stay until pruned.
+func deleteScope(ctx context.Context, tx pgx.Tx, projectID, env string) error {
+	if env == "" {
+		return errors.New("delete variables: no environment given")
+	}
+	if _, err := tx.Exec(ctx, `UPDATE variables SET current = false WHERE project_id = $1 AND current AND `+inScope(2),
+		projectID, env); err != nil {
+		return fmt.Errorf("delete variables of environment %s: %w", env, err)
+	}
+	_, err := tx.Exec(ctx, `DELETE FROM variables v WHERE v.project_id = $1 AND `+inScope(2)+`
+		AND NOT EXISTS (SELECT 1 FROM deployment_variables dv WHERE dv.variable_id = v.id)`, projectID, env)
+	if err != nil {
+		return fmt.Errorf("delete variables of environment %s: %w", env, err)
+	}
+	return nil
+}
+
+// snapshotCurrent links deployment to the current variables environment
+// env sees.
+func snapshotCurrent(ctx context.Context, tx pgx.Tx, projectID, env, deployment string) error {
 	_, err := tx.Exec(ctx, `INSERT INTO deployment_variables (deployment_id, variable_id)
-		SELECT $2, id FROM variables WHERE project_id = $1 AND current AND `+projectWide, projectID, deployment)
+		SELECT $3, id FROM (SELECT DISTINCT ON (name) id FROM variables
+			WHERE project_id = $1 AND current AND `+visibleIn(2)+` ORDER BY `+layered+`) effective`,
+		projectID, env, deployment)
 	if err != nil {
 		return fmt.Errorf("snapshot variables: %w", err)
 	}
@@ -189,7 +253,7 @@ func insertDeploymentOnly(ctx context.Context, tx pgx.Tx, deployment string, v *
 // OfDeployment lists the versions a deployment was created with: stored
 // variables first, then its deployment-only values, each by name.
 func (r *repo) OfDeployment(ctx context.Context, deployment string) ([]*version, error) {
-	return collect(r.pool.Query(ctx, `SELECT v.id, v.project_id, v.name, v.kind, v.deployment_only, v.sealed, v.wrapped_key,
+	return collect(r.pool.Query(ctx, `SELECT v.id, v.project_id, COALESCE(v.environment, ''), v.name, v.kind, v.deployment_only, v.sealed, v.wrapped_key,
 		v.key_id, v.created_by, v.created_at
 		FROM deployment_variables dv JOIN variables v ON v.id = dv.variable_id
 		WHERE dv.deployment_id = $1 ORDER BY v.deployment_only, v.name`, deployment))
@@ -206,7 +270,7 @@ type KeyUse struct {
 // KeysInUse lists the KEKs that wrap stored values.
 func (r *repo) KeysInUse(ctx context.Context) ([]KeyUse, error) {
 	rows, err := r.pool.Query(ctx, `SELECT DISTINCT ON (key_id) key_id, count(*) OVER (PARTITION BY key_id),
-		sealed, wrapped_key, project_id, name FROM variables ORDER BY key_id, id`)
+		sealed, wrapped_key, project_id, COALESCE(environment, ''), name FROM variables ORDER BY key_id, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list encryption keys in use: %w", err)
 	}
@@ -214,11 +278,11 @@ func (r *repo) KeysInUse(ctx context.Context) ([]KeyUse, error) {
 	var out []KeyUse
 	for rows.Next() {
 		var u KeyUse
-		var project, name string
-		if err := rows.Scan(&u.KeyID, &u.Count, &u.Sample.Data, &u.Sample.WrappedKey, &project, &name); err != nil {
+		var project, scope, name string
+		if err := rows.Scan(&u.KeyID, &u.Count, &u.Sample.Data, &u.Sample.WrappedKey, &project, &scope, &name); err != nil {
 			return nil, fmt.Errorf("list encryption keys in use: %w", err)
 		}
-		u.Sample.KeyID, u.AAD = u.KeyID, aad(project, name)
+		u.Sample.KeyID, u.AAD = u.KeyID, aad(project, scope, name)
 		out = append(out, u)
 	}
 	return out, rows.Err()

@@ -11,6 +11,10 @@
 //     values (audited); protected values are never returned to anyone;
 //   - service accounts deploy with the variables but cannot read them.
 //
+// Scopes: a variable is project-wide, or an environment's own
+// (?environment=E). A deployment in environment E runs with the
+// project-wide variables overlaid by E's own (same name: E's wins).
+//
 // Every SQL statement on the variables and deployment_variables tables is
 // in this package (repo.go).
 package variables
@@ -22,6 +26,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/riseplatform/rise/server/audit"
+	"github.com/riseplatform/rise/server/environments"
 	"github.com/riseplatform/rise/server/keyring"
 	"github.com/riseplatform/rise/server/store"
 )
@@ -45,6 +50,7 @@ type Options struct {
 type Service struct {
 	o    Options
 	repo *repo
+	envs *environments.Store
 }
 
 // New returns the service.
@@ -55,7 +61,7 @@ func New(o Options) (*Service, error) {
 	if o.Log == nil {
 		o.Log = hclog.NewNullLogger()
 	}
-	return &Service{o: o, repo: &repo{pool: o.Store.Pool()}}, nil
+	return &Service{o: o, repo: &repo{pool: o.Store.Pool()}, envs: environments.New(o.Store.Pool())}, nil
 }
 
 // Audit actions recorded by this package (besides the API middleware's
