@@ -235,7 +235,7 @@ func (c *Controller) list(ctx context.Context) error {
 		}
 	}
 	for k := range c.due {
-		if !keys[k] && !c.inflight[k] {
+		if !keys[k] && !c.inflight[k] && !strings.HasPrefix(k, "r:") { // "r:" comes from events only
 			delete(c.due, k)
 			delete(c.failures, k)
 		}
@@ -306,12 +306,16 @@ func (c *Controller) work(ctx context.Context, key string) {
 	c.poke()
 }
 
-// reconcileKey reconciles one work item ("d:<uuid>" or "p:<uuid>") and
+// reconcileKey reconciles one work item ("d:<uuid>", "p:<uuid>" or
+// "r:<project uuid>", see domainsync.go) and
 // returns when to look again (0: only on the next event).
 func (c *Controller) reconcileKey(ctx context.Context, key string) (time.Duration, error) {
 	kind, uuid, _ := strings.Cut(key, ":")
-	if kind == "p" {
+	switch kind {
+	case "p":
 		return c.cleanupProject(ctx, uuid)
+	case "r":
+		return 0, c.refreshDomains(ctx, uuid)
 	}
 	d, err := c.repo.Get(ctx, uuid)
 	if errors.Is(err, errNoDeployment) {
@@ -338,6 +342,8 @@ func (c *Controller) onEvent(e event) {
 		c.mark("d:" + e.Deployment)
 	case e.Project != "":
 		c.mark("p:" + e.Project)
+	case e.Domains != "":
+		c.mark("r:" + e.Domains)
 	}
 	c.mu.Unlock()
 	c.poke()

@@ -66,6 +66,14 @@ func TestParseEvent(t *testing.T) {
 			t.Errorf("parseEvent(%q) accepted", bad)
 		}
 	}
+	if e, ok := parseRoutesEvent("d:p1"); !ok || e.Domains != "p1" || e.Project != "" {
+		t.Errorf("routes d event = %+v %v", e, ok)
+	}
+	for _, other := range []string{"", "d:", "p:p1", "t:t1"} { // the edge's other payloads
+		if _, ok := parseRoutesEvent(other); ok {
+			t.Errorf("parseRoutesEvent(%q) accepted", other)
+		}
+	}
 }
 
 func TestImageRefs(t *testing.T) {

@@ -10,11 +10,12 @@ import (
 )
 
 // event is one change notification: a deployment (Deployment, Project set)
-// or a project (Project set), or Resync after the listener reconnected
+// or a project (Project set), a project's custom domains (Domains), or Resync after the listener reconnected
 // (events may have been missed).
 type event struct {
 	Deployment, Project string // uuids
 	Resync              bool
+	Domains             string // project uuid whose verified domains changed (domainsync.go)
 }
 
 func parseEvent(payload string) (event, bool) {
@@ -78,8 +79,12 @@ func (n *notifier) publish(e event) {
 func (n *notifier) Run(ctx context.Context) error {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		err := n.repo.Listen(ctx, n.listening, func(payload string) {
-			if e, ok := parseEvent(payload); ok {
+		err := n.repo.Listen(ctx, n.listening, func(channel, payload string) {
+			parse := parseEvent
+			if channel == routesChannel {
+				parse = parseRoutesEvent
+			}
+			if e, ok := parse(payload); ok {
 				n.publish(e)
 			}
 		})

@@ -20,14 +20,15 @@ import (
 // runtime and the repository, so it runs the same against PostgreSQL and a
 // plugin as against an in-memory repository and runtime in unit tests.
 type reconciler struct {
-	o     *Options // timeouts, poll intervals, PullCredentials
-	log   hclog.Logger
-	pulls *pullCredentials
-	now   func() time.Time
+	o       *Options // timeouts, poll intervals, PullCredentials
+	log     hclog.Logger
+	pulls   *pullCredentials
+	domains *handedDomains
+	now     func() time.Time
 }
 
 func newReconciler(o *Options, log hclog.Logger) *reconciler {
-	return &reconciler{o: o, log: log, pulls: &pullCredentials{}, now: time.Now}
+	return &reconciler{o: o, log: log, pulls: &pullCredentials{}, domains: &handedDomains{}, now: time.Now}
 }
 
 // reconcile moves d one step and returns when to look at it again (0: only
@@ -186,6 +187,11 @@ func (c call) deployRuntime(ctx context.Context, d *row) (_ *sdk.Deployment, err
 		if req.Domains, err = c.o.Domains(ctx, d.ProjectID); err != nil {
 			return nil, fmt.Errorf("custom domains: %w", err)
 		}
+		defer func() {
+			if err == nil {
+				c.domains.handed(d.UUID, req.Domains)
+			}
+		}()
 	}
 	if c.o.PullCredentials != nil {
 		creds, err := c.o.PullCredentials(ctx, d.Project)
@@ -265,11 +271,16 @@ func (c call) running(ctx context.Context, d *row) (time.Duration, error) {
 	if err != nil {
 		return 0, fmt.Errorf("health check of %s/%s: %w", d.Project, d.ID, err)
 	}
-	if renew, ok := c.pulls.renewAt(d.UUID); c.o.PullCredentials != nil && (!ok || !now.Before(renew)) {
+	domains, err := c.domainsChanged(ctx, d)
+	if err != nil {
+		return 0, err
+	}
+	if renew, ok := c.pulls.renewAt(d.UUID); domains || c.o.PullCredentials != nil && (!ok || !now.Before(renew)) {
 		// The runtime may need to pull again (a restarted pod on another
-		// node): hand it fresh credentials. Deploy is idempotent.
+		// node): hand it fresh credentials; or the project's custom
+		// domains changed (domainsync.go). Deploy is idempotent.
 		if h, err := c.deployRuntime(ctx, d); err != nil {
-			c.log.Warn("renewing pull credentials failed; retrying", "project", d.Project, "deployment", d.ID, "error", err)
+			c.log.Warn("deploying again (pull credentials, custom domains) failed; retrying", "project", d.Project, "deployment", d.ID, "error", err)
 			after = min(after, c.o.DeployPoll*2)
 		} else if err := c.repo.SaveHandle(ctx, d, h); err != nil {
 			return 0, err
@@ -297,6 +308,7 @@ func (c call) running(ctx context.Context, d *row) (time.Duration, error) {
 // stop removes d's runtime resources, if it has any.
 func (c call) stop(ctx context.Context, d *row) error {
 	c.pulls.forget(d.UUID)
+	c.domains.forget(d.UUID)
 	rt, err := c.runtime()
 	if err != nil {
 		return err

@@ -97,7 +97,8 @@ func newFixture(t *testing.T) *fixture {
 	f.repo = newMemRepo(clock)
 	f.rt = &faultRuntime{Runtime: memoryRuntime(t)}
 	o := Options{}
-	f.rec = &reconciler{o: &o, log: hclog.NewNullLogger(), pulls: &pullCredentials{}, now: clock}
+	f.rec = newReconciler(&o, hclog.NewNullLogger())
+	f.rec.now = clock
 	o.Store = &store.Store{} // unused: defaults need a non-nil store
 	if err := o.defaults(); err != nil {
 		t.Fatal(err)

@@ -670,10 +670,11 @@ func (r *repo) ReleaseLease(ctx context.Context, name, holder string) error {
 // notifyChannel is the LISTEN channel migration 0003's triggers notify.
 const notifyChannel = "rise_deployments"
 
-// Listen holds one connection LISTENing for deployment changes and calls
-// ready once listening, then fn with every payload, until the connection
-// fails or ctx ends.
-func (r *repo) Listen(ctx context.Context, ready func(), fn func(payload string)) error {
+// Listen holds one connection LISTENing for deployment changes (and the
+// edge's routesChannel, for custom domain changes) and calls ready once
+// listening, then fn with every notification, until the connection fails
+// or ctx ends.
+func (r *repo) Listen(ctx context.Context, ready func(), fn func(channel, payload string)) error {
 	pc, err := r.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("acquire connection: %w", err)
@@ -681,7 +682,7 @@ func (r *repo) Listen(ctx context.Context, ready func(), fn func(payload string)
 	// The connection carries LISTEN state; never hand it back to the pool.
 	conn := pc.Hijack()
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel+"; LISTEN "+routesChannel); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	ready()
@@ -690,7 +691,7 @@ func (r *repo) Listen(ctx context.Context, ready func(), fn func(payload string)
 		if err != nil {
 			return fmt.Errorf("wait for notification: %w", err)
 		}
-		fn(note.Payload)
+		fn(note.Channel, note.Payload)
 	}
 }
 

@@ -11,10 +11,12 @@
 // its token, and points at rise with a CNAME (or A records). Only a verified
 // domain routes (the edge's route table learns it through migration 0011's
 // notification) and gets a certificate (the TLS manager's on-demand
-// decision asks the same table). Several projects may claim a name, one
-// holds it verified. Reading needs read access to the project, changing
-// needs write access; another project's domains answer exactly like
-// missing ones (404).
+// decision asks the same table); the deployments controller hears the same
+// notification and hands runtimes that take domains (Kubernetes Ingress
+// hosts) the new list at once (server/deploy/domainsync.go). Several
+// projects may claim a name, one holds it verified. Reading needs read
+// access to the project, changing needs write access; another project's
+// domains answer exactly like missing ones (404).
 package domains
 
 import (

@@ -64,6 +64,24 @@ func TestCustomDomainsIngress(t *testing.T) {
 		t.Errorf("after removing a domain: TLS %+v", ing.Spec.TLS)
 	}
 
+	// The controller deploys a running deployment again, same id, when the
+	// project's verified domains change (server/deploy/domainsync.go): the
+	// Ingress follows without a new deployment, both ways.
+	for _, domains := range [][]string{{"new.shop.example", "www.shop.example"}, nil} {
+		req.Domains = domains
+		deploy(t, r, req)
+		ing, err = cs.NetworkingV1().Ingresses(ns).Get(ctx(t), project, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := ingressHosts(ing), append([]string{project + ".apps.example.com"}, domains...); !slices.Equal(got, want) {
+			t.Errorf("same deployment with domains %v: hosts %v, want %v", domains, got, want)
+		}
+		if len(domains) == 0 && len(ing.Spec.TLS) != 1 || len(domains) > 0 && (len(ing.Spec.TLS) != 2 || !slices.Equal(ing.Spec.TLS[1].Hosts, domains)) {
+			t.Errorf("same deployment with domains %v: TLS %+v", domains, ing.Spec.TLS)
+		}
+	}
+
 	// A named secret instead of cert-manager; a preview group gets no domains.
 	r2 := newRuntime(t, c, func(r *Runtime) { r.DomainsTLSSecret = "shop-certs" })
 	project2 := uniqueProject("dom")
