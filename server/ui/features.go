@@ -97,4 +97,4 @@ const accessTemplate = `<dl class="facts"><dt>Access class</dt><dd><strong>{{.Da
 {{if .Data.CanList}}<h3>App users</h3>{{if .Data.Users}}<table class="list">
 <thead><tr><th scope="col">Subject</th><th scope="col">Email</th><th scope="col">Added</th></tr></thead>
 <tbody>{{range .Data.Users}}<tr><th scope="row">{{.Subject}}</th><td>{{.Email}}</td><td><time datetime="{{iso .CreatedAt}}">{{when .CreatedAt}}</time></td></tr>
-{{end}}</tbody></table>{{else}}<p>None. Grant one with <code>rise app-user add user:NAME</code>.</p>{{end}}{{end}}`
+{{end}}</tbody></table>{{else}}<p>None. Grant one with <code>rise project app-user add user:NAME</code>.</p>{{end}}{{end}}`

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -27,10 +28,19 @@ func (f Filter) match(p *api.Project) bool {
 
 type projectsPage struct {
 	Filter   Filter
-	Projects []api.Project
-	Total    int
+	Projects []api.Project // this page's
+	Total    int           // the caller's projects
+	Matched  int           // those the filter keeps
 	Statuses []string
+	// Page of Pages (1-based) of the matches, ProjectsPerPage each;
+	// PrevURL/NextURL keep the filter ("" at either end).
+	Page, Pages      int
+	PrevURL, NextURL string
 }
+
+// ProjectsPerPage bounds the projects page: a page of 1,000 rows takes the
+// browser longer to lay out than the server takes to list them.
+const ProjectsPerPage = 100
 
 // projectStatuses are the values of api.Project.Status, for the filter.
 var projectStatuses = []string{"running", "deploying", "stopped", "failed", "deleting"}
@@ -44,10 +54,28 @@ func (u *UI) projects(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	data := projectsPage{Filter: f, Total: len(all), Statuses: projectStatuses}
+	var matched []api.Project
 	for i := range all {
 		if f.match(&all[i]) {
-			data.Projects = append(data.Projects, all[i])
+			matched = append(matched, all[i])
 		}
+	}
+	data.Matched = len(matched)
+	data.Pages = max(1, (len(matched)+ProjectsPerPage-1)/ProjectsPerPage)
+	data.Page, _ = strconv.Atoi(q.Get("page"))
+	data.Page = min(max(data.Page, 1), data.Pages)
+	start := (data.Page - 1) * ProjectsPerPage
+	data.Projects = matched[start:min(start+ProjectsPerPage, len(matched))]
+	pageURL := func(n int) string {
+		v := maps.Clone(q)
+		v.Set("page", strconv.Itoa(n))
+		return "/projects?" + v.Encode()
+	}
+	if data.Page > 1 {
+		data.PrevURL = pageURL(data.Page - 1)
+	}
+	if data.Page < data.Pages {
+		data.NextURL = pageURL(data.Page + 1)
 	}
 	u.render(w, r, s, http.StatusOK, "projects", view{Title: "Projects", Nav: "projects", Data: data})
 }
