@@ -39,22 +39,7 @@ func (s *Service) Routes(r *mux.Router) {
 
 // project authorizes the caller for access a on the request's project.
 func (s *Service) project(r *http.Request, a store.Access) (*store.Project, *identity.Identity, error) {
-	id, err := web.Caller(r)
-	if err != nil {
-		return nil, nil, err
-	}
-	name := mux.Vars(r)["project"]
-	p, err := s.o.Store.ProjectFor(r.Context(), id, name, a)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return nil, nil, httpx.NewError(http.StatusNotFound, fmt.Sprintf("Project '%s' not found.", name),
-			"Run 'rise project list' to see your projects.")
-	case errors.Is(err, store.ErrDeleting):
-		return nil, nil, httpx.Errorf(http.StatusConflict, "Project '%s' is being deleted.", name)
-	case err != nil:
-		return nil, nil, err
-	}
-	return p, id, nil
+	return web.Project(r, s.o.Store, "project", a)
 }
 
 func (s *Service) notFound(project, id string) error {

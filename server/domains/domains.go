@@ -127,24 +127,8 @@ func (s *Service) toAPI(d *row) api.Domain {
 // project returns the project the request names if the caller has access
 // a, or the API error (404 for projects the caller may not see).
 func (s *Service) project(r *http.Request, a store.Access) (*store.Project, error) {
-	id, err := web.Caller(r)
-	if err != nil {
-		return nil, err
-	}
-	name := mux.Vars(r)["name"]
-	if !web.PlausibleName(name) {
-		return nil, httpx.Errorf(http.StatusNotFound, "Project '%s' not found.", name)
-	}
-	p, err := s.o.Store.ProjectFor(r.Context(), id, name, a)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return nil, httpx.Errorf(http.StatusNotFound, "Project '%s' not found.", name)
-	case errors.Is(err, store.ErrDeleting):
-		return nil, httpx.Errorf(http.StatusConflict, "Project '%s' is being deleted.", name)
-	case err != nil:
-		return nil, err
-	}
-	return p, nil
+	p, _, err := web.Project(r, s.o.Store, "name", a)
+	return p, err
 }
 
 // domainVar is the {domain} of the path, normalized like a stored name.
@@ -155,6 +139,23 @@ func (s *Service) domainVar(r *http.Request, p *store.Project) (string, error) {
 		return "", notFound(raw, p.Name)
 	}
 	return d, nil
+}
+
+// domain returns the request's project (access a) and its {domain}.
+func (s *Service) domain(r *http.Request, a store.Access) (*store.Project, *row, error) {
+	p, err := s.project(r, a)
+	if err != nil {
+		return nil, nil, err
+	}
+	name, err := s.domainVar(r, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := s.get(r.Context(), p.ID, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, notFound(name, p.Name)
+	}
+	return p, d, err
 }
 
 func notFound(domain, project string) error {
@@ -196,20 +197,7 @@ func (s *Service) list(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) show(w http.ResponseWriter, r *http.Request) {
-	p, err := s.project(r, store.AccessRead)
-	if err != nil {
-		httpx.Err(w, r, err)
-		return
-	}
-	name, err := s.domainVar(r, p)
-	if err != nil {
-		httpx.Err(w, r, err)
-		return
-	}
-	d, err := s.get(r.Context(), p.ID, name)
-	if errors.Is(err, store.ErrNotFound) {
-		err = notFound(name, p.Name)
-	}
+	_, d, err := s.domain(r, store.AccessRead)
 	if err != nil {
 		httpx.Err(w, r, err)
 		return
@@ -342,24 +330,12 @@ func (s *Service) remove(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) verify(w http.ResponseWriter, r *http.Request) {
-	p, err := s.project(r, store.AccessWrite)
+	p, d, err := s.domain(r, store.AccessWrite)
 	if err != nil {
 		httpx.Err(w, r, err)
 		return
 	}
-	name, err := s.domainVar(r, p)
-	if err != nil {
-		httpx.Err(w, r, err)
-		return
-	}
-	d, err := s.get(r.Context(), p.ID, name)
-	if errors.Is(err, store.ErrNotFound) {
-		err = notFound(name, p.Name)
-	}
-	if err != nil {
-		httpx.Err(w, r, err)
-		return
-	}
+	name := d.domain
 	var ve *VerifyError
 	if err := s.o.Checker.Check(r.Context(), name, d.token); errors.As(err, &ve) {
 		httpx.Err(w, r, httpx.NewError(http.StatusUnprocessableEntity, ve.Msg,

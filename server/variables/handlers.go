@@ -62,6 +62,19 @@ func (s *Service) project(r *http.Request, n need) (*store.Project, *identity.Id
 	return p, id, nil
 }
 
+// target is project (authorized for n) and scope of a request.
+func (s *Service) target(r *http.Request, n need) (*store.Project, *identity.Identity, string, error) {
+	p, id, err := s.project(r, n)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	scope, err := s.scope(r, p)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return p, id, scope, nil
+}
+
 // scope reads ?environment=: "" (absent) is the project-wide scope, else
 // an environment of p, which must exist (404 like the environments API).
 func (s *Service) scope(r *http.Request, p *store.Project) (string, error) {
@@ -115,12 +128,11 @@ func (s *Service) list(w http.ResponseWriter, r *http.Request) {
 		httpx.Err(w, r, err)
 		return
 	}
-	p, _, err := s.project(r, map[bool]need{false: needRead, true: needReveal}[rev])
-	if err != nil {
-		httpx.Err(w, r, err)
-		return
+	n := needRead
+	if rev {
+		n = needReveal
 	}
-	scope, err := s.scope(r, p)
+	p, _, scope, err := s.target(r, n)
 	if err != nil {
 		httpx.Err(w, r, err)
 		return
@@ -155,12 +167,11 @@ func (s *Service) get(w http.ResponseWriter, r *http.Request) {
 		httpx.Err(w, r, err)
 		return
 	}
-	p, _, err := s.project(r, map[bool]need{false: needRead, true: needReveal}[rev])
-	if err != nil {
-		httpx.Err(w, r, err)
-		return
+	n := needRead
+	if rev {
+		n = needReveal
 	}
-	scope, err := s.scope(r, p)
+	p, _, scope, err := s.target(r, n)
 	if err != nil {
 		httpx.Err(w, r, err)
 		return
@@ -199,12 +210,7 @@ func (s *Service) notSet(project, scope, name string) error {
 }
 
 func (s *Service) set(w http.ResponseWriter, r *http.Request) {
-	p, id, err := s.project(r, needWrite)
-	if err != nil {
-		httpx.Err(w, r, err)
-		return
-	}
-	scope, err := s.scope(r, p)
+	p, id, scope, err := s.target(r, needWrite)
 	if err != nil {
 		httpx.Err(w, r, err)
 		return
@@ -282,12 +288,7 @@ func (s *Service) set(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) unset(w http.ResponseWriter, r *http.Request) {
-	p, _, err := s.project(r, needWrite)
-	if err != nil {
-		httpx.Err(w, r, err)
-		return
-	}
-	scope, err := s.scope(r, p)
+	p, _, scope, err := s.target(r, needWrite)
 	if err != nil {
 		httpx.Err(w, r, err)
 		return

@@ -1,14 +1,20 @@
 // Package web holds small request helpers shared by the server's own
-// handlers (projects, teams): the caller check and keyset pagination.
+// handlers: the caller check, the project of a request, keyset pagination.
 package web
 
 import (
+	"context"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 
+	"github.com/gorilla/mux"
+
 	"github.com/riseplatform/rise/server/httpx"
 	"github.com/riseplatform/rise/server/identity"
+	"github.com/riseplatform/rise/server/store"
 )
 
 // Pagination bounds for ?limit.
@@ -95,4 +101,36 @@ func PlausibleName(s string) bool {
 		}
 	}
 	return true
+}
+
+// ProjectStore is what Project needs of server/store.
+type ProjectStore interface {
+	ProjectFor(ctx context.Context, id *identity.Identity, name string, a store.Access) (*store.Project, error)
+}
+
+// Project authorizes the caller for access a on the project named by the
+// path variable vars: a project the caller may not see is "not found",
+// exactly like a missing one; one being deleted is a 409.
+func Project(r *http.Request, st ProjectStore, vars string, a store.Access) (*store.Project, *identity.Identity, error) {
+	id, err := Caller(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	name := mux.Vars(r)[vars]
+	var p *store.Project
+	if PlausibleName(name) {
+		p, err = st.ProjectFor(r.Context(), id, name, a)
+	} else {
+		err = store.ErrNotFound
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, nil, httpx.NewError(http.StatusNotFound, fmt.Sprintf("Project '%s' not found.", name),
+			"Run 'rise project list' to see your projects.")
+	case errors.Is(err, store.ErrDeleting):
+		return nil, nil, httpx.Errorf(http.StatusConflict, "Project '%s' is being deleted.", name)
+	case err != nil:
+		return nil, nil, err
+	}
+	return p, id, nil
 }
