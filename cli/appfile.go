@@ -10,7 +10,9 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
+	"github.com/riseplatform/rise/cli/clictx"
 	"github.com/riseplatform/rise/cli/exitcode"
+	"github.com/riseplatform/rise/core/api"
 	"github.com/riseplatform/rise/core/config"
 )
 
@@ -80,6 +82,30 @@ func projectArg(cmd *cobra.Command, args []string) (string, error) {
 		return "", fmt.Errorf("find current directory: %w", err)
 	}
 	return projectIn(cmd, wd)
+}
+
+// projectAndName splits [PROJECT] NAME (PROJECT from an argument, -p or
+// the app config; see projectArg): the arguments of commands about one
+// thing of a project (an environment, a domain, an app user).
+func projectAndName(cmd *cobra.Command, args []string) (project, name string, err error) {
+	name = args[len(args)-1]
+	project, err = projectArg(cmd, args[:len(args)-1])
+	return project, name, err
+}
+
+// projectClient is the preamble of a command about a project: the project
+// (projectArg), the environment and an API client.
+func projectClient(cmd *cobra.Command, args []string) (string, *clictx.Env, *api.Client, error) {
+	project, err := projectArg(cmd, args)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	env := envOf(cmd)
+	c, err := env.Client()
+	if err != nil {
+		return "", nil, nil, err
+	}
+	return project, env, c, nil
 }
 
 func projectIn(cmd *cobra.Command, dir string) (string, error) {

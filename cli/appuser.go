@@ -35,8 +35,7 @@ func appUserArgs(cmd *cobra.Command, args []string) (project, subject string, er
 	if (kind != "user" && kind != "team") || ref == "" {
 		return "", "", exitcode.Usagef("invalid app user %q: use user:<name or email> or team:<name>", subject)
 	}
-	project, err = projectArg(cmd, args[:len(args)-1])
-	return project, subject, err
+	return projectAndName(cmd, args)
 }
 
 func newAppUserAddCmd() *cobra.Command {
@@ -80,12 +79,7 @@ func newAppUserListCmd() *cobra.Command {
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeProjects,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			project, err := projectArg(cmd, args)
-			if err != nil {
-				return err
-			}
-			env := envOf(cmd)
-			client, err := env.Client()
+			project, env, client, err := projectClient(cmd, args)
 			if err != nil {
 				return err
 			}

@@ -50,12 +50,7 @@ func newDeploymentListCmd() *cobra.Command {
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeProjects,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			project, err := projectArg(cmd, args)
-			if err != nil {
-				return err
-			}
-			env := envOf(cmd)
-			c, err := env.Client()
+			project, env, c, err := projectClient(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -256,12 +251,7 @@ func stopGroup(cmd *cobra.Command, args []string, environment, group string) err
 	if len(args) > 1 {
 		return exitcode.Usagef("with --group pass at most the project, not a deployment id")
 	}
-	project, err := projectArg(cmd, args)
-	if err != nil {
-		return err
-	}
-	env := envOf(cmd)
-	c, err := env.Client()
+	project, env, c, err := projectClient(cmd, args)
 	if err != nil {
 		return err
 	}

@@ -27,16 +27,6 @@ verified domains route and get certificates. See docs/domains.md.`,
 	return c
 }
 
-// domainArgs splits [PROJECT] DOMAIN.
-func domainArgs(cmd *cobra.Command, args []string) (project, domain string, err error) {
-	var pos []string
-	if len(args) == 2 {
-		pos = args[:1]
-	}
-	project, err = projectArg(cmd, pos)
-	return project, args[len(args)-1], err
-}
-
 func newDomainAddCmd() *cobra.Command {
 	var primary bool
 	c := &cobra.Command{
@@ -47,7 +37,7 @@ func newDomainAddCmd() *cobra.Command {
 		Args:              cobra.RangeArgs(1, 2),
 		ValidArgsFunction: completeProjects,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			project, name, err := domainArgs(cmd, args)
+			project, name, err := projectAndName(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -99,12 +89,7 @@ func newDomainListCmd() *cobra.Command {
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeProjects,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			project, err := projectArg(cmd, args)
-			if err != nil {
-				return err
-			}
-			env := envOf(cmd)
-			c, err := env.Client()
+			project, env, c, err := projectClient(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -153,7 +138,7 @@ func newDomainVerifyCmd() *cobra.Command {
 		Args:              cobra.RangeArgs(1, 2),
 		ValidArgsFunction: completeProjects,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			project, name, err := domainArgs(cmd, args)
+			project, name, err := projectAndName(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -185,7 +170,7 @@ func newDomainRemoveCmd() *cobra.Command {
 		Args:              cobra.RangeArgs(1, 2),
 		ValidArgsFunction: completeProjects,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			project, name, err := domainArgs(cmd, args)
+			project, name, err := projectAndName(cmd, args)
 			if err != nil {
 				return err
 			}

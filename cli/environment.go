@@ -27,19 +27,6 @@ func newEnvironmentCmd() *cobra.Command {
 	return c
 }
 
-// projectAndEnv splits [PROJECT] NAME (PROJECT from -p or the app config).
-func projectAndEnv(cmd *cobra.Command, args []string) (project, name string, err error) {
-	if len(args) == 2 {
-		project, name = args[0], args[1]
-		if f := projectFlag(cmd); f != "" && f != project {
-			return "", "", exitcode.Usagef("project given twice: %q as an argument and %q with --project; pass one", project, f)
-		}
-		return project, name, nil
-	}
-	project, err = projectArg(cmd, nil)
-	return project, args[0], err
-}
-
 // envSettings are the flags of create and update.
 type envSettings struct {
 	production, protected bool
@@ -88,7 +75,7 @@ func newEnvironmentCreateCmd() *cobra.Command {
 		Args:              cobra.RangeArgs(1, 2),
 		ValidArgsFunction: completeProjects,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			project, name, err := projectAndEnv(cmd, args)
+			project, name, err := projectAndName(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -123,12 +110,7 @@ func newEnvironmentListCmd() *cobra.Command {
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeProjects,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			project, err := projectArg(cmd, args)
-			if err != nil {
-				return err
-			}
-			env := envOf(cmd)
-			c, err := env.Client()
+			project, env, c, err := projectClient(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -186,7 +168,7 @@ func newEnvironmentShowCmd() *cobra.Command {
 		Args:              cobra.RangeArgs(1, 2),
 		ValidArgsFunction: completeProjects,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			project, name, err := projectAndEnv(cmd, args)
+			project, name, err := projectAndName(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -230,7 +212,7 @@ func newEnvironmentUpdateCmd() *cobra.Command {
 		Args:              cobra.RangeArgs(1, 2),
 		ValidArgsFunction: completeProjects,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			project, name, err := projectAndEnv(cmd, args)
+			project, name, err := projectAndName(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -268,7 +250,7 @@ func newEnvironmentDeleteCmd() *cobra.Command {
 		Args:              cobra.RangeArgs(1, 2),
 		ValidArgsFunction: completeProjects,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			project, name, err := projectAndEnv(cmd, args)
+			project, name, err := projectAndName(cmd, args)
 			if err != nil {
 				return err
 			}

@@ -68,12 +68,7 @@ environments; a protected environment takes only service accounts that name it.`
 				}
 				req.Claims[k] = v
 			}
-			project, err := projectArg(cmd, args)
-			if err != nil {
-				return err
-			}
-			env := envOf(cmd)
-			c, err := env.Client()
+			project, env, c, err := projectClient(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -107,12 +102,7 @@ func newSAListCmd() *cobra.Command {
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeProjects,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			project, err := projectArg(cmd, args)
-			if err != nil {
-				return err
-			}
-			env := envOf(cmd)
-			c, err := env.Client()
+			project, env, c, err := projectClient(cmd, args)
 			if err != nil {
 				return err
 			}
