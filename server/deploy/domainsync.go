@@ -28,12 +28,7 @@ import (
 // Deploy per running deployment of the project per change: an inspect of
 // the existing container.
 
-// routesChannel is the edge's LISTEN channel (migration 0008); its
-// "d:<project uuid>" payloads (migration 0011) say that project's verified
-// domains changed.
-const routesChannel = "rise_routes"
-
-// parseRoutesEvent reads a payload of routesChannel: only domain changes
+// parseRoutesEvent reads a payload of store.RoutesChannel: only domain changes
 // concern the controller.
 func parseRoutesEvent(payload string) (event, bool) {
 	project, ok := strings.CutPrefix(payload, "d:")

@@ -7,11 +7,13 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/riseplatform/rise/server/store"
 )
 
 // event is one change notification: a deployment (Deployment, Project set)
-// or a project (Project set), a project's custom domains (Domains), or Resync after the listener reconnected
-// (events may have been missed).
+// or a project (Project set), a project's custom domains (Domains), or
+// Resync after the listener reconnected (events may have been missed).
 type event struct {
 	Deployment, Project string // uuids
 	Resync              bool
@@ -81,7 +83,7 @@ func (n *notifier) Run(ctx context.Context) error {
 	for ctx.Err() == nil {
 		err := n.repo.Listen(ctx, n.listening, func(channel, payload string) {
 			parse := parseEvent
-			if channel == routesChannel {
+			if channel == store.RoutesChannel {
 				parse = parseRoutesEvent
 			}
 			if e, ok := parse(payload); ok {

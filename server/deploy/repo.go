@@ -671,7 +671,7 @@ func (r *repo) ReleaseLease(ctx context.Context, name, holder string) error {
 const notifyChannel = "rise_deployments"
 
 // Listen holds one connection LISTENing for deployment changes (and the
-// edge's routesChannel, for custom domain changes) and calls ready once
+// edge's store.RoutesChannel, for custom domain changes) and calls ready once
 // listening, then fn with every notification, until the connection fails
 // or ctx ends.
 func (r *repo) Listen(ctx context.Context, ready func(), fn func(channel, payload string)) error {
@@ -682,7 +682,7 @@ func (r *repo) Listen(ctx context.Context, ready func(), fn func(channel, payloa
 	// The connection carries LISTEN state; never hand it back to the pool.
 	conn := pc.Hijack()
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel+"; LISTEN "+routesChannel); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel+"; LISTEN "+store.RoutesChannel); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	ready()

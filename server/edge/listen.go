@@ -7,14 +7,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-)
 
-// RoutesChannel is the LISTEN channel of migration 0008's triggers:
-// payload "p:<project uuid>" when a project's routing or ownership changed
-// (visibility, owner, status, name, deletion, its active deployments or
-// their upstreams), "t:<team uuid>" when a team's members changed, and
-// "d:<project uuid>" when a project's verified domains changed (0011).
-const RoutesChannel = "rise_routes"
+	"github.com/riseplatform/rise/server/store"
+)
 
 // Run keeps the table current until ctx ends: it listens for change
 // notifications on its own connection (reconnecting with backoff, and
@@ -90,7 +85,7 @@ func (t *Table) listen(ctx context.Context) error {
 		return fmt.Errorf("connect: %w", err)
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+RoutesChannel); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+store.RoutesChannel); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	// Anything may have changed while not listening.

@@ -129,3 +129,11 @@ func redact(err error) error {
 	}
 	return err
 }
+
+// RoutesChannel is the LISTEN channel of migration 0008's triggers (the
+// edge's route table and the deployment controller listen on it):
+// payload "p:<project uuid>" when a project's routing or ownership changed
+// (visibility, owner, status, name, deletion, its active deployments or
+// their upstreams), "t:<team uuid>" when a team's members changed, and
+// "d:<project uuid>" when a project's verified domains changed (0011).
+const RoutesChannel = "rise_routes"
